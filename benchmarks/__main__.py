@@ -1,0 +1,20 @@
+"""`make bench`: every figure the issues ask for, measured in one run against the same baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+
+from benchmarks import help_path
+
+
+def main() -> int:
+    """Run every benchmark and print its figures."""
+    print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}")
+    asyncio.run(help_path.run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

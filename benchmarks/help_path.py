@@ -1,0 +1,113 @@
+"""Time to handle /help updates through the bot vs a bare python-telegram-bot echo app.
+
+Both run the same way: polling the in-process emulator, the updates queued before the clock
+starts, the clock stopped when the last reply has reached the emulator. The rounds alternate so
+that warm-up and machine noise fall on both sides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.app import OFFLINE_TOKEN, build_application, post_init
+from bot.config import Config, StorageConfig, TelegramConfig
+from bot.emulator.core import FakeTelegram
+from bot.emulator.request import EmulatorRequest
+
+UPDATES = 1000
+USERS = 100
+ROUNDS = 5
+RATE_LIMITED_UPDATES = 200
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None
+    await update.message.reply_text(update.message.text or "")
+
+
+def _fake() -> FakeTelegram:
+    fake = FakeTelegram(token=OFFLINE_TOKEN)
+    for user_id in range(1, USERS + 1):
+        fake.add_user(user_id)
+    return fake
+
+
+def _baseline(fake: FakeTelegram) -> Application:
+    application = (
+        ApplicationBuilder()
+        .token(OFFLINE_TOKEN)
+        .request(EmulatorRequest(fake))
+        .get_updates_request(EmulatorRequest(fake))
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, _echo))
+    return application
+
+
+def _bot(fake: FakeTelegram, database: Path, *, rate_limit: bool) -> Application:
+    config = Config(
+        telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=rate_limit),
+        storage=StorageConfig(database=str(database)),
+    )
+    return build_application(
+        config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
+    )
+
+
+async def _time(application: Application, fake: FakeTelegram, count: int, ours: bool) -> float:
+    """Seconds from the first queued /help to the last reply."""
+    async with application:
+        if ours:
+            await post_init(application)
+        assert application.updater is not None
+        await application.start()
+        before = sum(len(fake.bot_messages(u)) for u in range(1, USERS + 1))
+        for i in range(count):
+            fake.send_text(i % USERS + 1, "/help")
+        started = time.perf_counter()
+        await application.updater.start_polling(timeout=1)
+        target = before + count
+        while sum(len(fake.bot_messages(u)) for u in range(1, USERS + 1)) < target:
+            await asyncio.sleep(0.002)
+        elapsed = time.perf_counter() - started
+        await application.updater.stop()
+        await application.stop()
+    return elapsed
+
+
+async def run() -> None:
+    """Print the /help figures."""
+    with tempfile.TemporaryDirectory() as folder:
+        bare: list[float] = []
+        ours: list[float] = []
+        for round_no in range(ROUNDS):
+            fake = _fake()
+            bare.append(await _time(_baseline(fake), fake, UPDATES, ours=False))
+            fake = _fake()
+            database = Path(folder) / f"bench{round_no}.sqlite3"
+            ours.append(await _time(_bot(fake, database, rate_limit=False), fake, UPDATES, True))
+        fake = _fake()
+        limited = await _time(
+            _bot(fake, Path(folder) / "limited.sqlite3", rate_limit=True),
+            fake,
+            RATE_LIMITED_UPDATES,
+            True,
+        )
+    bare_median, ours_median = statistics.median(bare), statistics.median(ours)
+    print(f"\n/help path: {UPDATES} updates from {USERS} users, median of {ROUNDS} rounds")
+    print(f"  bare PTB echo app : {bare_median:.3f} s  ({UPDATES / bare_median:,.0f} updates/s)")
+    print(f"  支书助手 /help     : {ours_median:.3f} s  ({UPDATES / ours_median:,.0f} updates/s)")
+    print(f"  ratio bot / echo  : {ours_median / bare_median:.2f}x   (target <= 2.00x)")
+    print(
+        f"  with Telegram's rate limits on: {RATE_LIMITED_UPDATES} replies in {limited:.2f} s "
+        f"(capped at 30 messages/s by design)"
+    )
+
+

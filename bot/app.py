@@ -1,0 +1,71 @@
+"""The one factory that builds the Application, used by `run`, `demo`, the tests and the bench."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.request import BaseRequest
+
+from bot.application import BotApplication
+from bot.config import Config
+from bot.handlers import branch, registration, start
+from bot.persistence import SQLitePersistence
+from bot.texts import labels
+from db import Database
+
+_LOGGER = logging.getLogger(__name__)
+# The emulator accepts any token of this shape; the demo and the tests use it.
+OFFLINE_TOKEN = "123456:EMULATOR"
+
+
+async def post_init(application: Application) -> None:
+    """Set the command menu shown beside the text field (in Chinese)."""
+    commands = [BotCommand(name, description) for name, description in labels().COMMANDS]
+    await application.bot.set_my_commands(commands)
+
+
+def build_application(
+    config: Config,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> BotApplication:
+    """Build the bot from its configuration; `request` replaces the network (emulator)."""
+    database = Database(config.database_path)
+    builder = (
+        ApplicationBuilder()
+        .application_class(BotApplication, kwargs={"config": config, "database": database})
+        .token(config.telegram.token or OFFLINE_TOKEN)
+        .base_url(config.telegram.api_base_url)
+        .base_file_url(config.telegram.api_base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=config.bot.tzinfo,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .persistence(SQLitePersistence(database))
+        .post_init(post_init)
+    )
+    if config.telegram.rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    elif config.telegram.proxy:
+        builder = builder.proxy(config.telegram.proxy).get_updates_proxy(config.telegram.proxy)
+    application = builder.build()
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    """Add every capability's handlers, in the order they must be tried."""
+    # The flows come first so that /cancel and typed answers reach the flow that is active.
+    application.add_handlers(registration.handlers())
+    application.add_handlers(branch.handlers())
+    application.add_handlers(start.handlers())
+    application.add_error_handler(start.on_error)

@@ -1,0 +1,158 @@
+"""Command line: `python -m bot [run] --config FILE` and `python -m bot demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError
+
+from bot.app import OFFLINE_TOKEN, build_application, post_init
+from bot.config import Config, ConfigError, load_config, require_token
+from db import DatabaseError
+
+_LOGGER = logging.getLogger("bot")
+DEFAULT_CONFIG = Path("config.toml")
+DEMO_DATABASE = "data/demo.sqlite3"
+DEMO_USER_ID = 10001
+EXIT_CONFIG = 2
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr once; keep the HTTP client quiet (its lines carry the bot token)."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level, force=True
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    if args.config:
+        return Path(args.config)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def run(config: Config) -> int:
+    """Long-poll Telegram until SIGINT/SIGTERM, then shut down cleanly."""
+    require_token(config)
+    application = build_application(config)
+    _LOGGER.info("Starting; database %s", config.database_path)
+    try:
+        application.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            stop_signals=(signal.SIGINT, signal.SIGTERM),
+        )
+    except InvalidToken:
+        raise ConfigError(
+            "Telegram 不接受 [telegram] token：请向 @BotFather 核对后重新填写"
+        ) from None
+    except NetworkError as exc:
+        _LOGGER.error(
+            "Cannot reach the Bot API at %s (%s): check the network, [telegram] proxy or "
+            "api_base_url",
+            config.telegram.api_base_url,
+            type(exc).__name__,
+        )
+        return 1
+    _LOGGER.info("Stopped")
+    return 0
+
+
+async def _demo(config: Config, user_id: int) -> None:
+    from bot.emulator.core import FakeTelegram
+    from bot.emulator.request import EmulatorRequest
+    from bot.emulator.terminal import run_terminal
+    from bot.texts import render
+
+    fake = FakeTelegram(token=OFFLINE_TOKEN)
+    fake.add_user(user_id, first_name="演示书记")
+    application = build_application(
+        config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
+    )
+    loop = asyncio.get_running_loop()
+
+    async def read_line() -> str | None:
+        try:
+            return await loop.run_in_executor(None, input)
+        except EOFError:
+            return None
+
+    async def wait_idle() -> None:
+        await application.wait_for_updates(fake.update_count, timeout=30)
+
+    async with application:
+        await post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await application.start()
+        try:
+            await run_terminal(
+                fake,
+                user_id=user_id,
+                read_line=read_line,
+                write=lambda text: print(text, flush=True),
+                ansi=sys.stdout.isatty(),
+                banner=render("demo_banner", database=config.storage.database),
+                wait_idle=wait_idle,
+            )
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+def demo(config: Config, user_id: int) -> int:
+    """Chat with the real bot in the terminal, on the offline emulator."""
+    try:
+        asyncio.run(_demo(config, user_id))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (run is the default command)."""
+    parser = argparse.ArgumentParser(prog="zhishu-bot", description="支书助手 Telegram 机器人")
+    parser.add_argument("--config", help="配置文件（默认：当前目录下的 config.toml）")
+    commands = parser.add_subparsers(dest="command")
+    run_parser = commands.add_parser("run", help="连接 Telegram 运行（默认）")
+    run_parser.add_argument("--config", dest="sub_config", help="配置文件")
+    demo_parser = commands.add_parser("demo", help="在终端里离线试用，不连接 Telegram")
+    demo_parser.add_argument("--config", dest="sub_config", help="配置文件（只取存储和时区）")
+    demo_parser.add_argument("--database", help=f"演示数据库（默认 {DEMO_DATABASE}）")
+    demo_parser.add_argument("--user-id", type=int, default=DEMO_USER_ID, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m bot` and the `zhishu-bot` script."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "sub_config", None):
+        args.config = args.sub_config
+    try:
+        config = load_config(_config_path(args))
+        setup_logging(config.bot.log_level)
+        if args.command == "demo":
+            storage = dataclasses.replace(
+                config.storage,
+                database=args.database or (config.storage.database if args.config else DEMO_DATABASE),
+            )
+            telegram = dataclasses.replace(config.telegram, token=OFFLINE_TOKEN)
+            config = dataclasses.replace(config, storage=storage, telegram=telegram)
+            return demo(config, args.user_id)
+        return run(config)
+    except (ConfigError, DatabaseError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Telegram handlers: thin functions that read the update, call the domain, render and reply."""

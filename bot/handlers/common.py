@@ -1,0 +1,121 @@
+"""Small helpers shared by the handlers: replying, keyboards, stale buttons, the active flow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+
+from bot.application import BotContext
+from bot.texts import labels, render, split_message
+
+Buttons = Sequence[Sequence[tuple[str, str]]]
+FLOW_KEY = "flow"
+
+
+def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
+    """An inline keyboard from rows of (label, callback data)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def in_rows(buttons: Sequence[tuple[str, str]], per_row: int) -> list[list[tuple[str, str]]]:
+    """Lay buttons out `per_row` to a row."""
+    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+async def reply(update: Update, text: str, rows: Buttons = ()) -> Message:
+    """Send a text to the chat of the update (split if long; buttons go on the last part)."""
+    chat = update.effective_chat
+    assert chat is not None
+    parts = split_message(text)
+    for part in parts[:-1]:
+        await chat.send_message(part)
+    return await chat.send_message(parts[-1], reply_markup=keyboard(rows))
+
+
+async def reply_template(update: Update, name: str, rows: Buttons = (), **context: Any) -> Message:
+    """Render a template and send it."""
+    return await reply(update, render(name, **context), rows)
+
+
+async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button tap so the phone stops its spinner (a too-old query is not an error)."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower():
+            raise
+
+
+async def close_keyboard(update: Update) -> None:
+    """Remove the buttons from the message that was tapped, so it cannot be tapped again."""
+    query = update.callback_query
+    if query is None or query.message is None or not isinstance(query.message, Message):
+        return
+    if query.message.reply_markup is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:
+        # Already edited or deleted: the buttons are gone either way.
+        if "not modified" not in exc.message and "not found" not in exc.message:
+            raise
+
+
+async def stale(update: Update, context: BotContext) -> None:
+    """Any button nothing else accepts: an old or forged one. Say so and do nothing."""
+    await answer(update, render("button_expired"), alert=True)
+
+
+async def forbidden(update: Update) -> None:
+    """Tell the user they may not do this (button or message)."""
+    if update.callback_query:
+        await answer(update, render("no_permission"), alert=True)
+    else:
+        await reply_template(update, "no_permission")
+
+
+def is_private(update: Update) -> bool:
+    """Whether the update comes from a private chat."""
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def callback_parts(update: Update) -> list[str]:
+    """The tapped button's data split at ':'."""
+    query = update.callback_query
+    return (query.data or "").split(":") if query else []
+
+
+def user_data(context: BotContext) -> dict[str, Any]:
+    """The user's persisted data (string keys only: it is stored as JSON)."""
+    data = context.user_data
+    assert data is not None
+    return data
+
+
+def active_flow(context: BotContext) -> str | None:
+    """The guided flow the user is in, if any."""
+    return user_data(context).get(FLOW_KEY)
+
+
+def set_flow(context: BotContext, name: str | None) -> None:
+    """Mark the guided flow the user is in (None: none)."""
+    if name is None:
+        user_data(context).pop(FLOW_KEY, None)
+    else:
+        user_data(context)[FLOW_KEY] = name
+
+
+def nav_cancel() -> tuple[str, str]:
+    """The cancel button used by every flow."""
+    return (labels().CANCEL, "flow:cancel")

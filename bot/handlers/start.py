@@ -1,0 +1,112 @@
+"""The basics: main menu, /help, /cancel outside a flow, stale buttons and the error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.application import BotContext, app_of
+from bot.handlers.common import (
+    answer,
+    close_keyboard,
+    is_private,
+    reply_template,
+    set_flow,
+    stale,
+)
+from bot.texts import labels, render
+from db import repo
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def send_menu(update: Update, context: BotContext) -> None:
+    """The main menu of the user's current branch (or the way to register one)."""
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    current = await repo.current_membership(database, user.id)
+    if current is None:
+        await reply_template(update, "not_registered")
+        return
+    membership, branch = current
+    lab = labels()
+    rows = [[(lab.MENU_BRANCH, "menu:branch")]]
+    if len(await repo.list_memberships(database, user.id)) > 1:
+        rows.append([(lab.MENU_SWITCH, "menu:switch")])
+    rows.append([(lab.MENU_NEW, "menu:new"), (lab.MENU_HELP, "menu:help")])
+    await reply_template(
+        update,
+        "main_menu",
+        rows,
+        branch_name=branch.profile.name,
+        role=lab.ROLES[membership.role],
+    )
+
+
+async def menu(update: Update, context: BotContext) -> None:
+    """/menu or the 主菜单 button."""
+    await answer(update)
+    await close_keyboard(update)
+    if not is_private(update):
+        await reply_template(update, "private_only")
+        return
+    await send_menu(update, context)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """/help: what the bot can do, by command."""
+    await answer(update)
+    await reply_template(update, "help")
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel when no flow is active."""
+    set_flow(context, None)
+    await reply_template(update, "nothing_to_cancel")
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have."""
+    if is_private(update):
+        await reply_template(update, "unknown_command")
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure (never the message text) and tell the user politely."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    _LOGGER.error(
+        "Update %s failed: %s", update_id, type(error).__name__, exc_info=error
+    )
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        if update.callback_query:
+            await answer(update)
+        await update.effective_chat.send_message(render("error"))
+    except TelegramError as exc:
+        _LOGGER.warning("Could not tell the user about the failure: %s", type(exc).__name__)
+
+
+async def no_flow(update: Update, context: BotContext) -> None:
+    """A message in a private chat while no flow waits for one: point to the menu."""
+    await reply_template(update, "no_flow_hint")
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Menu, help, cancel, and the catch-alls that must come after every flow."""
+    return [
+        CommandHandler("menu", menu),
+        CallbackQueryHandler(menu, pattern=r"^menu:home$"),
+        CommandHandler("help", help_command),
+        CallbackQueryHandler(help_command, pattern=r"^menu:help$"),
+        CommandHandler("cancel", cancel),
+        MessageHandler(filters.COMMAND, unknown_command),
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, no_flow),
+        CallbackQueryHandler(stale),
+    ]

@@ -1,0 +1,53 @@
+"""Normalizing what people type on a phone: full-width forms, Chinese numerals, stray spaces."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+           "七": 7, "八": 8, "九": 9}  # fmt: skip
+_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_CHINESE_NUMBER = re.compile(r"^[零〇一二两三四五六七八九十百千万]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width letters, digits and punctuation to their ASCII forms (NFKC)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def clean_line(text: str) -> str:
+    """One line of user text: control and zero-width characters removed, spaces collapsed."""
+    text = _CONTROL.sub("", text.replace("\r", ""))
+    return re.sub(r"[ \t\u3000]+", " ", text).strip()
+
+
+def chinese_to_int(text: str) -> int | None:
+    """A Chinese numeral such as 十二, 二十三, 一百零五, 两千 as an int, or None."""
+    if not text or not _CHINESE_NUMBER.match(text):
+        return None
+    if all(ch in _DIGITS for ch in text) and len(text) > 1:
+        return int("".join(str(_DIGITS[ch]) for ch in text))
+    total = section = 0
+    number = None
+    for ch in text:
+        if ch in _DIGITS:
+            number = _DIGITS[ch]
+        elif ch == "万":
+            section = (section + (number or 0)) * 10000
+            total += section
+            section, number = 0, None
+        else:
+            section += (1 if number is None else number) * _UNITS[ch]
+            number = None
+    return total + section + (number or 0)
+
+
+def parse_int(text: str) -> int | None:
+    """An integer typed as 12, １２, 十二 or -3 (units such as 人/名/个 allowed), or None."""
+    text = to_halfwidth(clean_line(text)).replace(",", "").replace(" ", "")
+    text = re.sub(r"(人|名|个|位|号|日)$", "", text)
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    return chinese_to_int(text)

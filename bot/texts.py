@@ -1,0 +1,81 @@
+"""Every word the user sees comes from a Jinja2 template in bot/templates/ (HTML-escaped)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+MAX_MESSAGE = 4096
+_TOKEN = re.compile(r"<[^>]*>|&[^;\s]*;|.", re.DOTALL)
+
+
+@cache
+def environment() -> Environment:
+    """The template environment: autoescape on, tidy whitespace, undefined names are errors."""
+    env = Environment(
+        loader=PackageLoader("bot", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
+    env.globals["labels"] = env.get_template("labels.j2").module
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render ``bot/templates/<name>.j2`` to a message text."""
+    return environment().get_template(f"{name}.j2").render(**context).strip()
+
+
+@cache
+def labels() -> Any:
+    """Button labels, option names and command descriptions, from labels.j2."""
+    return environment().globals["labels"]
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split a long text into messages under Telegram's limit, at line breaks.
+
+    Templates close every tag on the line that opens it, so cutting between lines never cuts a
+    tag; a single line longer than the limit is cut where no element is open.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = _safe_cut(line, limit)
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _safe_cut(line: str, limit: int) -> int:
+    """The last position at or before the limit outside any tag, entity or open element."""
+    best = 0
+    depth = 0
+    for token in _TOKEN.finditer(line):
+        if token.end() > limit:
+            break
+        text = token.group()
+        if text.startswith("</"):
+            depth -= 1
+        elif text.startswith("<") and len(text) > 1:
+            depth += 1
+        if depth <= 0:
+            best = token.end()
+    return best or limit

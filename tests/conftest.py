@@ -1,0 +1,133 @@
+"""The end-to-end harness: the real Application, polling the in-process Telegram emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.app import OFFLINE_TOKEN, build_application, post_init
+from bot.application import BotApplication
+from bot.config import Config, StorageConfig, TelegramConfig
+from bot.emulator.core import FakeTelegram
+from bot.emulator.html import parse_html
+from bot.emulator.request import EmulatorRequest
+
+SECRETARY = 1001
+OTHER = 2002
+
+
+class Harness:
+    """Drives the bot as phones would and reads what it sent back."""
+
+    def __init__(self, database: Path, fake: FakeTelegram | None = None) -> None:
+        self.fake = fake or FakeTelegram(token=OFFLINE_TOKEN)
+        self.config = Config(
+            telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=False),
+            storage=StorageConfig(database=str(database)),
+        )
+        self.app: BotApplication | None = None
+        self._expected = 0
+        for user_id, name in ((SECRETARY, "书记"), (OTHER, "别人")):
+            self.fake.add_user(user_id, first_name=name)
+
+    async def start(self) -> None:
+        """Start the bot as `run` does: initialize, command menu, polling."""
+        self.app = build_application(
+            self.config,
+            request=EmulatorRequest(self.fake),
+            get_updates_request=EmulatorRequest(self.fake),
+        )
+        self._expected = self.fake.pending_updates()
+        await self.app.initialize()
+        await post_init(self.app)
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=5)
+        await self.app.start()
+        if self._expected:
+            await self.app.wait_for_updates(self._expected)
+
+    async def stop(self) -> None:
+        """Stop cleanly (what SIGTERM does)."""
+        assert self.app is not None
+        assert self.app.updater is not None
+        await self.app.updater.stop()
+        await self.app.stop()
+        await self.app.shutdown()
+        self.app = None
+
+    async def _settle(self) -> None:
+        assert self.app is not None
+        self._expected += 1
+        await self.app.wait_for_updates(self._expected)
+
+    def _mark(self, chat_id: int) -> int:
+        messages = self.fake.bot_messages(chat_id)
+        return messages[-1]["message_id"] if messages else 0
+
+    def _since(self, chat_id: int, mark: int) -> list[str]:
+        return [
+            parse_html(m.get("text") or m.get("caption") or "")
+            for m in self.fake.bot_messages(chat_id)
+            if m["message_id"] > mark
+        ]
+
+    async def send(self, text: str, user: int = SECRETARY, chat_id: int | None = None) -> list[str]:
+        """Type a message; returns the visible texts of the bot's new messages."""
+        chat = chat_id or user
+        mark = self._mark(chat)
+        self.fake.send_text(user, text, chat_id=chat_id)
+        await self._settle()
+        return self._since(chat, mark)
+
+    async def tap(
+        self, label: str | int, user: int = SECRETARY, chat_id: int | None = None
+    ) -> list[str]:
+        """Tap a button of the latest keyboard by its label (or index)."""
+        chat = chat_id or user
+        mark = self._mark(chat)
+        self.fake.tap_button(user, label, chat_id=chat_id)
+        await self._settle()
+        return self._since(chat, mark)
+
+    async def tap_data(
+        self, data: str, message_id: int | None = None, user: int = SECRETARY
+    ) -> list[str]:
+        """Tap a button with any callback data, e.g. a forged or an old one."""
+        mark = self._mark(user)
+        if message_id is None:
+            message_id = self.last_message(user)["message_id"]
+        self.fake.tap(user, message_id, data)
+        await self._settle()
+        return self._since(user, mark)
+
+    def last_message(self, chat_id: int = SECRETARY) -> dict[str, Any]:
+        """The bot's latest message in a chat."""
+        message = self.fake.last_bot_message(chat_id)
+        assert message is not None
+        return message
+
+    def buttons(self, chat_id: int = SECRETARY) -> list[str]:
+        """Labels on the latest message that has a keyboard."""
+        for message in reversed(self.fake.bot_messages(chat_id)):
+            markup = message.get("reply_markup")
+            if markup:
+                return [b["text"] for row in markup["inline_keyboard"] for b in row]
+        return []
+
+    def callback_answers(self) -> list[str]:
+        """Texts shown for button taps (toasts and alerts)."""
+        return [a.get("text") or "" for a in self.fake.callback_answers]
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A started bot on a fresh database."""
+    h = Harness(tmp_path / "bot.sqlite3")
+    await h.start()
+    yield h
+    if h.app is not None:
+        await h.stop()
