@@ -109,5 +109,3 @@ async def run() -> None:
         f"  with Telegram's rate limits on: {RATE_LIMITED_UPDATES} replies in {limited:.2f} s "
         f"(capped at 30 messages/s by design)"
     )
-
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import signal
@@ -111,10 +112,8 @@ async def _demo(config: Config, user_id: int) -> None:
 
 def demo(config: Config, user_id: int) -> int:
     """Chat with the real bot in the terminal, on the offline emulator."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_demo(config, user_id))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -143,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             storage = dataclasses.replace(
                 config.storage,
-                database=args.database or (config.storage.database if args.config else DEMO_DATABASE),
+                database=args.database
+                or (config.storage.database if args.config else DEMO_DATABASE),
             )
             telegram = dataclasses.replace(config.telegram, token=OFFLINE_TOKEN)
             config = dataclasses.replace(config, storage=storage, telegram=telegram)

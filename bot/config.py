@@ -125,7 +125,11 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
 
     storage = StorageConfig(
         database=_string(
-            data.get("storage", {}), "storage", "database", DEFAULT_DATABASE, f'"{DEFAULT_DATABASE}"'
+            data.get("storage", {}),
+            "storage",
+            "database",
+            DEFAULT_DATABASE,
+            f'"{DEFAULT_DATABASE}"',
         )
     )
 
@@ -142,11 +146,12 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in admin_ids
     ):
         raise ConfigError(
-            "配置项 [bot] admin_ids 应为 Telegram 用户 ID（正整数）的列表，例如 admin_ids = [12345678]"
+            "配置项 [bot] admin_ids 应为 Telegram 用户 ID（正整数）的列表，"
+            "例如 admin_ids = [12345678]"
         )
     log_level = section.get("log_level", "INFO")
     if not isinstance(log_level, str) or log_level.upper() not in _LOG_LEVELS:
-        raise ConfigError('配置项 [bot] log_level 应为 DEBUG、INFO、WARNING 或 ERROR 之一')
+        raise ConfigError("配置项 [bot] log_level 应为 DEBUG、INFO、WARNING 或 ERROR 之一")
     bot = BotConfig(timezone=timezone, admin_ids=tuple(admin_ids), log_level=log_level.upper())
     return Config(telegram=telegram, storage=storage, bot=bot)
 
@@ -165,7 +170,9 @@ def load_config(
             f"找不到配置文件 {file}：请复制 {EXAMPLE} 为 {file} 并填写 [telegram] token"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"无法读取配置文件 {file}（{exc.__class__.__name__}）：请检查文件权限与编码（UTF-8）") from None
+        raise ConfigError(
+            f"无法读取配置文件 {file}（{exc.__class__.__name__}）：请检查文件权限与编码（UTF-8）"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -26,9 +26,9 @@ def environment() -> Environment:
     return env
 
 
-def render(name: str, **context: Any) -> str:
-    """Render ``bot/templates/<name>.j2`` to a message text."""
-    return environment().get_template(f"{name}.j2").render(**context).strip()
+def render(template: str, **context: Any) -> str:
+    """Render ``bot/templates/<template>.j2`` to a message text."""
+    return environment().get_template(f"{template}.j2").render(**context).strip()
 
 
 @cache

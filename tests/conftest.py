@@ -75,7 +75,9 @@ class Harness:
             if m["message_id"] > mark
         ]
 
-    async def send(self, text: str, user: int = SECRETARY, chat_id: int | None = None) -> list[str]:
+    async def send(
+        self, text: str, user: int = SECRETARY, chat_id: int | None = None
+    ) -> list[str]:
         """Type a message; returns the visible texts of the bot's new messages."""
         chat = chat_id or user
         mark = self._mark(chat)

@@ -46,7 +46,7 @@ async def test_happy_path(harness: Harness) -> None:
     replies = await harness.send("/start")
     assert "支书助手" in replies[0]
     assert "支部的全称" in replies[-1]
-    for (kind, value), question in zip(ANSWERS, QUESTIONS[1:] + ["请核对"], strict=True):
+    for (kind, value), question in zip(ANSWERS, [*QUESTIONS[1:], "请核对"], strict=True):
         replies = await give(harness, kind, value)
         assert question in replies[-1], (value, replies)
     review = replies[-1]
@@ -74,7 +74,11 @@ async def test_tapped_answers_close_their_keyboard(harness: Harness) -> None:
     await fill(harness, upto=2)
     question = harness.last_message()
     await harness.tap("基金会")
-    updated = [m for m in harness.fake.bot_messages(SECRETARY) if m["message_id"] == question["message_id"]]
+    updated = [
+        m
+        for m in harness.fake.bot_messages(SECRETARY)
+        if m["message_id"] == question["message_id"]
+    ]
     assert not updated[0].get("reply_markup")
 
 

@@ -46,7 +46,8 @@ def test_cards_escape_user_text_and_are_valid_html() -> None:
 
 def test_every_prompt_and_error_renders() -> None:
     codes = ["empty", "multiline", "too_short", "too_long", "not_number", "not_whole",
-             "negative", "too_many", "yes_no", "not_day", "day_range", "choice", "need_button"]  # fmt: skip
+             "negative", "too_many", "yes_no", "not_day", "day_range", "choice",
+             "need_button"]  # fmt: skip
     params = {"minimum": 2, "limit": 60, "length": 300, "maximum": 1000}
     for field in FIELDS:
         for code in codes:

@@ -24,6 +24,7 @@ from bot.handlers.common import (
     answer,
     callback_parts,
     close_keyboard,
+    conversation,
     forbidden,
     in_rows,
     is_private,
@@ -147,9 +148,7 @@ async def _editor(update: Update, context: BotContext, branch_id: int) -> Branch
 async def _ask(update: Update, context: BotContext, error: InvalidAnswer | None = None) -> int:
     draft = user_data(context)[DRAFT]
     field = draft["field"]
-    text = profile_form.prompt(
-        field, current=draft["current"], error=error, template="branch_ask"
-    )
+    text = profile_form.prompt(field, current=draft["current"], error=error, template="branch_ask")
     rows = [*profile_form.option_rows("bre:set", field), [(labels().CANCEL, "bre:cancel")]]
     await reply(update, text, rows)
     return State.EDITING
@@ -246,9 +245,8 @@ async def cancel(update: Update, context: BotContext) -> int:
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Profile card, profile editing and switching branches."""
     return [
-        ConversationHandler(
+        conversation(
             name="branch_edit",
-            persistent=True,
             entry_points=[CallbackQueryHandler(begin_edit, pattern=r"^br:edit:")],
             states={
                 State.EDITING: [

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.application import BotContext
-from bot.texts import labels, render, split_message
+from bot.texts import render, split_message
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
 FLOW_KEY = "flow"
@@ -40,9 +43,11 @@ async def reply(update: Update, text: str, rows: Buttons = ()) -> Message:
     return await chat.send_message(parts[-1], reply_markup=keyboard(rows))
 
 
-async def reply_template(update: Update, name: str, rows: Buttons = (), **context: Any) -> Message:
+async def reply_template(
+    update: Update, template: str, rows: Buttons = (), **context: Any
+) -> Message:
     """Render a template and send it."""
-    return await reply(update, render(name, **context), rows)
+    return await reply(update, render(template, **context), rows)
 
 
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -116,6 +121,12 @@ def set_flow(context: BotContext, name: str | None) -> None:
         user_data(context)[FLOW_KEY] = name
 
 
-def nav_cancel() -> tuple[str, str]:
-    """The cancel button used by every flow."""
-    return (labels().CANCEL, "flow:cancel")
+def conversation(**kwargs: Any) -> ConversationHandler[Any]:
+    """A named, persistent ConversationHandler tracked per user and chat.
+
+    Buttons are tracked per chat, not per message, on purpose: every callback checks that it
+    belongs to the current step, so an old button is refused rather than ignored.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
+        return ConversationHandler(persistent=True, **kwargs)

@@ -34,7 +34,9 @@ def option_rows(prefix: str, field: str) -> list[list[tuple[str, str]]]:
     if field in CHOICE_FIELDS:
         names = option_names(field)
         per_row = 1 if field == "organization_type" else 2
-        return in_rows([(names[c], f"{prefix}:{field}:{c}") for c in CHOICE_FIELDS[field]], per_row)
+        return in_rows(
+            [(names[c], f"{prefix}:{field}:{c}") for c in CHOICE_FIELDS[field]], per_row
+        )
     if field in YES_NO_FIELDS:
         return [[(lab.HAS, f"{prefix}:{field}:1"), (lab.HAS_NOT, f"{prefix}:{field}:0")]]
     if field == "party_day":

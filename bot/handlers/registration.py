@@ -28,6 +28,7 @@ from bot.handlers.common import (
     answer,
     callback_parts,
     close_keyboard,
+    conversation,
     in_rows,
     is_private,
     reply,
@@ -250,9 +251,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The registration conversation."""
     text = filters.TEXT & ~filters.COMMAND
     return [
-        ConversationHandler(
+        conversation(
             name="registration",
-            persistent=True,
             entry_points=[
                 CommandHandler("start", start_or_menu),
                 CommandHandler("register", begin),

@@ -80,9 +80,7 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log the failure (never the message text) and tell the user politely."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    _LOGGER.error(
-        "Update %s failed: %s", update_id, type(error).__name__, exc_info=error
-    )
+    _LOGGER.error("Update %s failed: %s", update_id, type(error).__name__, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
