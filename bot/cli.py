@@ -140,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(_config_path(args))
         setup_logging(config.bot.log_level)
         if args.command == "demo":
+            # The terminal is the chat: only problems are logged there.
+            logging.getLogger().setLevel(logging.WARNING)
             storage = dataclasses.replace(
                 config.storage,
                 database=args.database

@@ -1,8 +1,9 @@
 """python-telegram-bot persistence on the bot's own SQLite file.
 
 Data is kept as JSON (never pickle), so dict keys in user/chat data must be strings. Every run
-of ``Application.update_persistence`` collects its changes and writes them in one transaction; the application runs it after every update, so a
-crash loses no step of a conversation. Unchanged data is not written again.
+of ``Application.update_persistence`` collects its changes and writes them in one transaction;
+the application runs it after every update, so a crash loses no step of a conversation.
+Unchanged data is not written again.
 """
 
 from __future__ import annotations
