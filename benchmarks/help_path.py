@@ -68,14 +68,22 @@ async def _time(application: Application, fake: FakeTelegram, count: int, ours: 
             await post_init(application)
         assert application.updater is not None
         await application.start()
-        before = sum(len(fake.bot_messages(u)) for u in range(1, USERS + 1))
+        replies = 0
+        done = asyncio.Event()
+
+        def count_reply(event: str, message: dict[str, object]) -> None:
+            nonlocal replies
+            if event == "new":
+                replies += 1
+                if replies == count:
+                    done.set()
+
+        fake.subscribe(count_reply)
         for i in range(count):
             fake.send_text(i % USERS + 1, "/help")
         started = time.perf_counter()
         await application.updater.start_polling(timeout=1)
-        target = before + count
-        while sum(len(fake.bot_messages(u)) for u in range(1, USERS + 1)) < target:
-            await asyncio.sleep(0.002)
+        await asyncio.wait_for(done.wait(), 600)
         elapsed = time.perf_counter() - started
         await application.updater.stop()
         await application.stop()

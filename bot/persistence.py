@@ -22,12 +22,15 @@ def _dump(value: Any) -> str:
 
 
 class SQLitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """Conversation states and user/chat/bot data in the bot's SQLite database."""
+    """Conversation states and user/chat data in the bot's SQLite database.
+
+    bot_data is not persisted: bot-wide state belongs in the database's own tables.
+    """
 
     def __init__(self, db: Database, update_interval: float = 60) -> None:
         super().__init__(
             store_data=PersistenceInput(
-                bot_data=True, chat_data=True, user_data=True, callback_data=False
+                bot_data=False, chat_data=True, user_data=True, callback_data=False
             ),
             update_interval=update_interval,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -88,10 +89,12 @@ async def run_terminal(
             fake.send_photo(user_id, _PHOTO)
         elif stripped.startswith(":file "):
             path = Path(stripped[len(":file ") :].strip()).expanduser()
-            if not path.is_file():
+            try:
+                data = await asyncio.to_thread(path.read_bytes)
+            except OSError:
                 write(_NO_SUCH_FILE.format(path=path))
                 continue
-            fake.send_document(user_id, path.name, path.read_bytes())
+            fake.send_document(user_id, path.name, data)
         else:
             fake.send_text(user_id, line[1:] if line.startswith("=") else line)
         await wait_idle()

@@ -1,0 +1,33 @@
+"""`make demo`: a newcomer completes registration in the terminal, typing numbers to tap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = "\n".join(
+    ["/start", "演示支部", "演示协会", "4", "1", "=5", "=0", "2", "2", "4", "1", "/branch",
+     ":quit", ""]
+)  # fmt: skip
+
+
+def test_demo_completes_registration(tmp_path: Path) -> None:
+    database = tmp_path / "demo.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--database", str(database)],
+        input=SCRIPT,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    assert "[1] 社会团体" in out
+    assert "已登记：演示支部" in out
+    assert "组建方式：单独组建" in out
+    assert "正式党员：5 人" in out
+    assert database.exists()
