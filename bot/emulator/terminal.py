@@ -88,9 +88,9 @@ async def run_terminal(
         elif stripped == ":photo":
             fake.send_photo(user_id, _PHOTO)
         elif stripped.startswith(":file "):
-            path = Path(stripped[len(":file ") :].strip()).expanduser()
+            path = Path(stripped[len(":file ") :].strip())
             try:
-                data = await asyncio.to_thread(path.read_bytes)
+                data = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
             except OSError:
                 write(_NO_SUCH_FILE.format(path=path))
                 continue
