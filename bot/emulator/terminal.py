@@ -20,6 +20,11 @@ _DELETED = "（已删除一条消息）"
 _NO_SUCH_FILE = "（找不到文件：{path}）"
 
 
+def _read_file(path: Path) -> bytes:
+    """The bytes of a file the user named (run in a thread: it may be slow)."""
+    return path.expanduser().read_bytes()
+
+
 def _buttons(message: dict[str, Any]) -> list[list[dict[str, Any]]]:
     markup = message.get("reply_markup") or {}
     return markup.get("inline_keyboard") or []
@@ -90,7 +95,7 @@ async def run_terminal(
         elif stripped.startswith(":file "):
             path = Path(stripped[len(":file ") :].strip())
             try:
-                data = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
+                data = await asyncio.to_thread(_read_file, path)
             except OSError:
                 write(_NO_SUCH_FILE.format(path=path))
                 continue
