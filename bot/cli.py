@@ -46,11 +46,17 @@ def run(config: Config) -> int:
     """Long-poll Telegram until SIGINT/SIGTERM, then shut down cleanly."""
     require_token(config)
     application = build_application(config)
-    _LOGGER.info("Starting; database %s", config.database_path)
+    _LOGGER.info(
+        "Starting; database %s; connecting to %s (retrying until it answers)",
+        config.database_path,
+        config.telegram.api_base_url,
+    )
     try:
         application.run_polling(
             allowed_updates=Update.ALL_TYPES,
             stop_signals=(signal.SIGINT, signal.SIGTERM),
+            # A Telegram outage at start is waited out (retrying with backoff), not a crash.
+            bootstrap_retries=-1,
         )
     except InvalidToken:
         raise ConfigError(

@@ -68,9 +68,15 @@ class Database:
         async with self._open_lock:
             if self._conn is not None:
                 return
-            if str(self.path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = await aiosqlite.connect(self.path, isolation_level=None)
+            try:
+                if str(self.path) != ":memory:":
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = await aiosqlite.connect(self.path, isolation_level=None)
+            except (OSError, sqlite3.Error) as exc:
+                raise DatabaseError(
+                    f"无法打开数据库 {self.path}（{exc.__class__.__name__}）："
+                    "请检查 [storage] database 的路径和写权限"
+                ) from None
             conn.row_factory = aiosqlite.Row
             try:
                 await conn.execute("PRAGMA journal_mode=WAL")
