@@ -10,14 +10,12 @@ from typing import Any
 
 from bot.emulator.core import FakeTelegram
 from bot.emulator.html import html_to_terminal
+from bot.texts import labels
 
 # A 1x1 PNG, sent by ":photo".
 _PHOTO = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
 )
-_UPDATED = "（已更新）"
-_DELETED = "（已删除一条消息）"
-_NO_SUCH_FILE = "（找不到文件：{path}）"
 
 
 def _read_file(path: Path) -> bytes:
@@ -58,6 +56,7 @@ async def run_terminal(
     wait_idle: Callable[[], Awaitable[None]],
 ) -> None:
     """Chat until :quit or end of input."""
+    lab = labels()
     write(banner)
     shown: dict[int, str] = {}
 
@@ -65,14 +64,14 @@ async def run_terminal(
         if message["chat"]["id"] != user_id:
             return
         if event == "delete":
-            write(_DELETED)
+            write(lab.DEMO_DELETED)
             return
         text = message.get("text") or message.get("caption") or ""
         if event == "edit" and shown.get(message["message_id"]) == text and not _buttons(message):
             # Only the buttons were taken away after a tap: nothing new to read.
             return
         shown[message["message_id"]] = text
-        prefix = f"{_UPDATED}\n" if event == "edit" else ""
+        prefix = f"{lab.DEMO_UPDATED}\n" if event == "edit" else ""
         write(f"\n{prefix}{_render(message, ansi=ansi, first_number=1)}")
 
     fake.subscribe(show)
@@ -97,7 +96,7 @@ async def run_terminal(
             try:
                 data = await asyncio.to_thread(_read_file, path)
             except OSError:
-                write(_NO_SUCH_FILE.format(path=path))
+                write(f"{lab.DEMO_NO_FILE} {path}")
                 continue
             fake.send_document(user_id, path.name, data)
         else:
