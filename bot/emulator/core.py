@@ -457,46 +457,38 @@ class FakeTelegram:
         markup = self._check_markup(params.get("reply_markup"))
         return self._bot_says(chat, text=text, reply_markup=markup)
 
-    async def _m_editmessagetext(self, params: dict[str, Any], files: Any) -> Any:
-        message = self._bot_message(params, "message to edit not found")
-        text = self._check_text(params.get("text"), params.get("parse_mode"), MAX_TEXT,
-                                caption=False)  # fmt: skip
-        markup = self._check_markup(params.get("reply_markup"))
-        if message.get("text") == text and message.get("reply_markup") == markup:
+    def _edit(
+        self, message: dict[str, Any], markup: dict[str, Any] | None, **content: str
+    ) -> dict[str, Any]:
+        """Apply an edit, refusing one that changes nothing (as Telegram does)."""
+        same = all(message.get(k, "") == v for k, v in content.items())
+        if same and message.get("reply_markup") == markup:
             raise ApiError(400, NOT_MODIFIED)
-        message["text"] = text
+        message.update(content)
         message.pop("reply_markup", None)
         if markup:
             message["reply_markup"] = markup
         message["edit_date"] = int(time.time())
         self._notify("edit", message)
         return message
+
+    async def _m_editmessagetext(self, params: dict[str, Any], files: Any) -> Any:
+        message = self._bot_message(params, "message to edit not found")
+        text = self._check_text(
+            params.get("text"), params.get("parse_mode"), MAX_TEXT, caption=False
+        )
+        return self._edit(message, self._check_markup(params.get("reply_markup")), text=text)
 
     async def _m_editmessagereplymarkup(self, params: dict[str, Any], files: Any) -> Any:
         message = self._bot_message(params, "message to edit not found")
-        markup = self._check_markup(params.get("reply_markup"))
-        if message.get("reply_markup") == markup:
-            raise ApiError(400, NOT_MODIFIED)
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        self._notify("edit", message)
-        return message
+        return self._edit(message, self._check_markup(params.get("reply_markup")))
 
     async def _m_editmessagecaption(self, params: dict[str, Any], files: Any) -> Any:
         message = self._bot_message(params, "message to edit not found")
-        caption = self._check_text(params.get("caption", ""), params.get("parse_mode"),
-                                   MAX_CAPTION, caption=True)  # fmt: skip
-        markup = self._check_markup(params.get("reply_markup"))
-        if message.get("caption", "") == caption and message.get("reply_markup") == markup:
-            raise ApiError(400, NOT_MODIFIED)
-        message["caption"] = caption
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        self._notify("edit", message)
-        return message
+        caption = self._check_text(
+            params.get("caption", ""), params.get("parse_mode"), MAX_CAPTION, caption=True
+        )
+        return self._edit(message, self._check_markup(params.get("reply_markup")), caption=caption)
 
     async def _m_deletemessage(self, params: dict[str, Any], files: Any) -> Any:
         message = self._bot_message(params, "message to delete not found")
@@ -533,25 +525,29 @@ class FakeTelegram:
             return path.rsplit("/", 1)[-1], data
         raise ApiError(400, f"Bad Request: there is no {field} in the request")
 
-    async def _m_senddocument(self, params: dict[str, Any], files: Any) -> Any:
+    def _send_media(
+        self, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]], field: str
+    ) -> dict[str, Any]:
+        """sendDocument / sendPhoto: store the upload and show it in the chat."""
         chat = self._chat(params)
-        name, data = self._upload(params, files, "document")
-        caption = self._check_text(params.get("caption", ""), params.get("parse_mode"),
-                                   MAX_CAPTION, caption=True)  # fmt: skip
-        document = {**self._store_file(name, data), "file_name": name}
-        markup = self._check_markup(params.get("reply_markup"))
-        return self._bot_says(
-            chat, document=document, caption=caption or None, reply_markup=markup
+        name, data = self._upload(params, files, field)
+        caption = self._check_text(
+            params.get("caption", ""), params.get("parse_mode"), MAX_CAPTION, caption=True
         )
+        stored = self._store_file(name, data)
+        media: Any = (
+            {**stored, "file_name": name}
+            if field == "document"
+            else [{**stored, "width": 640, "height": 480}]
+        )
+        markup = self._check_markup(params.get("reply_markup"))
+        return self._bot_says(chat, caption=caption or None, reply_markup=markup, **{field: media})
+
+    async def _m_senddocument(self, params: dict[str, Any], files: Any) -> Any:
+        return self._send_media(params, files, "document")
 
     async def _m_sendphoto(self, params: dict[str, Any], files: Any) -> Any:
-        chat = self._chat(params)
-        name, data = self._upload(params, files, "photo")
-        caption = self._check_text(params.get("caption", ""), params.get("parse_mode"),
-                                   MAX_CAPTION, caption=True)  # fmt: skip
-        photo = [{**self._store_file(name, data), "width": 640, "height": 480}]
-        markup = self._check_markup(params.get("reply_markup"))
-        return self._bot_says(chat, photo=photo, caption=caption or None, reply_markup=markup)
+        return self._send_media(params, files, "photo")
 
     async def _m_getfile(self, params: dict[str, Any], files: Any) -> Any:
         file_id = str(params.get("file_id"))
