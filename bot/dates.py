@@ -1,0 +1,121 @@
+"""Dates as people type them on a phone in Chinese, read relative to today (pure functions).
+
+Accepted: 今天 / 昨天 / 前天 / 大前天 (明天 / 后天 when planning); 2026-11-20, 2026/11/20,
+2026.11.20, 2026年11月20日;
+11月20日, 11月20号, 11.20, 11/20, 11-20; 20号, 20日; 本周三, 这周三, 上周五, 上星期五,
+上礼拜五, 周五; full-width digits, Chinese numerals (十一月二十日) and traditional script (上週五).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
+
+EARLIEST_YEAR = 2000
+# Days before today.
+_RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2, "大前天": 3,
+                  "明天": -1, "后天": -2}  # fmt: skip
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
+_TRADITIONAL = str.maketrans(
+    {"週": "周", "禮": "礼", "號": "号", "個": "个", "這": "这", "後": "后"}
+)
+_NUMBER = r"(\d{1,4}|[零〇一二两三四五六七八九十]{1,5})"
+_FULL = re.compile(rf"^{_NUMBER}\s*[-/.年]\s*{_NUMBER}\s*[-/.月]\s*{_NUMBER}\s*[日号]?$")
+_MONTH_DAY = re.compile(rf"^{_NUMBER}\s*(?:[-/.]|月)\s*{_NUMBER}\s*[日号]?$")
+_DAY = re.compile(rf"^{_NUMBER}\s*[日号]$")
+_WEEK = re.compile(r"^(上上|上|本|这|下)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天七1-7])$")
+
+
+class DateError(ValueError):
+    """A text that is not a usable date; ``code`` picks the message shown to the user."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    value = chinese_to_int(text)
+    if value is None:
+        raise DateError("unknown")
+    if len(text) == 4 and all(ch in "零〇一二三四五六七八九" for ch in text):
+        return int("".join(str(chinese_to_int(ch) or 0) for ch in text))
+    return value
+
+
+def _make(year: int, month: int, day: int) -> date:
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        raise DateError("no_such_date")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise DateError("no_such_date") from None
+
+
+def _weekday(word: str) -> int:
+    if word.isdigit():
+        return int(word) - 1
+    return _WEEKDAYS[word]
+
+
+def parse_date(text: str, today: date, *, past: bool = True) -> date:
+    """The date meant by `text`, seen from `today`.
+
+    With `past` (a meeting already held): a date without a year or month that would lie ahead is
+    taken from the previous year or month, and a date still ahead raises DateError("future").
+    """
+    value = to_halfwidth(clean_line(text)).translate(_TRADITIONAL).replace(" ", "")
+    value = value.rstrip("。!！")
+    if not value:
+        raise DateError("empty")
+    result = _read(value, today, past=past)
+    if result.year < EARLIEST_YEAR:
+        raise DateError("too_old")
+    if past and result > today:
+        raise DateError("future")
+    return result
+
+
+def _read(value: str, today: date, *, past: bool) -> date:
+    if value in _RELATIVE_DAYS:
+        return today - timedelta(days=_RELATIVE_DAYS[value])
+    if match := _WEEK.match(value):
+        which, day = match.groups()
+        monday = today - timedelta(days=today.weekday())
+        shift = {"上上": -14, "上": -7, "下": 7}.get(which or "", 0)
+        result = monday + timedelta(days=shift + _weekday(day))
+        if which is None and past and result > today:
+            result -= timedelta(days=7)
+        return result
+    if match := _FULL.match(value):
+        year, month, day = (_number(g) for g in match.groups())
+        if year < 100:
+            year += 2000
+        return _make(year, month, day)
+    if match := _MONTH_DAY.match(value):
+        month, day = (_number(g) for g in match.groups())
+        result = _make(today.year, month, day) if _valid(today.year, month, day) else None
+        if result is None or (past and result > today):
+            # Not this year (e.g. 2月29日 in a common year, or 12月30日 seen in January).
+            return _make(today.year - 1, month, day)
+        return result
+    if match := _DAY.match(value):
+        day = _number(match.group(1))
+        year, month = today.year, today.month
+        if _valid(year, month, day) and not (past and day > today.day):
+            return _make(year, month, day)
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        return _make(year, month, day)
+    raise DateError("unknown")
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        _make(year, month, day)
+    except DateError:
+        return False
+    return True

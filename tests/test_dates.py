@@ -1,0 +1,114 @@
+"""The Chinese date parser, exhaustively: every accepted form, edges, and refusals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.dates import DateError, parse_date
+
+TODAY = date(2026, 11, 22)  # a Sunday
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("今天", date(2026, 11, 22)),
+        ("昨天", date(2026, 11, 21)),
+        ("前天", date(2026, 11, 20)),
+        ("大前天", date(2026, 11, 19)),
+        ("2026-11-20", date(2026, 11, 20)),
+        ("2026/11/20", date(2026, 11, 20)),
+        ("2026.11.20", date(2026, 11, 20)),
+        ("2026年11月20日", date(2026, 11, 20)),
+        ("２０２６年１１月２０日", date(2026, 11, 20)),
+        ("二〇二六年十一月二十日", date(2026, 11, 20)),
+        ("26-11-20", date(2026, 11, 20)),
+        ("11月20日", date(2026, 11, 20)),
+        ("11月20号", date(2026, 11, 20)),
+        ("十一月二十日", date(2026, 11, 20)),
+        ("11.20", date(2026, 11, 20)),
+        ("11/20", date(2026, 11, 20)),
+        ("11-20", date(2026, 11, 20)),
+        (" 11 月 20 日 ", date(2026, 11, 20)),
+        ("20号", date(2026, 11, 20)),
+        ("20日", date(2026, 11, 20)),
+        ("二十号", date(2026, 11, 20)),
+        ("上周五", date(2026, 11, 13)),
+        ("上星期五", date(2026, 11, 13)),
+        ("上礼拜五", date(2026, 11, 13)),
+        ("上週五", date(2026, 11, 13)),
+        ("本周三", date(2026, 11, 18)),
+        ("这周三", date(2026, 11, 18)),
+        ("本周日", date(2026, 11, 22)),
+        ("周五", date(2026, 11, 20)),
+        ("星期一", date(2026, 11, 16)),
+        ("上上周一", date(2026, 11, 2)),
+        ("12月30日", date(2025, 12, 30)),
+        ("30号", date(2026, 10, 30)),
+    ],
+)
+def test_accepted(text: str, expected: date) -> None:
+    assert parse_date(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("2月30日", "no_such_date"),
+        ("2026-02-30", "no_such_date"),
+        ("2025-02-29", "no_such_date"),
+        ("13月1日", "no_such_date"),
+        ("11月32日", "no_such_date"),
+        ("2026-13-01", "no_such_date"),
+        ("明天", "future"),
+        ("下周一", "future"),
+        ("2026-11-23", "future"),
+        ("2027年1月1日", "future"),
+        ("1999-01-01", "too_old"),
+        ("hello", "unknown"),
+        ("<b>&", "unknown"),
+        ("🙂", "unknown"),
+        ("1" * 300, "unknown"),
+    ],
+)
+def test_refused(text: str, code: str) -> None:
+    with pytest.raises(DateError) as caught:
+        parse_date(text, TODAY)
+    assert caught.value.code == code
+
+
+def test_future_allowed_for_planning() -> None:
+    assert parse_date("下周一", TODAY, past=False) == date(2026, 11, 23)
+    assert parse_date("明天", TODAY, past=False) == date(2026, 11, 23)
+    assert parse_date("后天", TODAY, past=False) == date(2026, 11, 24)
+    assert parse_date("12月30日", TODAY, past=False) == date(2026, 12, 30)
+    assert parse_date("周五", date(2026, 11, 16), past=False) == date(2026, 11, 20)
+
+
+def test_year_boundary() -> None:
+    new_year = date(2027, 1, 2)
+    assert parse_date("12月31日", new_year) == date(2026, 12, 31)
+    assert parse_date("31号", new_year) == date(2026, 12, 31)
+    assert parse_date("上周五", new_year) == date(2026, 12, 25)
+    assert parse_date("前天", new_year) == date(2026, 12, 31)
+
+
+def test_leap_years() -> None:
+    assert parse_date("2月29日", date(2028, 3, 1)) == date(2028, 2, 29)
+    assert parse_date("2024-02-29", TODAY) == date(2024, 2, 29)
+    # 29号 in a March of a common year: February has no 29th.
+    with pytest.raises(DateError):
+        parse_date("29号", date(2026, 3, 1))
+    assert parse_date("29号", date(2028, 3, 1)) == date(2028, 2, 29)
+
+
+def test_day_without_month_in_a_short_previous_month_is_refused() -> None:
+    # 31号 typed on 5 December means last month, and November has no 31st: ask again.
+    with pytest.raises(DateError) as caught:
+        parse_date("31号", date(2026, 12, 5))
+    assert caught.value.code == "no_such_date"
+    assert parse_date("5号", date(2026, 12, 5)) == date(2026, 12, 5)
