@@ -78,7 +78,7 @@ def _entity(text: str, index: int) -> tuple[str, int]:
     return _NAMED[name], match.end()
 
 
-def _attribute_value(text: str, index: int, tag: str, begin: int) -> tuple[str, int]:
+def _attribute_value(text: str, index: int, begin: int) -> tuple[str, int]:
     """Read a quoted or bare attribute value starting at text[index]."""
     if text[index] in "'\"":
         quote = text[index]
@@ -141,7 +141,7 @@ def _start_tag(text: str, begin: int) -> tuple[_Tag, int]:
             index += 1
         if index >= len(text):
             raise _fail(f'Unclosed start tag "{name}" at byte offset {_offset(text, begin)}')
-        value, index = _attribute_value(text, index, name, begin)
+        value, index = _attribute_value(text, index, begin)
         tag.extra[attribute] = value
     _check_attributes(tag, _offset(text, begin))
     return tag, index
