@@ -94,13 +94,12 @@ def check_meeting(
             raise InvalidAnswer("choice")
     warnings: list[RuleWarning] = []
     att = draft.attendance
-    if draft.kind == "member_meeting" and att is not None:
-        # 应到/实到 of a 党员大会 count the members with a vote (formal members).
-        if att.present * 2 <= att.expected:
-            counts = {"present": att.present, "expected": att.expected}
-            warnings.append(RuleWarning("member_meeting_quorum", counts))
-            if draft.has_vote:
-                warnings.append(RuleWarning("vote_without_quorum"))
+    # 应到/实到 of a 党员大会 count the members with a vote (formal members).
+    if draft.kind == "member_meeting" and att is not None and att.present * 2 <= att.expected:
+        counts = {"present": att.present, "expected": att.expected}
+        warnings.append(RuleWarning("member_meeting_quorum", counts))
+        if draft.has_vote:
+            warnings.append(RuleWarning("vote_without_quorum"))
     if draft.kind == "committee_meeting":
         if not profile.has_committee:
             warnings.append(RuleWarning("no_committee"))
