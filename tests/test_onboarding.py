@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -324,3 +325,19 @@ async def test_errors_are_reported_politely_without_texts_in_logs(
     # Nothing was lost: the answer was taken and the next question is asked again on retry.
     replies = await harness.send("/start")
     assert "接着填" in replies[0]
+
+
+async def test_flood_limit_is_waited_out_and_sent_once(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    h.config = replace(h.config, telegram=replace(h.config.telegram, rate_limit=True))
+    await h.start()
+    try:
+        h.fake.fail_next(
+            "sendMessage", error_code=429, description="Too Many Requests", retry_after=1
+        )
+        replies = await h.send("/help")
+        assert len(replies) == 1 and "/branch" in replies[0]
+        sends = [name for name, _ in h.fake.calls if name == "sendMessage"]
+        assert len(sends) == 2, "one refused with 429, then exactly one delivered"
+    finally:
+        await h.stop()
