@@ -1,0 +1,135 @@
+"""What a branch owes in each period, and whether it is done (pure functions).
+
+Defaults follow FACTS.md: 支委会 monthly (A6, only with a committee), 党小组会 monthly (A7, only
+with party groups), 党员大会 quarterly (A5), 党课 quarterly (A10, common practice), 主题党日
+monthly on the fixed day (A11), 组织生活会 yearly (A12), 民主评议党员 yearly (A13), 党费 monthly
+(D33). A branch may change a frequency or turn an obligation off: local rules differ.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from db.models import BranchProfile
+
+FREQUENCIES = ("monthly", "quarterly", "yearly", "off")
+DEFAULT_FREQUENCY = {
+    "committee_meeting": "monthly",
+    "group_meeting": "monthly",
+    "member_meeting": "quarterly",
+    "party_lecture": "quarterly",
+    "theme_party_day": "monthly",
+    "organizational_life_meeting": "yearly",
+    "member_appraisal": "yearly",
+    "party_dues": "monthly",
+}
+STATES = ("done", "due", "overdue", "not_applicable")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar month, quarter or year (both ends included)."""
+
+    frequency: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One thing owed in one period, and where it stands."""
+
+    code: str
+    period: Period
+    deadline: date
+    state: str
+    done_on: date | None = None
+
+    def days_left(self, today: date) -> int:
+        """Days until the deadline (negative once it has passed)."""
+        return (self.deadline - today).days
+
+
+def last_day(year: int, month: int) -> date:
+    """The last day of a month."""
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def period_of(frequency: str, day: date) -> Period:
+    """The month, quarter or year that contains the day."""
+    if frequency == "monthly":
+        return Period(frequency, day.replace(day=1), last_day(day.year, day.month))
+    if frequency == "quarterly":
+        first = (day.month - 1) // 3 * 3 + 1
+        return Period(frequency, date(day.year, first, 1), last_day(day.year, first + 2))
+    if frequency == "yearly":
+        return Period(frequency, date(day.year, 1, 1), date(day.year, 12, 31))
+    raise ValueError(f"no period for {frequency!r}")
+
+
+def previous_period(period: Period) -> Period:
+    """The period just before."""
+    return period_of(period.frequency, period.start - timedelta(days=1))
+
+
+def party_day_in(year: int, month: int, fixed_day: int) -> date:
+    """The month's 主题党日: the fixed day, or the month's last day in shorter months."""
+    return date(year, month, min(fixed_day, calendar.monthrange(year, month)[1]))
+
+
+def applies(code: str, profile: BranchProfile) -> bool:
+    """Whether the branch has to do this at all."""
+    if code == "committee_meeting":
+        return profile.has_committee
+    if code == "group_meeting":
+        return profile.has_party_groups
+    return True
+
+
+def obligations(
+    profile: BranchProfile,
+    records: Iterable[tuple[str, date]],
+    today: date,
+    *,
+    frequencies: Mapping[str, str] | None = None,
+    created_on: date | None = None,
+) -> list[Obligation]:
+    """Every obligation of the current periods, plus the previous period's if it was missed.
+
+    `records` are (kind, date) pairs; a combined sitting contributes one pair per obligation it
+    counts for. Periods that ended before the branch was created are not owed.
+    """
+    chosen = {**DEFAULT_FREQUENCY, **(frequencies or {})}
+    held: dict[str, list[date]] = {}
+    for kind, day in records:
+        held.setdefault(kind, []).append(day)
+    result: list[Obligation] = []
+    for code, frequency in chosen.items():
+        if code not in DEFAULT_FREQUENCY or frequency not in FREQUENCIES:
+            raise ValueError(f"unknown obligation or frequency: {code}={frequency}")
+        current = period_of(frequency if frequency != "off" else "monthly", today)
+        if frequency == "off" or not applies(code, profile):
+            result.append(Obligation(code, current, current.end, "not_applicable"))
+            continue
+        previous = previous_period(current)
+        if created_on is None or created_on <= previous.start:
+            missed = _state(code, previous, held, today, profile)
+            if missed.state == "overdue":
+                result.append(missed)
+        result.append(_state(code, current, held, today, profile))
+    return result
+
+
+def _state(
+    code: str, period: Period, held: dict[str, list[date]], today: date, profile: BranchProfile
+) -> Obligation:
+    deadline = period.end
+    if code == "theme_party_day" and period.frequency == "monthly":
+        deadline = party_day_in(period.start.year, period.start.month, profile.party_day)
+    days = [d for d in held.get(code, []) if period.start <= d <= period.end]
+    if days:
+        return Obligation(code, period, deadline, "done", max(days))
+    return Obligation(code, period, deadline, "overdue" if today > deadline else "due")
