@@ -18,6 +18,8 @@ TOKEN = "987654:PROCESS-TEST"
 
 async def _spawn(config: Path, cwd: Path) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    # The bot must reach the loopback server even on a machine with a proxy configured.
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--config", str(config),
         cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -8,13 +8,24 @@ from urllib.parse import unquote, urlsplit
 
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.emulator.core import ApiError, FakeTelegram
+from bot.emulator.core import TIMED_OUT, ApiError, FakeTelegram, Files
+
+
+class ConnectionLost(Exception):
+    """An injected failure that breaks the connection instead of answering."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.description)
+        self.timed_out = error.error_code == TIMED_OUT
 
 
 def error_body(error: ApiError) -> tuple[int, bytes]:
     """The HTTP status and JSON body Telegram answers an error with."""
+    if error.error_code <= 0:
+        raise ConnectionLost(error)
     body: dict[str, Any] = {
         "ok": False,
         "error_code": error.error_code,
@@ -25,32 +36,55 @@ def error_body(error: ApiError) -> tuple[int, bytes]:
     return error.error_code, json.dumps(body, ensure_ascii=False).encode()
 
 
-async def answer(
-    fake: FakeTelegram,
-    url: str,
-    params: dict[str, Any],
-    files: dict[str, tuple[str, bytes, str]],
-) -> tuple[int, bytes]:
-    """Route one HTTP request of the Bot API (a method call or a file download) to the fake."""
+def _token_and_rest(path: str, marker: str) -> tuple[str, str] | None:
+    """Split ".../bot<token>/<rest>" (marker "/bot") into token and rest."""
+    if marker not in path:
+        return None
+    token, _, rest = path.split(marker, 1)[1].partition("/")
+    return token, rest
+
+
+def parse_url(url: str) -> tuple[str, str, str] | None:
+    """("call", token, method) or ("file", token, file_path) for a Bot API URL, else None."""
     path = unquote(urlsplit(url).path)
-    if "/file/bot" in path:
-        token_and_path = path.split("/file/bot", 1)[1]
-        token, _, file_path = token_and_path.partition("/")
-        if token != fake.token:
-            return error_body(ApiError(401, "Unauthorized"))
-        try:
-            return 200, fake.file_bytes(file_path)
-        except ApiError as exc:
-            return error_body(exc)
-    head, _, method = path.rpartition("/")
-    token = head.rsplit("/bot", 1)[-1] if "/bot" in head else ""
+    download = _token_and_rest(path, "/file/bot")
+    if download is not None:
+        return "file", *download
+    call = _token_and_rest(path, "/bot")
+    if call is None or not call[1] or "/" in call[1]:
+        return None
+    return "call", *call
+
+
+async def answer(
+    fake: FakeTelegram, url: str, params: dict[str, Any], files: Files
+) -> tuple[int, bytes]:
+    """Route one HTTP request of the Bot API (a method call or a file download) to the fake.
+
+    Raises ConnectionLost for injected network failures.
+    """
+    route = parse_url(url)
+    if route is None:
+        return error_body(ApiError(404, "Not Found"))
+    kind, token, rest = route
     if token != fake.token:
         return error_body(ApiError(401, "Unauthorized"))
     try:
-        result = await fake.call(method, params, files)
+        if kind == "file":
+            return 200, fake.file_bytes(rest)
+        result = await fake.call(rest, params, files)
     except ApiError as exc:
         return error_body(exc)
     return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+
+
+def _files(request_data: RequestData) -> Files:
+    """The uploads of a request as (file name, bytes, MIME type) by multipart field name."""
+    files: Files = {}
+    for name, (filename, content, mime) in request_data.multipart_data.items():
+        data = content if isinstance(content, bytes) else content.read()
+        files[name] = (filename or name, data, mime or "application/octet-stream")
+    return files
 
 
 class EmulatorRequest(BaseRequest):
@@ -61,7 +95,7 @@ class EmulatorRequest(BaseRequest):
 
     @property
     def read_timeout(self) -> float | None:
-        """Long polls are answered by the fake's own timeout."""
+        """No socket to time out: long polls end by the fake's own `timeout`."""
         return None
 
     async def initialize(self) -> None:
@@ -82,12 +116,15 @@ class EmulatorRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         """Answer the call as Telegram would: status code and JSON body."""
         params: dict[str, Any] = {}
-        files: dict[str, tuple[str, bytes, str]] = {}
+        files: Files = {}
         if request_data is not None:
             # A round trip through JSON gives the fake exactly what Telegram would receive.
             params = json.loads(json.dumps(request_data.parameters))
             if request_data.contains_files:
-                for name, (filename, content, mime) in request_data.multipart_data.items():
-                    data = content if isinstance(content, bytes) else content.read()
-                    files[name] = (filename or name, data, mime or "application/octet-stream")
-        return await answer(self.fake, url, params, files)
+                files = _files(request_data)
+        try:
+            return await answer(self.fake, url, params, files)
+        except ConnectionLost as exc:
+            if exc.timed_out:
+                raise TimedOut(str(exc)) from exc
+            raise NetworkError(str(exc)) from exc
