@@ -15,22 +15,11 @@ from bot.branch_profile import (
 )
 from bot.textnorm import chinese_to_int, parse_int
 from db.models import BranchProfile
+from tests.factories import make_profile
 
 
 def profile(**changes: object) -> BranchProfile:
-    values: dict[str, object] = {
-        "name": "测试支部",
-        "organization_name": "测试协会",
-        "organization_type": "trade_association",
-        "formation_mode": "standalone",
-        "formal_members": 5,
-        "probationary_members": 1,
-        "has_committee": False,
-        "has_party_groups": False,
-        "party_day": 15,
-    }
-    values.update(changes)
-    return BranchProfile(**values)  # type: ignore[arg-type]
+    return make_profile(**changes)
 
 
 @pytest.mark.parametrize(

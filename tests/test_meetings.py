@@ -8,20 +8,10 @@ import pytest
 
 from bot.branch_profile import InvalidAnswer
 from bot.meetings import MeetingDraft, check_meeting, make_attendance
-from db.models import BranchProfile
+from tests.factories import make_profile
 
 DAY = date(2026, 11, 20)
-PROFILE = BranchProfile(
-    name="测试支部",
-    organization_name="测试协会",
-    organization_type="social_group",
-    formation_mode="standalone",
-    formal_members=10,
-    probationary_members=2,
-    has_committee=True,
-    has_party_groups=False,
-    party_day=15,
-)
+PROFILE = make_profile(formal_members=10, probationary_members=2, has_committee=True)
 
 
 def codes(draft: MeetingDraft, same_day: tuple[date, ...] = ()) -> list[str]:

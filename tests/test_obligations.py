@@ -7,18 +7,10 @@ from datetime import date
 import pytest
 
 from bot.obligations import Period, obligations, party_day_in, period_of, previous_period
-from db.models import BranchProfile
+from tests.factories import make_profile
 
-PROFILE = BranchProfile(
-    name="测试支部",
-    organization_name="测试协会",
-    organization_type="social_group",
-    formation_mode="standalone",
-    formal_members=9,
-    probationary_members=1,
-    has_committee=True,
-    has_party_groups=False,
-    party_day=31,
+PROFILE = make_profile(
+    formal_members=9, has_committee=True, organization_type="social_group", party_day=31
 )
 
 

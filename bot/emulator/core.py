@@ -885,54 +885,43 @@ class FakeTelegram:
         content = {"text": text, "entities": entities, "reply_markup": markup}
         return self._bot_says(chat, params, content, "text")
 
+    def _edit_text(self, message: dict[str, Any], params: dict[str, Any], field: str) -> Any:
+        """editMessageText / editMessageCaption: refuse a no-op edit, as Telegram does."""
+        entities_key = "entities" if field == "text" else "caption_entities"
+        value, entities = self._format(
+            params.get(field),
+            params.get("parse_mode"),
+            params.get(entities_key),
+            limit=MAX_TEXT if field == "text" else MAX_CAPTION,
+            what=field,
+        )
+        # No reply_markup in an edit removes the inline keyboard, as on Telegram.
+        markup = self._markup(params.get("reply_markup"))
+        same = (
+            message.get(field, ""),
+            message.get(entities_key, []),
+            message.get("reply_markup"),
+        )
+        if same == (value, entities, markup):
+            raise ApiError(400, NOT_MODIFIED)
+        self._set_text(message, field, value, entities)
+        self._set_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        self._remember_source(message, field, params.get(field), params.get("parse_mode"))
+        self._notify("edit", message)
+        return message
+
     async def _m_editmessagetext(self, params: dict[str, Any], files: Files) -> Any:
         message = self._editable(params)
         if "text" not in message:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        text, entities = self._format(
-            params.get("text"),
-            params.get("parse_mode"),
-            params.get("entities"),
-            limit=MAX_TEXT,
-            what="text",
-        )
-        # No reply_markup in an edit removes the inline keyboard, as on Telegram.
-        markup = self._markup(params.get("reply_markup"))
-        same = (message.get("text"), message.get("entities", []), message.get("reply_markup"))
-        if same == (text, entities, markup):
-            raise ApiError(400, NOT_MODIFIED)
-        self._set_text(message, "text", text, entities)
-        self._set_markup(message, markup)
-        message["edit_date"] = int(time.time())
-        self._remember_source(message, "text", params.get("text"), params.get("parse_mode"))
-        self._notify("edit", message)
-        return message
+        return self._edit_text(message, params, "text")
 
     async def _m_editmessagecaption(self, params: dict[str, Any], files: Files) -> Any:
         message = self._editable(params)
         if not any(k in message for k in ("document", "photo", "video", "audio", "animation")):
             raise ApiError(400, "Bad Request: there is no caption in the message to edit")
-        caption, entities = self._format(
-            params.get("caption"),
-            params.get("parse_mode"),
-            params.get("caption_entities"),
-            limit=MAX_CAPTION,
-            what="caption",
-        )
-        markup = self._markup(params.get("reply_markup"))
-        same = (
-            message.get("caption", ""),
-            message.get("caption_entities", []),
-            message.get("reply_markup"),
-        )
-        if same == (caption, entities, markup):
-            raise ApiError(400, NOT_MODIFIED)
-        self._set_text(message, "caption", caption, entities)
-        self._set_markup(message, markup)
-        message["edit_date"] = int(time.time())
-        self._remember_source(message, "caption", params.get("caption"), params.get("parse_mode"))
-        self._notify("edit", message)
-        return message
+        return self._edit_text(message, params, "caption")
 
     async def _m_editmessagereplymarkup(self, params: dict[str, Any], files: Files) -> Any:
         message = self._editable(params)
