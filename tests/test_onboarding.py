@@ -341,3 +341,18 @@ async def test_flood_limit_is_waited_out_and_sent_once(tmp_path: Path) -> None:
         assert len(sends) == 2, "one refused with 429, then exactly one delivered"
     finally:
         await h.stop()
+
+
+async def test_telegram_failure_on_save_neither_loses_nor_doubles(harness: Harness) -> None:
+    await fill(harness)
+    harness.fake.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    replies = await harness.tap("✅ 确认登记")
+    assert any("系统出错" in r for r in replies)
+    assert len(await branches(harness)) == 1
+    # Still on the review card: a typed message shows it again, saving again does not double.
+    await harness.send("好了吗")
+    replies = await harness.tap("✅ 确认登记")
+    assert "已经保存过了" in replies[0]
+    assert len(await branches(harness)) == 1
+    replies = await harness.send("/start")
+    assert "请选择要做的事" in replies[-1]

@@ -87,8 +87,11 @@ async def _ask(update: Update, context: BotContext, error: InvalidAnswer | None 
 
 
 async def _review(update: Update, context: BotContext) -> int:
-    """Show the review card with the rule warnings."""
+    """Show the review card with the rule warnings (or ask what is still missing)."""
     draft = _draft(context)
+    if _missing(context):
+        draft["field"], draft["to_review"] = _missing(context)[0], False
+        return await _ask(update, context)
     profile = profile_from_values(draft["values"])
     lab = labels()
     edits = [(lab.EDIT_PREFIX + lab.FIELDS[f], f"reg:edit:{f}") for f in FIELDS]
@@ -199,11 +202,13 @@ async def save(update: Update, context: BotContext) -> int:
     _LOGGER.info("Branch %s registered (new=%s)", branch.id, created)
     await answer(update)
     await close_keyboard(update)
-    user_data(context).pop(DRAFT, None)
-    set_flow(context, None)
     await reply_template(
         update, "reg_saved" if created else "reg_already_saved", name=branch.profile.name
     )
+    # The draft is dropped only after the user has seen the result: if Telegram fails above,
+    # the flow stays on the review card and saving again finds the branch already saved.
+    user_data(context).pop(DRAFT, None)
+    set_flow(context, None)
     await send_menu(update, context)
     return ConversationHandler.END
 
