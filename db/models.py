@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 ROLES = ("secretary", "deputy", "committee", "viewer")
 EDITOR_ROLES = frozenset({"secretary", "deputy"})
@@ -69,3 +70,60 @@ class AuditEntry:
     entity: str
     entity_id: int | None
     changes: dict[str, list[object]]
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo of a meeting, kept by Telegram; we store its ids only."""
+
+    file_id: str
+    file_unique_id: str
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One logged sitting: a meeting, a 党课, a 谈心谈话 or a 主题党日."""
+
+    kind: str
+    held_on: date
+    start_time: str | None = None
+    place: str = ""
+    host: str = ""
+    recorder: str = ""
+    speaker: str = ""
+    counterpart: str = ""
+    title: str = ""
+    activity_form: str = ""
+    expected: int | None = None
+    present: int | None = None
+    on_leave: int | None = None
+    absentees: tuple[tuple[str, str], ...] = ()
+    agenda: tuple[str, ...] = ()
+    content: str = ""
+    resolutions: str = ""
+    also_counts_as: tuple[str, ...] = ()
+    accepted_warnings: tuple[str, ...] = ()
+    plan_id: int | None = None
+    photos: tuple[Photo, ...] = ()
+    id: int | None = None
+    branch_id: int | None = None
+    created_by: int | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+    @property
+    def counts_as(self) -> tuple[str, ...]:
+        """Every obligation this sitting met: its own kind first."""
+        return (self.kind, *self.also_counts_as)
+
+
+@dataclass(frozen=True)
+class PartyDayPlan:
+    """The plan for one month's 主题党日."""
+
+    id: int
+    branch_id: int
+    month: str
+    planned_on: date
+    theme: str
+    activity_form: str

@@ -28,7 +28,7 @@ def _branch(row: aiosqlite.Row) -> Branch:
     )
 
 
-async def _audit(
+async def write_audit(
     conn: aiosqlite.Connection,
     *,
     user_id: int | None,
@@ -45,7 +45,7 @@ async def _audit(
     )
 
 
-async def _ensure_user(conn: aiosqlite.Connection, user_id: int) -> None:
+async def ensure_user(conn: aiosqlite.Connection, user_id: int) -> None:
     now = utcnow()
     await conn.execute(
         "INSERT INTO users (id, current_branch_id, created_at, updated_at) VALUES (?, NULL, ?, ?) "
@@ -76,7 +76,7 @@ async def create_branch(
             existing = await cursor.fetchone()
         if existing:
             return _branch(existing), False
-        await _ensure_user(conn, user_id)
+        await ensure_user(conn, user_id)
         now = utcnow()
         values = asdict(profile)
         cursor = await conn.execute(
@@ -94,7 +94,7 @@ async def create_branch(
             "UPDATE users SET current_branch_id = ?, updated_at = ? WHERE id = ?",
             (branch_id, now, user_id),
         )
-        await _audit(
+        await write_audit(
             conn,
             user_id=user_id,
             branch_id=branch_id,
@@ -135,7 +135,7 @@ async def update_branch(
                 f"UPDATE branches SET {assignments}, updated_at = ? WHERE id = ?",
                 (*(new for _, new in diff.values()), utcnow(), branch_id),
             )
-            await _audit(
+            await write_audit(
                 conn,
                 user_id=user_id,
                 branch_id=branch_id,
@@ -175,7 +175,7 @@ async def add_membership(
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     async with db.transaction() as conn:
-        await _ensure_user(conn, user_id)
+        await ensure_user(conn, user_id)
         async with conn.execute(
             "SELECT role FROM memberships WHERE user_id = ? AND branch_id = ?",
             (user_id, branch_id),
@@ -186,7 +186,7 @@ async def add_membership(
             "ON CONFLICT(user_id, branch_id) DO UPDATE SET role = excluded.role",
             (user_id, branch_id, role, utcnow()),
         )
-        await _audit(
+        await write_audit(
             conn,
             user_id=actor_id,
             branch_id=branch_id,
