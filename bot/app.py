@@ -11,7 +11,7 @@ from telegram.request import BaseRequest
 
 from bot.application import BotApplication
 from bot.config import Config
-from bot.handlers import branch, registration, start
+from bot.handlers import branch, meeting_log, registration, start
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from db import Database
@@ -67,5 +67,6 @@ def register_handlers(application: Application) -> None:
     # The flows come first so that /cancel and typed answers reach the flow that is active.
     application.add_handlers(registration.handlers())
     application.add_handlers(branch.handlers())
+    application.add_handlers(meeting_log.handlers())
     application.add_handlers(start.handlers())
     application.add_error_handler(start.on_error)

@@ -7,6 +7,7 @@ from datetime import date
 
 ROLES = ("secretary", "deputy", "committee", "viewer")
 EDITOR_ROLES = frozenset({"secretary", "deputy"})
+RECORDER_ROLES = frozenset({"secretary", "deputy", "committee"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class Membership:
     def can_edit(self) -> bool:
         """Whether this role may change the branch's data."""
         return self.role in EDITOR_ROLES
+
+    @property
+    def can_record(self) -> bool:
+        """Whether this role may log meetings (支委 often keep the minutes)."""
+        return self.role in RECORDER_ROLES
 
 
 @dataclass(frozen=True)

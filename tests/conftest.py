@@ -15,6 +15,9 @@ from bot.config import Config, StorageConfig, TelegramConfig
 from bot.emulator.core import FakeTelegram
 from bot.emulator.html import parse_html
 from bot.emulator.request import EmulatorRequest
+from db import repo
+from db.models import Branch
+from tests.factories import make_profile
 
 SECRETARY = 1001
 OTHER = 2002
@@ -105,6 +108,27 @@ class Harness:
         self.fake.tap(user, message_id, data)
         await self._settle()
         return self._since(user, mark)
+
+    async def send_photo(
+        self, data: bytes = b"photo", user: int = SECRETARY, chat_id: int | None = None
+    ) -> list[str]:
+        """Send a photo; returns the visible texts of the bot's new messages."""
+        chat = chat_id or user
+        mark = self._mark(chat)
+        self.fake.send_photo(user, data, chat_id=chat_id)
+        await self._settle()
+        return self._since(chat, mark)
+
+    async def register(self, user: int = SECRETARY, key: str = "", **changes: Any) -> Branch:
+        """A branch registered straight in the database, with `user` as its secretary."""
+        assert self.app is not None
+        branch, _ = await repo.create_branch(
+            self.app.database,
+            user_id=user,
+            profile=make_profile(**changes),
+            draft_key=key or f"test-{user}-{changes}",
+        )
+        return branch
 
     def last_message(self, chat_id: int = SECRETARY) -> dict[str, Any]:
         """The bot's latest message in a chat."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from bot.branch_profile import FIELDS, InvalidAnswer, RuleWarning
 from bot.emulator.html import parse_html
 from bot.handlers.profile_form import prompt
+from bot.meeting_form import steps_for
+from bot.meetings import MEETING_KINDS
 from bot.texts import labels, render, split_message
-from db.models import BranchProfile
+from db.models import BranchProfile, Meeting, Photo
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "bot" / "templates"
 PROFILE = BranchProfile(
@@ -61,7 +65,9 @@ def test_simple_templates_render() -> None:
         if path.stem in {"labels", "macros", "reg_ask", "input_error", "profile_fields",
                          "rule_warnings", "reg_review", "branch_card", "branch_ask",
                          "main_menu", "reg_saved", "reg_already_saved", "switch_list",
-                         "switched", "branch_updated", "welcome", "demo_banner"}:  # fmt: skip
+                         "switched", "branch_updated", "welcome", "demo_banner",
+                         "log_ask", "meeting_card", "meeting_warnings", "log_saved",
+                         "log_already_saved", "log_photo_added", "log_start"}:  # fmt: skip
             continue
         parse_html(render(path.stem))
 
@@ -81,3 +87,72 @@ def test_split_message_never_cuts_a_tag() -> None:
     for part in parts:
         parse_html(part)
     assert "".join(parts).replace("\n", "") == (line + "短行")
+
+
+MEETING = Meeting(
+    kind="member_meeting",
+    held_on=date(2026, 2, 28),
+    start_time="09:05",
+    place="<b>会议室</b> & 🚩",
+    host="張三",
+    recorder="李四",
+    speaker="王五",
+    title="<i>题目</i>",
+    activity_form="study",
+    expected=10,
+    present=4,
+    on_leave=1,
+    absentees=(("赵六", ""), ("钱七", "病假")),
+    agenda=("议题 <一>", "议题 & 二"),
+    content="第一行\n<script>",
+    resolutions="同意 <b>",
+    also_counts_as=("party_lecture",),
+    photos=(Photo("a", "b"),),
+)
+MEETING_WARNINGS = [
+    RuleWarning(code, {"present": 4, "expected": 10, "count": 2, "day": "2026-02-28", "month": 6})
+    for code in (
+        "member_meeting_quorum",
+        "vote_without_quorum",
+        "no_committee",
+        "committee_quorum",
+        "no_party_groups",
+        "absence_without_reason",
+        "lecture_without_speaker",
+        "second_member_meeting",
+        "appraisal_out_of_season",
+    )
+]
+
+
+def test_meeting_card_escapes_and_cites_every_warning() -> None:
+    for kind in MEETING_KINDS:
+        meeting = replace(MEETING, kind=kind, also_counts_as=())
+        text = render("meeting_card", m=meeting, warnings=MEETING_WARNINGS, review=True,
+                      editing=False)  # fmt: skip
+        visible = parse_html(text)
+        assert "<b>会议室</b> & 🚩" in visible and "張三" in visible
+        assert visible.count("⚠️") == len(MEETING_WARNINGS)
+        assert "第十一条" in visible and "第十二条" in visible
+    for name in ("log_saved", "log_already_saved"):
+        parse_html(render(name, m=MEETING))
+
+
+def test_every_logging_prompt_and_error_renders() -> None:
+    codes = ["multiline_text", "name_too_long", "date_empty", "date_no_such_date", "date_future",
+             "date_too_old", "date_unknown", "bad_time", "need_place", "two_parties",
+             "too_many_names", "attendance_format", "too_many_absentees",
+             "present_over_expected", "leave_over_expected", "nobody_expected",
+             "too_many_reasons", "too_many_items", "need_photo"]  # fmt: skip
+    params = {"limit": 20, "name": "<b>", "maximum": 2, "listed": 3, "missing": 1,
+              "present": 5, "expected": 3, "absent": 1, "length": 30}  # fmt: skip
+    for kind in MEETING_KINDS:
+        for step in steps_for(kind, ("party_lecture",)):
+            for code in codes:
+                text = render("log_ask", step=step, kind=kind, number=1, total=9, m=MEETING,
+                              expected=20, photo_count=2,
+                              error=InvalidAnswer(code, **params))  # fmt: skip
+                visible = parse_html(text)
+                assert "⚠️" in visible and "{{" not in text
+    parse_html(render("log_start", kind="theme_party_day"))
+    parse_html(render("log_photo_added", count=3, full=True))

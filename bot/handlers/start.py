@@ -35,7 +35,11 @@ async def send_menu(update: Update, context: BotContext) -> None:
         return
     membership, branch = current
     lab = labels()
-    rows = [[(lab.MENU_BRANCH, "menu:branch")]]
+    rows = [
+        [(lab.MENU_LOG, "menu:log"), (lab.MENU_HISTORY, "menu:history")],
+        [(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU_EXPORT, "menu:export")],
+        [(lab.MENU_BRANCH, "menu:branch")],
+    ]
     if len(await repo.list_memberships(database, user.id)) > 1:
         rows.append([(lab.MENU_SWITCH, "menu:switch")])
     rows.append([(lab.MENU_NEW, "menu:new"), (lab.MENU_HELP, "menu:help")])
