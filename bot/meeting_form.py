@@ -118,7 +118,9 @@ def _hour(text: str) -> int:
 
 def read_time_place(text: str) -> dict[str, Any]:
     """ "14:30 党员活动室", "下午3点 会议室" or just the place; the time is optional."""
-    value = clean_line(to_halfwidth(text).replace("\n", " "))
+    if "\n" in text.strip():
+        raise InvalidAnswer("multiline_text")
+    value = clean_line(to_halfwidth(text))
     if not value:
         raise InvalidAnswer("empty")
     start_time = None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import time_machine
 
-from db import meetings
-from tests.conftest import SECRETARY, Harness
+from db import meetings, repo
+from tests.conftest import OTHER, SECRETARY, Harness
 
 TODAY = date(2026, 11, 23)  # a Monday
 
@@ -53,3 +54,286 @@ async def test_member_meeting_in_twelve_steps(harness: Harness) -> None:
     # Saving again from the same card does not save twice.
     await harness.tap_data("lg:save", harness.fake.bot_messages(SECRETARY)[-3]["message_id"])
     assert len(await _records(harness, branch.id)) == 1
+
+
+async def _to_attendance(h: Harness, kind: str = "党员大会") -> None:
+    await h.send("/log")
+    await h.tap(kind)
+    await h.tap("昨天")
+    await h.send("会议室")
+    await h.send("张三")
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_dates_as_typed_and_refused(harness: Harness) -> None:
+    await harness.register()
+    await harness.send("/log")
+    await harness.tap("支委会")
+    for text, message in [
+        ("", "没有收到"),
+        ("2月30日", "没有这一天"),
+        ("明天", "还没到"),
+        ("2026-12-01", "还没到"),
+        ("下下下周", "没看懂"),
+        ("<b>&", "没看懂"),
+    ]:
+        replies = await harness.send(text or " ")
+        assert message in replies[-1], text
+        assert "哪一天开的" in replies[-1]
+    replies = await harness.send("上周五")
+    assert "几点开始" in replies[-1]
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_bad_answers_get_a_message_and_a_second_chance(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/log")
+    replies = await harness.send("随便写")
+    assert "请点选" in replies[-1]
+    await harness.tap("党员大会")
+    await harness.tap("今天")
+    for text, message in [
+        ("25:00 会议室", "时间不对"),
+        ("14:30", "还缺地点"),
+        ("会" * 61, "太长了"),
+        ("第一行\n第二行", "一行"),
+    ]:
+        replies = await harness.send(text)
+        assert message in replies[-1], text
+    replies = await harness.send("下午3点半 <b>党员之家</b> & 🚩")
+    assert "主持人和记录人" in replies[-1]
+    replies = await harness.send("张三 李四 王五")
+    assert "名字太多" in replies[-1]
+    replies = await harness.send("張三丰" * 10)
+    assert "太长了" in replies[-1]
+    await harness.send("張三 李四")
+    for text, message in [
+        ("5 8", "多于应到"),
+        ("0 0", "不能是 0"),
+        ("十", "实到"),  # one number: 应到 defaults to the profile's 6
+        ("很多人", "第一行请写"),
+        ("6 5\n王五 出差\n赵六 病假", "只有 1 人"),
+        ("-3 2", "负数"),
+    ]:
+        replies = await harness.send(text)
+        assert message in replies[-1], text
+    replies = await harness.send("6 5\n王五")
+    assert "议题" in replies[-1]
+    replies = await harness.send("议" * 101)
+    assert "太长了" in replies[-1]
+    replies = await harness.send("\n".join(f"议题{i}" for i in range(11)))
+    assert "议题太多" in replies[-1]
+    await harness.send("一、学习 🚩\n二、讨论")
+    replies = await harness.send("内" * 2001)
+    assert "太长了" in replies[-1]
+    await harness.send("會議內容 <i>原样</i>")
+    await harness.tap("跳过（没有决议）")
+    replies = await harness.send("文字")
+    assert "请发送照片" in replies[-1]
+    replies = await harness.tap("没有照片，完成")
+    card = replies[-1]
+    assert "15:30" in card and "<b>党员之家</b> & 🚩" in card and "張三" in card
+    assert "會議內容 <i>原样</i>" in card and "1. 学习 🚩" in card
+    assert "有 1 人没到会，没有写原因" in card
+    replies = await harness.send("保存")
+    assert "请点选上面的按钮" in replies[0]
+    await harness.tap("✅ 保存记录")
+    [record] = await _records(harness, branch.id)
+    assert record.place == "<b>党员之家</b> & 🚩" and record.content == "會議內容 <i>原样</i>"
+    assert record.absentees == (("王五", ""),)
+    assert record.accepted_warnings == ("absence_without_reason",)
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_warnings_cite_the_rules(harness: Harness) -> None:
+    branch = await harness.register(formal_members=10)
+    assert harness.app is not None
+    await meetings.create_meeting(
+        harness.app.database,
+        user_id=SECRETARY,
+        branch_id=branch.id,
+        meeting=meetings.Meeting(kind="member_meeting", held_on=date(2026, 11, 22)),
+        draft_key="earlier",
+    )
+    await _to_attendance(harness)
+    await harness.send("11 5\n王五 出差")
+    await harness.send("选举")
+    await harness.send("内容")
+    await harness.send("通过决议")
+    card = (await harness.tap("没有照片，完成"))[-1]
+    assert "未超过应到 11 人的半数" in card and "决定无效" in card
+    assert "不能进行表决" in card and "第十一条" in card
+    assert "已经记录过一次党员大会" in card
+    assert "有 5 人没到会" in card
+    # Editing the attendance from the card clears the quorum warnings.
+    await harness.tap("✏️ 出席")
+    card = (await harness.send("11 11"))[-1]
+    assert "半数" not in card and "已经记录过一次党员大会" in card
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_committee_meeting_quorum_and_appraisal_season(harness: Harness) -> None:
+    await harness.register(has_committee=True, formal_members=9)
+    await _to_attendance(harness, "支委会")
+    replies = await harness.send("5")
+    assert "第一行请写" in replies[-1]  # no default 应到 for a committee
+    await harness.send("5 2")
+    await harness.send("议题")
+    await harness.send("内容")
+    await harness.tap("跳过（没有决议）")
+    card = (await harness.tap("没有照片，完成"))[-1]
+    assert "支委会实到 2 人" in card and "第十二条" in card
+    await harness.tap("🗑 放弃这条记录")
+    with time_machine.travel("2026-06-10 10:00 +08:00"):
+        await _to_attendance(harness, "民主评议党员")
+        await harness.tap("✅ 全部到会（应到10人）")
+        await harness.send("议题")
+        await harness.send("内容")
+        await harness.tap("跳过（没有决议）")
+        card = (await harness.tap("没有照片，完成"))[-1]
+    assert "这次是 6 月" in card
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_combined_member_meeting_and_lecture(harness: Harness) -> None:
+    branch = await harness.register()
+    await _to_attendance(harness)
+    await harness.tap("✅ 全部到会（应到6人）")
+    await harness.send("学习")
+    await harness.send("内容")
+    await harness.tap("跳过（没有决议）")
+    await harness.tap("没有照片，完成")
+    replies = await harness.tap("➕ 同时计为党课")
+    assert "主讲人是谁" in replies[-1]
+    replies = await harness.send("王书记")
+    assert "党课的题目" in replies[-1]
+    card = (await harness.send("党的创新理论"))[-1]
+    assert "党员大会 + 党课" in card and "主讲人：王书记" in card
+    saved = await harness.tap("✅ 保存记录")
+    assert "同时计入党课" in saved[0]
+    assert harness.app is not None
+    lectures, n = await meetings.list_meetings(
+        harness.app.database, branch.id, kind="party_lecture"
+    )
+    assert n == 1 and lectures[0].counts_as == ("member_meeting", "party_lecture")
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_lecture_and_talk_ask_their_own_people(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/log")
+    await harness.tap("谈心谈话")
+    await harness.tap("今天")
+    replies = await harness.send("办公室")
+    assert "谈话双方" in replies[-1]
+    replies = await harness.send("张三")
+    assert "谈话双方的名字" in replies[-1]
+    replies = await harness.send("张三、李四")
+    assert "谈了哪些方面" in replies[-1]
+    await harness.send("思想状况\n工作困难")
+    await harness.send("谈了近期思想和工作。")
+    card = (await harness.tap("没有照片，完成"))[-1]
+    assert "谈话人：张三；谈话对象：李四" in card and "应到" not in card
+    await harness.tap("✅ 保存记录")
+    await harness.send("/log")
+    await harness.tap("党课")
+    await harness.tap("前天")
+    await harness.send("会议室")
+    replies = await harness.send("王老师")
+    assert "党课的题目" in replies[-1]
+    await harness.send("学习新修订的条例")
+    await harness.tap("✅ 全部到会（应到6人）")
+    await harness.send("要点一")
+    await harness.send("内容")
+    card = (await harness.tap("没有照片，完成"))[-1]
+    assert "主讲人：王老师" in card and "题目：学习新修订的条例" in card
+    assert "主讲人" in card and "⚠️" not in card
+    await harness.tap("✅ 保存记录")
+    records = await _records(harness, branch.id)
+    assert [r.kind for r in records] == ["heart_to_heart_talk", "party_lecture"]
+    assert records[1].speaker == "王老师" and records[1].recorder == "王老师"
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_back_cancel_and_stale_buttons(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/log")
+    kind_message = harness.last_message()["message_id"]
+    await harness.tap("党员大会")
+    replies = await harness.tap("⬅️ 上一步")
+    assert "记录哪一种" in replies[-1]
+    await harness.tap("主题党日")
+    await harness.tap("今天")
+    replies = await harness.send("活动室")
+    assert "主题" in replies[-1]
+    # An old button from the kind question is refused, the step stays.
+    await harness.tap_data("lg:kind:committee_meeting", kind_message)
+    assert "过期" in harness.callback_answers()[-1]
+    # Forged data is refused too.
+    await harness.tap_data("lg:form:nonsense")
+    await harness.tap_data("lg:hint:title:9")
+    assert harness.callback_answers()[-1] == harness.callback_answers()[-2]
+    replies = await harness.send("学雷锋")
+    assert "活动形式" in replies[-1]
+    replies = await harness.send("/cancel")
+    assert "已取消" in replies[0]
+    assert await _records(harness, branch.id) == []
+    await harness.tap_data("lg:save", kind_message)
+    assert "过期" in harness.callback_answers()[-1]
+
+
+async def test_log_needs_a_branch_and_a_role(harness: Harness) -> None:
+    replies = await harness.send("/log", user=OTHER)
+    assert "还没有登记" in replies[0] or "/start" in replies[0]
+    branch = await harness.register()
+    assert harness.app is not None
+    await repo.add_membership(
+        harness.app.database, actor_id=SECRETARY, user_id=OTHER, branch_id=branch.id, role="viewer"
+    )
+    replies = await harness.send("/log", user=OTHER)
+    assert "权限" in replies[0]
+    group = harness.fake.add_group(-500, "支部群")
+    harness.fake.set_member(group["id"], SECRETARY, "member")
+    replies = await harness.send("/log", chat_id=group["id"])
+    assert "私聊" in replies[0]
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_restart_in_the_middle_resumes_the_step(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    await h.start()
+    branch = await h.register()
+    await _to_attendance(h)
+    await h.send("6 6")
+    await h.stop()
+    h2 = Harness(tmp_path / "bot.sqlite3", fake=h.fake)
+    await h2.start()
+    replies = await h2.send("议题一")
+    assert "主要内容" in replies[-1]
+    await h2.send("内容")
+    await h2.tap("跳过（没有决议）")
+    await h2.send_photo(b"p")
+    await h2.tap("✅ 完成")
+    await h2.tap("✅ 保存记录")
+    [record] = await _records(h2, branch.id)
+    assert record.agenda == ("议题一",) and len(record.photos) == 1
+    await h2.stop()
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_quick_answers_from_the_last_record(harness: Harness) -> None:
+    await harness.register()
+    await _to_attendance(harness)
+    await harness.tap("✅ 全部到会（应到6人）")
+    await harness.send("议题")
+    await harness.send("内容")
+    await harness.tap("跳过（没有决议）")
+    await harness.tap("没有照片，完成")
+    await harness.tap("✅ 保存记录")
+    await harness.send("/log")
+    await harness.tap("支委会")
+    await harness.tap("今天")
+    assert "会议室" in harness.buttons()
+    replies = await harness.tap("会议室")
+    assert "主持人和记录人" in replies[-1]
+    assert "张三" in harness.buttons()

@@ -1,0 +1,377 @@
+"""Saved records: /history (list, filter, open, photos, change log, delete) and the exports.
+
+Every button carries the record or branch id and is checked against the user's role in that
+branch: a forged or replayed button of another branch gets "no permission", never the data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from datetime import datetime
+from typing import Any
+
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.application import BotContext, app_of
+from bot.handlers.common import (
+    answer,
+    callback_parts,
+    close_keyboard,
+    forbidden,
+    in_rows,
+    is_private,
+    reply_template,
+)
+from bot.meetings import MEETING_KINDS
+from bot.texts import labels, render
+from db import meetings, repo
+from db.models import Branch, Meeting, Membership
+
+_LOGGER = logging.getLogger(__name__)
+PAGE_SIZE = 8
+SHOWN_PHOTOS = 10
+
+
+async def _member(
+    update: Update, context: BotContext, branch_id: int
+) -> tuple[Membership, Branch] | None:
+    """The user's role in the branch, or None after telling them they may not."""
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    membership = await repo.get_membership(database, user.id, branch_id)
+    branch = await repo.get_branch(database, branch_id) if membership else None
+    if membership is None or branch is None:
+        await forbidden(update)
+        return None
+    return membership, branch
+
+
+async def _record(
+    update: Update, context: BotContext, raw_id: str
+) -> tuple[Meeting, Membership, Branch] | None:
+    """The record a button names, if it exists and the user belongs to its branch."""
+    record = None
+    if raw_id.isdigit():
+        record = await meetings.get_meeting(app_of(context).database, int(raw_id))
+    if record is None or record.branch_id is None:
+        await answer(update, render("record_gone"), alert=True)
+        return None
+    found = await _member(update, context, record.branch_id)
+    if found is None:
+        return None
+    return record, *found
+
+
+def may_change(membership: Membership, record: Meeting) -> bool:
+    """Editors change any record; a committee member the records they logged."""
+    own = membership.can_record and record.created_by == membership.user_id
+    return membership.can_edit or own
+
+
+async def _current(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
+    user = update.effective_user
+    assert user is not None
+    if not is_private(update):
+        await reply_template(update, "private_only")
+        return None
+    current = await repo.current_membership(app_of(context).database, user.id)
+    if current is None:
+        await reply_template(update, "not_registered")
+    return current
+
+
+async def history(update: Update, context: BotContext) -> None:
+    """/history or 会议记录 in the menu: the newest records of the current branch."""
+    await answer(update)
+    current = await _current(update, context)
+    if current is None:
+        return
+    await close_keyboard(update)
+    await _send_list(update, context, current[1], kind=None, year=None, page=0)
+
+
+async def _send_list(
+    update: Update,
+    context: BotContext,
+    branch: Branch,
+    *,
+    kind: str | None,
+    year: int | None,
+    page: int,
+) -> None:
+    database = app_of(context).database
+    records, total = await meetings.list_meetings(
+        database, branch.id, kind=kind, year=year, limit=PAGE_SIZE, offset=page * PAGE_SIZE
+    )
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    lab = labels()
+    b, k, y = branch.id, kind or "all", year or 0
+    rows = in_rows(
+        [(f"{page * PAGE_SIZE + i + 1}", f"hi:o:{m.id}") for i, m in enumerate(records)], 4
+    )
+    nav = []
+    if page > 0:
+        nav.append((lab.PREV_PAGE, f"hi:l:{b}:{k}:{y}:{page - 1}"))
+    if page + 1 < pages:
+        nav.append((lab.NEXT_PAGE, f"hi:l:{b}:{k}:{y}:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    rows.append([(lab.FILTER_KIND, f"hi:fk:{b}:{y}"), (lab.FILTER_YEAR, f"hi:fy:{b}:{k}")])
+    rows.append([(lab.MENU, "menu:home")])
+    await reply_template(
+        update,
+        "history_list",
+        rows,
+        records=records,
+        total=total,
+        page=page,
+        pages=pages,
+        first=page * PAGE_SIZE + 1,
+        kind=kind,
+        year=year,
+        branch_name=branch.profile.name,
+    )
+
+
+async def list_page(update: Update, context: BotContext) -> None:
+    """A page of the list, filtered: hi:l:<branch>:<kind|all>:<year|0>:<page>."""
+    parts = callback_parts(update)
+    valid = (
+        len(parts) == 6
+        and parts[2].isdigit()
+        and (parts[3] == "all" or parts[3] in MEETING_KINDS)
+        and parts[4].isdigit()
+        and parts[5].isdigit()
+    )
+    if not valid:
+        await answer(update, render("button_expired"), alert=True)
+        return
+    found = await _member(update, context, int(parts[2]))
+    if found is None:
+        return
+    await answer(update)
+    await close_keyboard(update)
+    kind = None if parts[3] == "all" else parts[3]
+    await _send_list(
+        update, context, found[1], kind=kind, year=int(parts[4]) or None, page=int(parts[5])
+    )
+
+
+async def filter_kind(update: Update, context: BotContext) -> None:
+    """Choose the kind to list: hi:fk:<branch>:<year>."""
+    parts = callback_parts(update)
+    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+        await answer(update, render("button_expired"), alert=True)
+        return
+    if await _member(update, context, int(parts[2])) is None:
+        return
+    await answer(update)
+    await close_keyboard(update)
+    lab = labels()
+    b, y = parts[2], parts[3]
+    buttons = [(lab.ALL_KINDS, f"hi:l:{b}:all:{y}:0")]
+    buttons += [(lab.KINDS[k], f"hi:l:{b}:{k}:{y}:0") for k in MEETING_KINDS]
+    await reply_template(update, "history_filter", in_rows(buttons, 3), what="kind")
+
+
+async def filter_year(update: Update, context: BotContext) -> None:
+    """Choose the year to list: hi:fy:<branch>:<kind>."""
+    parts = callback_parts(update)
+    if len(parts) != 4 or not parts[2].isdigit():
+        await answer(update, render("button_expired"), alert=True)
+        return
+    if await _member(update, context, int(parts[2])) is None:
+        return
+    await answer(update)
+    await close_keyboard(update)
+    lab = labels()
+    b, k = parts[2], parts[3]
+    years = await meetings.years_with_meetings(app_of(context).database, int(b))
+    buttons = [(lab.ALL_YEARS, f"hi:l:{b}:{k}:0:0")]
+    buttons += [(f"{y}年", f"hi:l:{b}:{k}:{y}:0") for y in years]
+    await reply_template(update, "history_filter", in_rows(buttons, 3), what="year")
+
+
+async def open_record(update: Update, context: BotContext) -> None:
+    """The full card of a record, its photos, and what may be done with it: hi:o:<id>."""
+    parts = callback_parts(update)
+    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    if found is None:
+        return
+    record, membership, branch = found
+    await answer(update)
+    chat = update.effective_chat
+    assert chat is not None
+    for photo in record.photos[:SHOWN_PHOTOS]:
+        await chat.send_photo(photo.file_id)
+    lab = labels()
+    rows = [[(lab.EXPORT_WORD, f"hi:w:{record.id}"), (lab.CHANGE_LOG, f"hi:a:{record.id}")]]
+    if may_change(membership, record):
+        rows.append([(lab.EDIT_RECORD, f"hi:edit:{record.id}"), (lab.DELETE, f"hi:d:{record.id}")])
+    rows.append([(lab.BACK_TO_LIST, f"hi:l:{branch.id}:all:0:0"), (lab.MENU, "menu:home")])
+    await reply_template(
+        update,
+        "meeting_card",
+        rows,
+        m=record,
+        warnings=[],
+        review=False,
+        editing=False,
+        more_photos=max(len(record.photos) - SHOWN_PHOTOS, 0),
+    )
+
+
+async def change_log(update: Update, context: BotContext) -> None:
+    """Who changed what and when: hi:a:<id>."""
+    parts = callback_parts(update)
+    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    if found is None:
+        return
+    record, _, branch = found
+    await answer(update)
+    database = app_of(context).database
+    entries = [
+        e
+        for e in await repo.audit_entries(database, branch.id, limit=500)
+        if e.entity == "meeting" and e.entity_id == record.id
+    ]
+    roles = {}
+    for entry in entries:
+        if entry.user_id is not None and entry.user_id not in roles:
+            membership = await repo.get_membership(database, entry.user_id, branch.id)
+            roles[entry.user_id] = membership.role if membership else None
+    tz = app_of(context).config.bot.tzinfo
+    shown = [
+        {
+            "at": datetime.fromisoformat(e.at).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "action": e.action,
+            "role": roles.get(e.user_id) if e.user_id is not None else None,
+            "me": e.user_id == (update.effective_user.id if update.effective_user else None),
+            "fields": list(e.changes),
+        }
+        for e in entries[:20]
+    ]
+    await reply_template(update, "change_log", entries=shown)
+
+
+async def ask_delete(update: Update, context: BotContext) -> None:
+    """Delete a record: first ask to confirm (hi:d:<id>)."""
+    parts = callback_parts(update)
+    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    if found is None:
+        return
+    record, membership, _ = found
+    if not may_change(membership, record):
+        await forbidden(update)
+        return
+    await answer(update)
+    lab = labels()
+    rows = [[(lab.CONFIRM_DELETE, f"hi:dd:{record.id}"), (lab.KEEP, f"hi:o:{record.id}")]]
+    await reply_template(update, "delete_confirm", rows, m=record)
+
+
+async def delete(update: Update, context: BotContext) -> None:
+    """The confirmed delete (hi:dd:<id>): hidden from lists, kept in the audit trail."""
+    parts = callback_parts(update)
+    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    if found is None:
+        return
+    record, membership, branch = found
+    if not may_change(membership, record) or record.id is None:
+        await forbidden(update)
+        return
+    user = update.effective_user
+    assert user is not None
+    await meetings.delete_meeting(app_of(context).database, user_id=user.id, meeting_id=record.id)
+    _LOGGER.info("Meeting %s deleted in branch %s", record.id, branch.id)
+    await answer(update)
+    await close_keyboard(update)
+    lab = labels()
+    rows = [[(lab.BACK_TO_LIST, f"hi:l:{branch.id}:all:0:0"), (lab.MENU, "menu:home")]]
+    await reply_template(update, "deleted", rows, m=record)
+
+
+async def word(update: Update, context: BotContext) -> None:
+    """The Word meeting record of one record (hi:w:<id>)."""
+    parts = callback_parts(update)
+    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    if found is None:
+        return
+    record, _, branch = found
+    await answer(update, render("preparing_file"))
+    from bot import exports  # openpyxl and python-docx load on first use, not at start-up
+
+    data = await asyncio.to_thread(exports.meeting_document, branch, record)
+    name = render("word_file_name", m=record)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(
+        InputFile(io.BytesIO(data), filename=name), caption=render("word_caption", m=record)
+    )
+
+
+async def export_start(update: Update, context: BotContext) -> None:
+    """/export or 导出台账: choose the year of the ledger."""
+    await answer(update)
+    current = await _current(update, context)
+    if current is None:
+        return
+    await close_keyboard(update)
+    branch = current[1]
+    database = app_of(context).database
+    this_year = datetime.now(app_of(context).config.bot.tzinfo).year
+    years = sorted({this_year, *await meetings.years_with_meetings(database, branch.id)})[::-1]
+    buttons = [(f"{y}年", f"ex:y:{branch.id}:{y}") for y in years[:9]]
+    await reply_template(
+        update, "export_choose", [*in_rows(buttons, 3)], branch_name=branch.profile.name
+    )
+
+
+async def export_year(update: Update, context: BotContext) -> None:
+    """The Excel ledger of a year (ex:y:<branch>:<year>)."""
+    parts = callback_parts(update)
+    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+        await answer(update, render("button_expired"), alert=True)
+        return
+    found = await _member(update, context, int(parts[2]))
+    if found is None:
+        return
+    branch = found[1]
+    year = int(parts[3])
+    await answer(update, render("preparing_file"))
+    database = app_of(context).database
+    records = await meetings.meetings_of_year(database, branch.id, year)
+    today = datetime.now(app_of(context).config.bot.tzinfo).date()
+    from bot import exports  # openpyxl and python-docx load on first use, not at start-up
+
+    data = await asyncio.to_thread(exports.ledger_workbook, branch, year, records, today)
+    chat = update.effective_chat
+    assert chat is not None
+    name = render("ledger_file_name", branch_name=branch.profile.name, year=year)
+    await chat.send_document(
+        InputFile(io.BytesIO(data), filename=name),
+        caption=render("ledger_caption", year=year, count=len(records)),
+    )
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """History, record cards and exports."""
+    return [
+        CommandHandler("history", history),
+        CallbackQueryHandler(history, pattern=r"^menu:history$"),
+        CallbackQueryHandler(list_page, pattern=r"^hi:l:"),
+        CallbackQueryHandler(filter_kind, pattern=r"^hi:fk:"),
+        CallbackQueryHandler(filter_year, pattern=r"^hi:fy:"),
+        CallbackQueryHandler(open_record, pattern=r"^hi:o:"),
+        CallbackQueryHandler(change_log, pattern=r"^hi:a:"),
+        CallbackQueryHandler(ask_delete, pattern=r"^hi:d:"),
+        CallbackQueryHandler(delete, pattern=r"^hi:dd:"),
+        CallbackQueryHandler(word, pattern=r"^hi:w:"),
+        CommandHandler("export", export_start),
+        CallbackQueryHandler(export_start, pattern=r"^menu:export$"),
+        CallbackQueryHandler(export_year, pattern=r"^ex:y:"),
+    ]
