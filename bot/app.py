@@ -11,7 +11,7 @@ from telegram.request import BaseRequest
 
 from bot.application import BotApplication
 from bot.config import Config
-from bot.handlers import branch, meeting_log, records, registration, start
+from bot.handlers import branch, meeting_log, partyday, records, registration, start
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from db import Database
@@ -68,6 +68,7 @@ def register_handlers(application: Application) -> None:
     application.add_handlers(registration.handlers())
     application.add_handlers(branch.handlers())
     application.add_handlers(meeting_log.handlers())
+    application.add_handlers(partyday.handlers())
     application.add_handlers(records.handlers())
     application.add_handlers(start.handlers())
     application.add_error_handler(start.on_error)

@@ -11,8 +11,9 @@ from bot.emulator.html import parse_html
 from bot.handlers.profile_form import prompt
 from bot.meeting_form import steps_for
 from bot.meetings import MEETING_KINDS
+from bot.partyday import ideas_for
 from bot.texts import labels, render, split_message
-from db.models import BranchProfile, Meeting, Photo
+from db.models import BranchProfile, Meeting, PartyDayPlan, Photo
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "bot" / "templates"
 PROFILE = BranchProfile(
@@ -70,7 +71,8 @@ def test_simple_templates_render() -> None:
                          "log_already_saved", "log_photo_added", "log_start", "history_list",
                          "history_filter", "change_log", "delete_confirm", "deleted",
                          "word_file_name", "word_caption", "export_choose",
-                         "ledger_file_name", "ledger_caption"}:  # fmt: skip
+                         "ledger_file_name", "ledger_caption", "party_day_card",
+                         "party_day_ask", "party_day_planned"}:  # fmt: skip
             continue
         parse_html(render(path.stem))
 
@@ -159,3 +161,14 @@ def test_every_logging_prompt_and_error_renders() -> None:
                 assert "⚠️" in visible and "{{" not in text
     parse_html(render("log_start", kind="theme_party_day"))
     parse_html(render("log_photo_added", count=3, full=True))
+
+
+def test_party_day_templates_render() -> None:
+    plan = PartyDayPlan(1, 1, "2026-12", date(2026, 12, 18), "<b>主题</b>", "volunteer")
+    month = {"month": 12, "fixed_day": date(2026, 12, 15), "held": [], "plan": plan}
+    text = render("party_day_card", months=[month], ideas=ideas_for(3), today=date(2026, 3, 1))
+    assert "《<b>主题</b>》，志愿服务" in parse_html(text) and "学雷锋" in text
+    parse_html(render("party_day_planned", plan=plan))
+    for step in ("day", "theme", "form"):
+        parse_html(render("party_day_ask", step=step, month=12,
+                          error=InvalidAnswer("other_month", month=12)))  # fmt: skip

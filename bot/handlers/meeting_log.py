@@ -322,6 +322,25 @@ async def begin_edit(update: Update, context: BotContext) -> int:
     )
 
 
+async def begin_plan(update: Update, context: BotContext) -> int:
+    """记录本月主题党日 from /partyday: pd:log:<branch>:<YYYY-MM>, preset from the plan."""
+    parts = callback_parts(update)
+    if len(parts) != 4 or not parts[2].isdigit():
+        await answer(update, render("button_expired"), alert=True)
+        return ConversationHandler.END
+    branch_id = int(parts[2])
+    values: dict[str, Any] = {"kind": "theme_party_day"}
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    # The plan is read only for a member of its branch (_start refuses everyone else).
+    if await repo.get_membership(database, user.id, branch_id):
+        plan = await meetings.get_plan(database, branch_id, parts[3])
+        if plan is not None:
+            values.update(title=plan.theme, activity_form=plan.activity_form, plan_id=plan.id)
+    return await _start(update, context, values=values, branch_id=branch_id)
+
+
 async def typed(update: Update, context: BotContext) -> int:
     """A typed answer to the current step."""
     draft = _draft(context)
@@ -607,6 +626,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 CallbackQueryHandler(begin, pattern=r"^menu:log$"),
                 CallbackQueryHandler(begin_kind, pattern=r"^log:new:"),
                 CallbackQueryHandler(begin_edit, pattern=r"^hi:edit:"),
+                CallbackQueryHandler(begin_plan, pattern=r"^pd:log:"),
             ],
             states={
                 State.ASKING: [
@@ -630,7 +650,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
             fallbacks=[
                 CommandHandler("cancel", cancel),
                 CommandHandler("log", resume),
-                CallbackQueryHandler(resume, pattern=r"^(menu:log|log:new:.*)$"),
+                CallbackQueryHandler(resume, pattern=r"^(menu:log|log:new:.*|pd:log:.*)$"),
                 CallbackQueryHandler(busy, pattern=r"^hi:edit:"),
             ],
         )
