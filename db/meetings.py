@@ -26,7 +26,7 @@ CONTENT_FIELDS = tuple(
     not in {"photos", "id", "branch_id", "created_by", "created_at", "updated_at", "plan_id"}
 )
 _JSON_FIELDS = frozenset({"absentees", "agenda", "also_counts_as", "accepted_warnings"})
-EDITABLE_FIELDS = frozenset(CONTENT_FIELDS) - {"accepted_warnings"} | {"photos"}
+EDITABLE_FIELDS = (*(f for f in CONTENT_FIELDS if f != "accepted_warnings"), "photos")
 MAX_PHOTOS = 30
 
 
@@ -171,7 +171,7 @@ async def update_meeting(
     db: Database, *, user_id: int, meeting_id: int, changes: dict[str, Any]
 ) -> Meeting | None:
     """Change fields of a record, auditing old and new values; None if it is gone."""
-    unknown = set(changes) - EDITABLE_FIELDS
+    unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     async with db.transaction() as conn:

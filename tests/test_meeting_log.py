@@ -51,6 +51,10 @@ async def test_member_meeting_in_twelve_steps(harness: Harness) -> None:
     assert record.agenda == ("学习二十届四中全会精神", "讨论年度工作计划")
     assert record.content == "书记传达了会议精神。\n大家交流了学习体会。"
     assert len(record.photos) == 2 and record.created_by == SECRETARY
+    # The record card shows the photos again (sent by their Telegram ids).
+    await harness.tap("📄 查看记录")
+    assert [f["kind"] for f in harness.fake.sent_files] == ["photo", "photo"]
+    assert "照片 2 张" in harness.last_message()["text"]
     # Saving again from the same card does not save twice.
     await harness.tap_data("lg:save", harness.fake.bot_messages(SECRETARY)[-3]["message_id"])
     assert len(await _records(harness, branch.id)) == 1

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InputFile, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.application import BotContext, app_of
@@ -206,8 +207,15 @@ async def open_record(update: Update, context: BotContext) -> None:
     await answer(update)
     chat = update.effective_chat
     assert chat is not None
+    missing = 0
     for photo in record.photos[:SHOWN_PHOTOS]:
-        await chat.send_photo(photo.file_id)
+        try:
+            await chat.send_photo(photo.file_id)
+        except BadRequest:
+            # Telegram no longer has it (or the id came from another bot token).
+            missing += 1
+    if missing:
+        _LOGGER.warning("Record %s: %d photos could not be sent", record.id, missing)
     lab = labels()
     rows = [[(lab.EXPORT_WORD, f"hi:w:{record.id}"), (lab.CHANGE_LOG, f"hi:a:{record.id}")]]
     if may_change(membership, record):
@@ -222,6 +230,7 @@ async def open_record(update: Update, context: BotContext) -> None:
         review=False,
         editing=False,
         more_photos=max(len(record.photos) - SHOWN_PHOTOS, 0),
+        missing_photos=missing,
     )
 
 
