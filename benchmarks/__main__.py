@@ -6,13 +6,14 @@ import asyncio
 import platform
 import sys
 
-from benchmarks import help_path
+from benchmarks import help_path, meetings_path
 
 
 def main() -> int:
     """Run every benchmark and print its figures."""
     print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}")
     asyncio.run(help_path.run())
+    asyncio.run(meetings_path.run())
     return 0
 
 
