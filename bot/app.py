@@ -11,7 +11,7 @@ from telegram.request import BaseRequest
 
 from bot.application import BotApplication
 from bot.config import Config
-from bot.handlers import branch, meeting_log, partyday, records, registration, start
+from bot.handlers import branch, meeting_log, partyday, records, registration, start, status
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from db import Database
@@ -25,6 +25,10 @@ async def post_init(application: Application) -> None:
     """Set the command menu shown beside the text field (in Chinese)."""
     commands = [BotCommand(name, description) for name, description in labels().COMMANDS]
     await application.bot.set_my_commands(commands)
+    if isinstance(application, BotApplication):
+        from bot import jobs
+
+        jobs.schedule(application)
 
 
 def build_application(
@@ -70,5 +74,6 @@ def register_handlers(application: Application) -> None:
     application.add_handlers(meeting_log.handlers())
     application.add_handlers(partyday.handlers())
     application.add_handlers(records.handlers())
+    application.add_handlers(status.handlers())
     application.add_handlers(start.handlers())
     application.add_error_handler(start.on_error)

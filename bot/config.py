@@ -46,6 +46,8 @@ class BotConfig:
     timezone: str = DEFAULT_TIMEZONE
     admin_ids: tuple[int, ...] = ()
     log_level: str = "INFO"
+    # The daily sweep and the delivery of reminders (off only in tests that do not test them).
+    reminders: bool = True
 
     @property
     def tzinfo(self) -> ZoneInfo:
@@ -70,7 +72,7 @@ class Config:
 _SECTIONS: dict[str, set[str]] = {
     "telegram": {"token", "api_base_url", "api_base_file_url", "proxy", "rate_limit"},
     "storage": {"database"},
-    "bot": {"timezone", "admin_ids", "log_level"},
+    "bot": {"timezone", "admin_ids", "log_level", "reminders"},
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -152,7 +154,15 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     log_level = section.get("log_level", "INFO")
     if not isinstance(log_level, str) or log_level.upper() not in _LOG_LEVELS:
         raise ConfigError("配置项 [bot] log_level 应为 DEBUG、INFO、WARNING 或 ERROR 之一")
-    bot = BotConfig(timezone=timezone, admin_ids=tuple(admin_ids), log_level=log_level.upper())
+    reminders = section.get("reminders", True)
+    if not isinstance(reminders, bool):
+        raise ConfigError("配置项 [bot] reminders 应为 true 或 false")
+    bot = BotConfig(
+        timezone=timezone,
+        admin_ids=tuple(admin_ids),
+        log_level=log_level.upper(),
+        reminders=reminders,
+    )
     return Config(telegram=telegram, storage=storage, bot=bot)
 
 

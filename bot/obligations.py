@@ -96,11 +96,13 @@ def obligations(
     *,
     frequencies: Mapping[str, str] | None = None,
     created_on: date | None = None,
+    planned_days: Mapping[date, date] | None = None,
 ) -> list[Obligation]:
     """Every obligation of the current periods, plus the previous period's if it was missed.
 
     `records` are (kind, date) pairs; a combined sitting contributes one pair per obligation it
-    counts for. Periods that ended before the branch was created are not owed.
+    counts for. Periods that ended before the branch was created are not owed. `planned_days`
+    maps a month's first day to the day its 主题党日 is planned for (the deadline that month).
     """
     chosen = {**DEFAULT_FREQUENCY, **(frequencies or {})}
     held: dict[str, list[date]] = {}
@@ -116,20 +118,53 @@ def obligations(
             continue
         previous = previous_period(current)
         if created_on is None or created_on <= previous.start:
-            missed = _state(code, previous, held, today, profile)
+            missed = _state(code, previous, held, today, profile, planned_days)
             if missed.state == "overdue":
                 result.append(missed)
-        result.append(_state(code, current, held, today, profile))
+        result.append(_state(code, current, held, today, profile, planned_days))
     return result
 
 
 def _state(
-    code: str, period: Period, held: dict[str, list[date]], today: date, profile: BranchProfile
+    code: str,
+    period: Period,
+    held: dict[str, list[date]],
+    today: date,
+    profile: BranchProfile,
+    planned_days: Mapping[date, date] | None = None,
 ) -> Obligation:
     deadline = period.end
     if code == "theme_party_day" and period.frequency == "monthly":
         deadline = party_day_in(period.start.year, period.start.month, profile.party_day)
+        planned = (planned_days or {}).get(period.start)
+        if planned is not None and period.start <= planned <= period.end:
+            deadline = planned
     days = [d for d in held.get(code, []) if period.start <= d <= period.end]
     if days:
         return Obligation(code, period, deadline, "done", max(days))
     return Obligation(code, period, deadline, "overdue" if today > deadline else "due")
+
+
+def term_end(elected_on: date, term_years: int) -> date:
+    """When a committee elected on `elected_on` is due for 换届 (29 Feb falls on 28 Feb)."""
+    year = elected_on.year + term_years
+    return date(
+        year, elected_on.month, min(elected_on.day, calendar.monthrange(year, elected_on.month)[1])
+    )
+
+
+def election(elected_on: date | None, term_years: int, today: date) -> Obligation | None:
+    """The next 换届 as a dated obligation (FACTS.md A16, A17, G46), if the last one is known."""
+    if elected_on is None:
+        return None
+    due = term_end(elected_on, term_years)
+    period = Period("term", elected_on, due)
+    return Obligation("election", period, due, "overdue" if today > due else "due")
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier (clamped to the month's end)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -133,3 +133,20 @@ class PartyDayPlan:
     planned_on: date
     theme: str
     activity_form: str
+
+
+@dataclass(frozen=True)
+class CustomReminder:
+    """A reminder the secretary set up with /remind (the rule's fields as stored)."""
+
+    id: int
+    branch_id: int
+    text: str
+    rule: str  # once / weekly / monthly / quarterly
+    at_time: str  # local HH:MM
+    on_date: date | None = None
+    weekday: int | None = None
+    day_of_month: int | None = None
+    quarter_month: int = 1
+    paused: bool = False
+    created_by: int | None = None

@@ -15,7 +15,7 @@ PROFILE_FIELDS = tuple(f.name for f in fields(BranchProfile))
 _BOOL_FIELDS = frozenset({"has_committee", "has_party_groups"})
 
 
-def _branch(row: aiosqlite.Row) -> Branch:
+def branch_from_row(row: aiosqlite.Row) -> Branch:
     values = {name: row[name] for name in PROFILE_FIELDS}
     for name in _BOOL_FIELDS:
         values[name] = bool(values[name])
@@ -75,7 +75,7 @@ async def create_branch(
         ) as cursor:
             existing = await cursor.fetchone()
         if existing:
-            return _branch(existing), False
+            return branch_from_row(existing), False
         await ensure_user(conn, user_id)
         now = utcnow()
         values = asdict(profile)
@@ -106,13 +106,13 @@ async def create_branch(
         async with conn.execute("SELECT * FROM branches WHERE id = ?", (branch_id,)) as cursor:
             row = await cursor.fetchone()
     assert row is not None
-    return _branch(row), True
+    return branch_from_row(row), True
 
 
 async def get_branch(db: Database, branch_id: int) -> Branch | None:
     """The branch, or None."""
     row = await db.fetchone("SELECT * FROM branches WHERE id = ?", (branch_id,))
-    return _branch(row) if row else None
+    return branch_from_row(row) if row else None
 
 
 async def update_branch(
@@ -127,7 +127,7 @@ async def update_branch(
             row = await cursor.fetchone()
         if row is None:
             return None
-        old = asdict(_branch(row).profile)
+        old = asdict(branch_from_row(row).profile)
         diff = {k: [old[k], v] for k, v in changes.items() if old[k] != v}
         if diff:
             assignments = ", ".join(f"{name} = ?" for name in diff)
@@ -146,7 +146,7 @@ async def update_branch(
             )
         async with conn.execute("SELECT * FROM branches WHERE id = ?", (branch_id,)) as cursor:
             row = await cursor.fetchone()
-    return _branch(row) if row else None
+    return branch_from_row(row) if row else None
 
 
 async def get_membership(db: Database, user_id: int, branch_id: int) -> Membership | None:
@@ -165,7 +165,7 @@ async def list_memberships(db: Database, user_id: int) -> list[tuple[Membership,
         "WHERE m.user_id = ? ORDER BY b.id",
         (user_id,),
     )
-    return [(Membership(user_id, row["id"], row["role"]), _branch(row)) for row in rows]
+    return [(Membership(user_id, row["id"], row["role"]), branch_from_row(row)) for row in rows]
 
 
 async def add_membership(
@@ -225,7 +225,7 @@ async def current_membership(db: Database, user_id: int) -> tuple[Membership, Br
     )
     if row is None:
         return None
-    return Membership(user_id, row["id"], row["role"]), _branch(row)
+    return Membership(user_id, row["id"], row["role"]), branch_from_row(row)
 
 
 async def audit_entries(db: Database, branch_id: int, limit: int = 50) -> list[AuditEntry]:

@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application, post_init
 from bot.application import BotApplication
-from bot.config import Config, StorageConfig, TelegramConfig
+from bot.config import BotConfig, Config, StorageConfig, TelegramConfig
 from bot.emulator.core import FakeTelegram
 from bot.emulator.html import parse_html
 from bot.emulator.request import EmulatorRequest
@@ -26,11 +26,14 @@ OTHER = 2002
 class Harness:
     """Drives the bot as phones would and reads what it sent back."""
 
-    def __init__(self, database: Path, fake: FakeTelegram | None = None) -> None:
+    def __init__(
+        self, database: Path, fake: FakeTelegram | None = None, *, reminders: bool = False
+    ) -> None:
         self.fake = fake or FakeTelegram(token=OFFLINE_TOKEN)
         self.config = Config(
             telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=False),
             storage=StorageConfig(database=str(database)),
+            bot=BotConfig(reminders=reminders),
         )
         self.app: BotApplication | None = None
         self._expected = 0

@@ -12,6 +12,7 @@ from bot.handlers.profile_form import prompt
 from bot.meeting_form import steps_for
 from bot.meetings import MEETING_KINDS
 from bot.partyday import ideas_for
+from bot.reminders import Notice
 from bot.texts import labels, render, split_message
 from db.models import BranchProfile, Meeting, PartyDayPlan, Photo
 
@@ -72,7 +73,8 @@ def test_simple_templates_render() -> None:
                          "history_filter", "change_log", "delete_confirm", "deleted",
                          "word_file_name", "word_caption", "export_choose",
                          "ledger_file_name", "ledger_caption", "party_day_card",
-                         "party_day_ask", "party_day_planned"}:  # fmt: skip
+                         "party_day_ask", "party_day_planned", "reminder",
+                         "custom_reminder", "status", "marked_done", "snoozed"}:  # fmt: skip
             continue
         parse_html(render(path.stem))
 
@@ -172,3 +174,14 @@ def test_party_day_templates_render() -> None:
     for step in ("day", "theme", "form"):
         parse_html(render("party_day_ask", step=step, month=12,
                           error=InvalidAnswer("other_month", month=12)))  # fmt: skip
+
+
+def test_reminder_texts_render_for_every_stage() -> None:
+    for code in labels().OBLIGATIONS:
+        for stage in ("lead7", "lead2", "overdue", "snooze2026-11-24", "term6"):
+            notice = Notice(1, code, date(2026, 10, 1), date(2026, 12, 31), stage, 8)
+            visible = parse_html(render("reminder", n=notice, branch_name="<b>支部</b>"))
+            assert "<b>支部</b>" in visible and len(visible) < 400
+    parse_html(render("custom_reminder", text="<i>交党费</i> & 🚩", branch_name="支部"))
+    parse_html(render("snoozed", until=date(2026, 11, 24)))
+    parse_html(render("marked_done", created=True))

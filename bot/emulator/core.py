@@ -13,6 +13,7 @@ import asyncio
 import copy
 import itertools
 import json
+import math
 import re
 import struct
 import time
@@ -52,6 +53,8 @@ _SEND_METHODS = frozenset(
     {"sendmessage", "senddocument", "sendphoto", "sendchataction", "editmessagetext",
      "editmessagereplymarkup", "editmessagecaption", "deletemessage", "pinchatmessage"}
 )  # fmt: skip
+# The sends that Telegram's flood limits count (see FakeTelegram.set_flood_limit).
+_FLOOD_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 Subscriber = Callable[[str, dict[str, Any]], None]
 Files = dict[str, tuple[str, bytes, str]]
@@ -73,6 +76,41 @@ class _Failure:
     description: str
     retry_after: int | None
     times: int
+
+
+class _Bucket:
+    """A leaky bucket: up to `capacity` sends at once, room coming back at `rate` per second.
+
+    The model python-telegram-bot's AIORateLimiter paces by (aiolimiter), on the monotonic clock.
+    """
+
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.level = 0.0
+        self.checked = time.monotonic()
+
+    def _leak(self, now: float) -> None:
+        self.level = max(self.level - (now - self.checked) * self.rate, 0.0)
+        self.checked = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more send fits (0: it fits now)."""
+        self._leak(now)
+        return max(self.level + 1 - self.capacity, 0.0) / self.rate
+
+    def add(self, now: float) -> None:
+        """Count one send."""
+        self._leak(now)
+        self.level += 1
+
+
+@dataclass(frozen=True)
+class _FloodLimit:
+    per_second: float | None
+    per_chat_per_second: float | None
+    per_chat_burst: int
+    per_group_per_minute: float | None
 
 
 @dataclass
@@ -184,6 +222,9 @@ class FakeTelegram:
         self.menu_buttons: dict[str, Any] = {}
         self.pinned: dict[int, int] = {}
         self.sent_files: list[dict[str, Any]] = []
+        self._flood: _FloodLimit | None = None
+        self._flood_buckets: dict[object, _Bucket] = {}
+        self.flood_refusals = 0  # sends answered 429 by the flood limit
 
     # ---- what phones do -------------------------------------------------------------------
 
@@ -242,6 +283,33 @@ class FakeTelegram:
         """
         queue = self._failures.setdefault(method.lower(), deque())
         queue.append(_Failure(error_code, description, retry_after, times))
+
+    def set_flood_limit(
+        self,
+        per_second: float | None = 30,
+        per_chat_per_second: float | None = 1,
+        per_group_per_minute: float | None = 20,
+        *,
+        per_chat_burst: int = 3,
+    ) -> None:
+        """Answer sends above Telegram's rates with 429 "retry after N", as Telegram does.
+
+        Off until called. Each limit is a leaky bucket (None: not enforced): `per_second`
+        messages at once and that many per second for the whole bot; in one chat
+        `per_chat_burst` at once, then `per_chat_per_second` ("short bursts" are tolerated); in
+        a group `per_group_per_minute` at once and per minute. Only sends that succeeded count.
+        `set_flood_limit(None, None, None)` turns it off again.
+        """
+        limits = (per_second, per_chat_per_second, per_group_per_minute)
+        if any(limit is not None and limit <= 0 for limit in limits) or per_chat_burst < 1:
+            raise ValueError("flood limits must be positive")
+        self._flood_buckets.clear()
+        if all(limit is None for limit in limits):
+            self._flood = None
+            return
+        self._flood = _FloodLimit(
+            per_second, per_chat_per_second, per_chat_burst, per_group_per_minute
+        )
 
     def send_text(self, user_id: int, text: str, *, chat_id: int | None = None) -> dict[str, Any]:
         """The user sends a text (a leading /command gets its entity, as Telegram does)."""
@@ -411,11 +479,47 @@ class FakeTelegram:
             raise ApiError(404, "Not Found")
         if name in _SEND_METHODS:
             self._check_reachable(params)
+        buckets = self._flood_check(params) if self._flood and name in _FLOOD_METHODS else []
         # The result may share dicts with the fake's state: the transports serialize it at once
         # (copying here would cost the benchmarks about a tenth of their time).
-        return await handler(params, files or {})
+        result = await handler(params, files or {})
+        if buckets:
+            now = time.monotonic()
+            for bucket in buckets:
+                bucket.add(now)
+        return result
 
     # ---- internals ------------------------------------------------------------------------
+
+    def _bucket(self, key: object, capacity: float, rate: float) -> _Bucket:
+        bucket = self._flood_buckets.get(key)
+        if bucket is None:
+            bucket = self._flood_buckets[key] = _Bucket(capacity, rate)
+        return bucket
+
+    def _flood_check(self, params: dict[str, Any]) -> list[_Bucket]:
+        """The buckets a send to this chat counts in; 429 if one of them is full."""
+        limit = self._flood
+        if limit is None or params.get("chat_id") is None:
+            return []
+        chat_id = self._chat(params)["id"]
+        buckets = []
+        if limit.per_second is not None:
+            buckets.append(self._bucket("bot", limit.per_second, limit.per_second))
+        if limit.per_chat_per_second is not None:
+            rate = limit.per_chat_per_second
+            buckets.append(self._bucket(("chat", chat_id), limit.per_chat_burst, rate))
+        if limit.per_group_per_minute is not None and chat_id < 0:
+            per_minute = limit.per_group_per_minute
+            buckets.append(self._bucket(("group", chat_id), per_minute, per_minute / 60))
+        now = time.monotonic()
+        wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
+        if wait > 1e-9:  # not float noise
+            self.flood_refusals += 1
+            # Telegram answers whole seconds, at least one.
+            seconds = max(math.ceil(wait), 1)
+            raise ApiError(429, f"Too Many Requests: retry after {seconds}", seconds)
+        return buckets
 
     def _user(self, user_id: int) -> dict[str, Any]:
         return self.users.get(user_id) or self.add_user(user_id)

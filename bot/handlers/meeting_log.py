@@ -40,8 +40,10 @@ from bot.handlers.common import (
     user_data,
 )
 from bot.meetings import MEETING_KINDS
+from bot.obligations import DEFAULT_FREQUENCY, period_of
+from bot.reminders import keys_prefix
 from bot.texts import labels, render
-from db import meetings, repo
+from db import meetings, outbox, repo, settings
 from db.models import Branch, Meeting, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -565,6 +567,7 @@ async def save(update: Update, context: BotContext) -> int:
         template = "log_saved" if created else "log_already_saved"
     assert saved is not None and saved.id is not None
     _LOGGER.info("Meeting %s saved for branch %s (new=%s)", saved.id, saved.branch_id, created)
+    await _cancel_reminders(context, draft["branch_id"], saved)
     await answer(update)
     await close_keyboard(update)
     lab = labels()
@@ -577,6 +580,18 @@ async def save(update: Update, context: BotContext) -> int:
     user_data(context).pop(DRAFT, None)
     set_flow(context, None)
     return ConversationHandler.END
+
+
+async def _cancel_reminders(context: BotContext, branch_id: int, meeting: Meeting) -> None:
+    """A reminder already queued for what was just logged is not sent."""
+    database = app_of(context).database
+    branch_settings = await settings.get_settings(database, branch_id)
+    frequencies = {**DEFAULT_FREQUENCY, **branch_settings.frequencies}
+    for code in meeting.counts_as:
+        frequency = frequencies.get(code, "off")
+        if frequency != "off":
+            start = period_of(frequency, meeting.held_on).start
+            await outbox.cancel(database, keys_prefix(branch_id, code, start))
 
 
 def _fields(meeting: Meeting) -> dict[str, Any]:

@@ -24,6 +24,7 @@ CREATE TABLE custom_reminders (
     on_date TEXT,                                    -- once: YYYY-MM-DD
     weekday INTEGER CHECK (weekday IS NULL OR weekday BETWEEN 0 AND 6),
     day_of_month INTEGER CHECK (day_of_month IS NULL OR day_of_month BETWEEN 1 AND 31),
+    quarter_month INTEGER NOT NULL DEFAULT 1 CHECK (quarter_month BETWEEN 1 AND 3),
     at_time TEXT NOT NULL,                           -- local HH:MM
     paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
     created_at TEXT NOT NULL,
@@ -67,4 +68,13 @@ CREATE INDEX outbox_branch ON outbox(branch_id, state);
 CREATE TABLE blocked_chats (
     chat_id INTEGER PRIMARY KEY,                     -- a chat that answered 403: not sent to
     blocked_at TEXT NOT NULL
+);
+
+CREATE TABLE obligation_marks (
+    branch_id INTEGER NOT NULL REFERENCES branches(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,                              -- e.g. party_dues: done outside a meeting
+    period_start TEXT NOT NULL,
+    marked_by INTEGER NOT NULL,
+    marked_at TEXT NOT NULL,
+    PRIMARY KEY (branch_id, code, period_start)
 );

@@ -1,0 +1,209 @@
+"""/status: what the branch owes this month, quarter and year, with one-tap logging; the
+reminder buttons (snooze, 党费已收齐); and /status in the branch's bound group chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.application import BotContext, app_of
+from bot.handlers.common import answer, callback_parts, close_keyboard, forbidden, reply_template
+from bot.obligations import DEFAULT_FREQUENCY, Obligation, election, obligations, period_of
+from bot.reminders import LOGGABLE, SNOOZE_DAYS, keys_prefix, next_workday
+from bot.texts import labels, render
+from db import outbox, repo, settings, sweep_data
+from db.models import Branch
+
+_LOGGER = logging.getLogger(__name__)
+MISSED_DAYS = 30
+
+
+def _today(context: BotContext) -> date:
+    return datetime.now(app_of(context).config.bot.tzinfo).date()
+
+
+def year_grid(
+    branch: Branch,
+    frequencies: dict[str, str],
+    records: list[tuple[str, date]],
+    today: date,
+    created_on: date,
+    planned: dict[date, date],
+) -> list[dict[str, Any]]:
+    """The 12-month picture of the year: ✅ done, ❗ missed, ⏳ current and open, · not yet."""
+    rows = []
+    for code, frequency in frequencies.items():
+        if frequency in {"off"} or code not in DEFAULT_FREQUENCY:
+            continue
+        cells = []
+        starts = {
+            "monthly": [date(today.year, m, 1) for m in range(1, 13)],
+            "quarterly": [date(today.year, m, 1) for m in (1, 4, 7, 10)],
+            "yearly": [date(today.year, 1, 1)],
+        }[frequency]
+        for start in starts:
+            period = period_of(frequency, start)
+            done = any(k == code and period.start <= d <= period.end for k, d in records)
+            if done:
+                cells.append("✅")
+            elif period.start > today:
+                cells.append("·")
+            elif period.end < created_on:
+                cells.append("－")
+            elif period.end < today:
+                cells.append("❗")
+            else:
+                cells.append("⏳")
+        rows.append({"code": code, "frequency": frequency, "cells": cells})
+    return rows
+
+
+async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
+    """Everything the status card shows for a branch."""
+    database = app_of(context).database
+    today = _today(context)
+    facts = await sweep_data.load(database, today, branch_ids=[branch.id])
+    branch_settings = facts.settings.get(branch.id) or settings.BranchSettings(branch.id)
+    records = facts.records.get(branch.id, [])
+    created_on = date.fromisoformat(branch.created_at[:10])
+    owed = obligations(
+        branch.profile,
+        records,
+        today,
+        frequencies=branch_settings.frequencies,
+        created_on=created_on,
+        planned_days=facts.planned.get(branch.id),
+    )
+    term = election(branch_settings.elected_on, branch_settings.term_years, today)
+    frequencies = {**DEFAULT_FREQUENCY, **branch_settings.frequencies}
+    applicable = {
+        code: freq
+        for code, freq in frequencies.items()
+        if any(o.code == code and o.state != "not_applicable" for o in owed)
+    }
+    since = datetime.now(app_of(context).config.bot.tzinfo) - timedelta(days=MISSED_DAYS)
+    missed = await outbox.missed(database, branch.id, since)
+    month_start = today.replace(day=1)
+    return {
+        "today": today,
+        "owed": [o for o in owed if o.state != "not_applicable"],
+        "untracked": [o.code for o in owed if o.state == "not_applicable"],
+        "term": term,
+        "grid": year_grid(
+            branch, applicable, records, today, created_on, facts.planned.get(branch.id, {})
+        ),
+        "plan": facts.planned.get(branch.id, {}).get(month_start),
+        "missed": len({(m.key.rsplit(":", 1)[0]) for m in missed}),
+        "branch_name": branch.profile.name,
+    }
+
+
+def _buttons(branch: Branch, owed: list[Obligation], can_record: bool) -> list[list[tuple]]:
+    lab = labels()
+    rows: list[list[tuple[str, str]]] = []
+    if can_record:
+        kinds = []
+        for ob in owed:
+            if ob.state in {"due", "overdue"} and ob.code in LOGGABLE and ob.code not in kinds:
+                kinds.append(ob.code)
+        buttons = [(lab.LOG_KIND.format(kind=lab.KINDS[k]), f"log:new:{k}") for k in kinds]
+        rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        for ob in owed:
+            if ob.code == "party_dues" and ob.state in {"due", "overdue"}:
+                period = ob.period.start.isoformat()
+                rows.append([(lab.DUES_COLLECTED, f"st:mark:{branch.id}:party_dues:{period}")])
+                break
+    return rows
+
+
+async def show(update: Update, context: BotContext) -> None:
+    """/status (private: the current branch; a bound group: its branch)."""
+    await answer(update)
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    database = app_of(context).database
+    can_record = False
+    if chat.type == ChatType.PRIVATE:
+        current = await repo.current_membership(database, user.id)
+        if current is None:
+            await reply_template(update, "not_registered")
+            return
+        membership, branch = current
+        can_record = membership.can_record
+        await close_keyboard(update)
+    else:
+        branch_id = await settings.branch_of_group(database, chat.id)
+        found = await repo.get_branch(database, branch_id) if branch_id else None
+        if found is None:
+            await reply_template(update, "group_not_bound")
+            return
+        branch = found
+    data = await status_of(context, branch)
+    rows = _buttons(branch, data["owed"], can_record)
+    if chat.type == ChatType.PRIVATE:
+        rows.append([(labels().MENU, "menu:home")])
+    await reply_template(update, "status", rows, **data)
+
+
+async def mark(update: Update, context: BotContext) -> None:
+    """本月党费已收齐: st:mark:<branch>:<code>:<period start>."""
+    parts = callback_parts(update)
+    try:
+        branch_id, code, start = int(parts[2]), parts[3], date.fromisoformat(parts[4])
+    except (IndexError, ValueError):
+        await answer(update, render("button_expired"), alert=True)
+        return
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    membership = await repo.get_membership(database, user.id, branch_id)
+    if membership is None or not membership.can_record or code != "party_dues":
+        await forbidden(update)
+        return
+    created = await settings.mark_done(
+        database, user_id=user.id, branch_id=branch_id, code=code, period_start=start
+    )
+    await outbox.cancel(database, keys_prefix(branch_id, code, start))
+    await answer(update, render("marked_done", created=created))
+    await close_keyboard(update)
+
+
+async def snooze(update: Update, context: BotContext) -> None:
+    """明天再提醒 / 3天后再提醒: rm:sz:<branch>:<code>:<period start>:<days>."""
+    parts = callback_parts(update)
+    try:
+        branch_id, code, start = int(parts[2]), parts[3], date.fromisoformat(parts[4])
+        days = int(parts[5])
+        if days not in SNOOZE_DAYS or (code not in DEFAULT_FREQUENCY and code != "election"):
+            raise ValueError(days)
+    except (IndexError, ValueError):
+        await answer(update, render("button_expired"), alert=True)
+        return
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    membership = await repo.get_membership(database, user.id, branch_id)
+    if membership is None or not membership.can_record:
+        await forbidden(update)
+        return
+    until = next_workday(_today(context) + timedelta(days=days))
+    await settings.snooze(database, branch_id, code, start, until)
+    await answer(update, render("snoozed", until=until))
+    await close_keyboard(update)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """/status and the reminder buttons."""
+    return [
+        CommandHandler("status", show),
+        CallbackQueryHandler(show, pattern=r"^menu:status$"),
+        CallbackQueryHandler(mark, pattern=r"^st:mark:"),
+        CallbackQueryHandler(snooze, pattern=r"^rm:sz:"),
+    ]

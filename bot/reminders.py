@@ -1,0 +1,331 @@
+"""The daily sweep: what each branch should be reminded of today, written to the outbox.
+
+Deciding is pure (`notices_for`); the sweep loads every branch's facts in a few queries,
+decides, renders and enqueues under unique keys, so running it twice the same day (at start-up
+after a crash, after a settings change) never enqueues anything twice. Sending is the delivery's
+job (bot/delivery.py); a row missed by more than its grace period is reported, not sent late.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.obligations import (
+    Obligation,
+    election,
+    months_before,
+    obligations,
+)
+from bot.recurrence import Rule, occurrences
+from bot.texts import labels, render
+from bot.workdays import is_workday, previous_workday, reminder_moment
+from db import outbox
+from db.database import Database
+from db.models import Branch, BranchProfile, CustomReminder
+from db.settings import BranchSettings
+
+_LOGGER = logging.getLogger(__name__)
+GRACE = timedelta(hours=6)
+# Obligations a reminder button can open the logging flow for.
+LOGGABLE = frozenset(
+    {
+        "committee_meeting",
+        "group_meeting",
+        "member_meeting",
+        "party_lecture",
+        "theme_party_day",
+        "organizational_life_meeting",
+        "member_appraisal",
+    }
+)
+ELECTION_LEAD_MONTHS = (6, 1)
+SNOOZE_DAYS = (1, 3)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One reminder decided for a branch today."""
+
+    branch_id: int
+    code: str
+    period_start: date
+    deadline: date
+    stage: str  # lead7 / lead2 / overdue / snooze2026-11-24 / term6 / term1
+    days_left: int
+
+
+def next_workday(day: date) -> date:
+    """The day itself if a workday, else the next workday."""
+    while not is_workday(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _stages(ob: Obligation, lead_days: Iterable[int]) -> list[tuple[str, date]]:
+    """(stage, the workday it is sent) for one obligation."""
+    if ob.code == "election":
+        stages = [
+            (f"term{m}", previous_workday(months_before(ob.deadline, m)))
+            for m in ELECTION_LEAD_MONTHS
+        ]
+    else:
+        stages = [
+            (f"lead{n}", previous_workday(ob.deadline - timedelta(days=n))) for n in lead_days
+        ]
+    stages.append(("overdue", next_workday(ob.deadline + timedelta(days=1))))
+    return stages
+
+
+def notices_for(
+    branch_id: int,
+    owed: Iterable[Obligation],
+    settings: BranchSettings,
+    today: date,
+    snoozed: Mapping[tuple[str, date], date] | None = None,
+) -> list[Notice]:
+    """What to remind a branch of today: N days before each deadline (moved to the previous
+    workday), the overdue notice on the first workday after it, a snoozed item on its day;
+    nothing for what is done, not applicable or muted."""
+    result: list[Notice] = []
+    seen: set[tuple[str, date]] = set()
+    for ob in owed:
+        key = (ob.code, ob.period.start)
+        if key in seen or ob.state in {"done", "not_applicable"} or ob.code in settings.muted:
+            continue
+        seen.add(key)
+        days_left = (ob.deadline - today).days
+        until = (snoozed or {}).get(key)
+        if until is not None and until >= today:
+            if until == today:
+                result.append(
+                    Notice(
+                        branch_id,
+                        ob.code,
+                        ob.period.start,
+                        ob.deadline,
+                        f"snooze{until}",
+                        days_left,
+                    )
+                )
+            continue
+        for stage, day in _stages(ob, settings.lead_days):
+            # A lead notice is only useful before the deadline, an overdue one only after.
+            if day == today and (stage == "overdue") == (today > ob.deadline):
+                result.append(
+                    Notice(branch_id, ob.code, ob.period.start, ob.deadline, stage, days_left)
+                )
+    return result
+
+
+def owed_for(
+    profile: BranchProfile,
+    settings: BranchSettings,
+    records: Iterable[tuple[str, date]],
+    today: date,
+    *,
+    created_on: date | None,
+    planned_days: Mapping[date, date] | None = None,
+) -> list[Obligation]:
+    """The obligations a reminder may be about: this period's, and the next period's when its
+    deadline is within the lead time (e.g. the 2nd's 主题党日 seen from the 26th)."""
+    records = list(records)
+    horizon = max([*settings.lead_days, 0]) + 1
+    result: list[Obligation] = []
+    for day in (today, today + timedelta(days=horizon)):
+        result += obligations(
+            profile,
+            records,
+            day,
+            frequencies=settings.frequencies,
+            created_on=created_on,
+            planned_days=planned_days,
+        )
+    # Seen from the future, an obligation's state must still be judged today.
+    result = [
+        ob if ob.state == "done" or ob.state == "not_applicable" else _judge(ob, today)
+        for ob in result
+    ]
+    term = election(settings.elected_on, settings.term_years, today)
+    if term is not None:
+        result.append(term)
+    return result
+
+
+def _judge(ob: Obligation, today: date) -> Obligation:
+    state = "overdue" if today > ob.deadline else "due"
+    return ob if ob.state == state else Obligation(ob.code, ob.period, ob.deadline, state)
+
+
+def keys_prefix(branch_id: int, code: str, period_start: date) -> str:
+    """The outbox key prefix of one obligation's period (cancelled when it is logged)."""
+    return f"ob:{branch_id}:{code}:{period_start.isoformat()}:"
+
+
+def _buttons(notice: Notice) -> tuple[tuple[tuple[str, str], ...], ...]:
+    lab = labels()
+    rows: list[tuple[tuple[str, str], ...]] = []
+    period = notice.period_start.isoformat()
+    if notice.code in LOGGABLE:
+        rows.append(((lab.GO_LOG, f"log:new:{notice.code}"),))
+    snooze = tuple(
+        (lab.SNOOZE[days], f"rm:sz:{notice.branch_id}:{notice.code}:{period}:{days}")
+        for days in SNOOZE_DAYS
+    )
+    rows.append(snooze)
+    if notice.code in LOGGABLE:
+        rows.append(((lab.DONE_THIS_PERIOD, f"log:new:{notice.code}"),))
+    elif notice.code == "party_dues":
+        rows.append(((lab.DUES_COLLECTED, f"st:mark:{notice.branch_id}:party_dues:{period}"),))
+    return tuple(rows)
+
+
+def messages_for(
+    branch: Branch,
+    notices: Iterable[Notice],
+    chats: Iterable[int],
+    moment: datetime,
+) -> list[outbox.OutboxMessage]:
+    """The outbox rows for a branch's notices: one per notice and chat."""
+    chats = list(chats)
+    result = []
+    for notice in notices:
+        text = render("reminder", n=notice, branch_name=branch.profile.name)
+        buttons = _buttons(notice)
+        prefix = keys_prefix(branch.id, notice.code, notice.period_start)
+        for chat in chats:
+            result.append(
+                outbox.OutboxMessage(
+                    key=f"{prefix}{notice.stage}:{chat}",
+                    branch_id=branch.id,
+                    chat_id=chat,
+                    text=text,
+                    buttons=buttons,
+                    not_before=moment.astimezone(ZoneInfo("UTC")),
+                    expires_at=(moment + GRACE).astimezone(ZoneInfo("UTC")),
+                )
+            )
+    return result
+
+
+def recipients(
+    settings: BranchSettings, editors: Iterable[int], blocked: frozenset[int] = frozenset()
+) -> list[int]:
+    """The chats a branch's reminders go to: secretary and deputy in private, the bound group."""
+    chats = list(dict.fromkeys(editors)) if settings.to_private else []
+    if settings.to_group and settings.group_chat_id is not None:
+        chats.append(settings.group_chat_id)
+    return [c for c in chats if c not in blocked]
+
+
+def moment_for(settings: BranchSettings, today: date, tz: ZoneInfo) -> datetime:
+    """When today's reminders of a branch go out (its time of day, outside quiet hours)."""
+    hour, minute = (int(x) for x in settings.reminder_time.split(":"))
+    return (
+        reminder_moment(today, time(hour, minute), tz)
+        if is_workday(today)
+        else (datetime.combine(today, time(hour, minute), tz))
+    )
+
+
+@dataclass(frozen=True)
+class SweepStats:
+    """What one sweep decided."""
+
+    branches: int
+    notices: int
+    enqueued: int
+    seconds: float
+
+
+async def sweep(
+    db: Database,
+    today: date,
+    tz: ZoneInfo,
+    *,
+    branch_ids: Iterable[int] | None = None,
+) -> SweepStats:
+    """Decide today's reminders for every branch (or the given ones) and enqueue them."""
+    from db import sweep_data  # the bulk queries live with the other SQL
+
+    started = datetime.now()
+    facts = await sweep_data.load(db, today, branch_ids=branch_ids)
+    rows: list[outbox.OutboxMessage] = []
+    notices_total = 0
+    for branch in facts.branches:
+        settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
+        owed = owed_for(
+            branch.profile,
+            settings,
+            facts.records.get(branch.id, []),
+            today,
+            created_on=date.fromisoformat(branch.created_at[:10]),
+            planned_days=facts.planned.get(branch.id),
+        )
+        snoozed = {
+            (code, start): until
+            for (b, code, start), until in facts.snoozes.items()
+            if b == branch.id
+        }
+        notices = notices_for(branch.id, owed, settings, today, snoozed)
+        notices_total += len(notices)
+        chats = recipients(settings, facts.editors.get(branch.id, []), facts.blocked)
+        if notices and chats:
+            rows += messages_for(branch, notices, chats, moment_for(settings, today, tz))
+        for reminder in facts.custom.get(branch.id, []):
+            rows += custom_messages(branch, reminder, chats, today, tz)
+    enqueued = await outbox.enqueue(db, rows)
+    from db.settings import record_sweep
+
+    await record_sweep(db, today)
+    seconds = (datetime.now() - started).total_seconds()
+    _LOGGER.info(
+        "Sweep for %s: %d branches, %d notices, %d new outbox rows in %.2f s",
+        today,
+        len(facts.branches),
+        notices_total,
+        enqueued,
+        seconds,
+    )
+    return SweepStats(len(facts.branches), notices_total, enqueued, seconds)
+
+
+def custom_messages(
+    branch: Branch, reminder: CustomReminder, chats: Iterable[int], today: date, tz: ZoneInfo
+) -> list[outbox.OutboxMessage]:
+    """Today's occurrence of a custom reminder, if it has one."""
+    rule = rule_of(reminder)
+    if reminder.paused or not occurrences(rule, today, today):
+        return []
+    moment = datetime.combine(today, rule.at, tz)
+    text = render("custom_reminder", text=reminder.text, branch_name=branch.profile.name)
+    lab = labels()
+    buttons = ((((lab.MY_REMINDERS, "menu:remind"),)),)
+    return [
+        outbox.OutboxMessage(
+            key=f"cr:{reminder.id}:{today.isoformat()}:{chat}",
+            branch_id=branch.id,
+            chat_id=chat,
+            text=text,
+            buttons=buttons,
+            not_before=moment.astimezone(ZoneInfo("UTC")),
+            expires_at=(moment + GRACE).astimezone(ZoneInfo("UTC")),
+        )
+        for chat in chats
+    ]
+
+
+def rule_of(reminder: CustomReminder) -> Rule:
+    """The recurrence rule of a stored custom reminder."""
+    hour, minute = (int(x) for x in reminder.at_time.split(":"))
+    return Rule(
+        kind=reminder.rule,
+        at=time(hour, minute),
+        on_date=reminder.on_date,
+        weekday=reminder.weekday,
+        day_of_month=reminder.day_of_month,
+        quarter_month=reminder.quarter_month,
+    )

@@ -1,0 +1,109 @@
+"""Everything the daily sweep needs about every branch, read in a handful of queries."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from db.database import Database
+from db.models import Branch, CustomReminder
+from db.repo import branch_from_row
+from db.settings import BranchSettings, all_settings, marks, snoozes
+
+
+@dataclass
+class SweepFacts:
+    """The facts of the branches a sweep decides for."""
+
+    branches: list[Branch]
+    settings: dict[int, BranchSettings]
+    records: dict[int, list[tuple[str, date]]]
+    planned: dict[int, dict[date, date]]
+    snoozes: dict[tuple[int, str, date], date]
+    editors: dict[int, list[int]]
+    blocked: frozenset[int]
+    custom: dict[int, list[CustomReminder]] = field(default_factory=dict)
+
+
+async def load(
+    db: Database, today: date, *, branch_ids: Iterable[int] | None = None
+) -> SweepFacts:
+    """Read the facts; records from the start of last year on (enough for every period)."""
+    wanted = set(branch_ids) if branch_ids is not None else None
+
+    def keep(branch_id: int) -> bool:
+        return wanted is None or branch_id in wanted
+
+    branches = [
+        branch_from_row(row) for row in await db.fetchall("SELECT * FROM branches ORDER BY id")
+    ]
+    branches = [b for b in branches if keep(b.id)]
+    since = date(today.year - 1, 1, 1).isoformat()
+    records: dict[int, list[tuple[str, date]]] = defaultdict(list)
+    rows = await db.fetchall(
+        "SELECT branch_id, kind, held_on, also_counts_as FROM meetings "
+        "WHERE deleted_at IS NULL AND held_on >= ?",
+        (since,),
+    )
+    for row in rows:
+        if not keep(row["branch_id"]):
+            continue
+        day = date.fromisoformat(row["held_on"])
+        for kind in (row["kind"], *json.loads(row["also_counts_as"])):
+            records[row["branch_id"]].append((kind, day))
+    for branch_id, code, period_start in await marks(db):
+        if keep(branch_id):
+            records[branch_id].append((code, period_start))
+    planned: dict[int, dict[date, date]] = defaultdict(dict)
+    for row in await db.fetchall("SELECT branch_id, month, planned_on FROM party_day_plans"):
+        if keep(row["branch_id"]):
+            planned[row["branch_id"]][date.fromisoformat(row["month"] + "-01")] = (
+                date.fromisoformat(row["planned_on"])
+            )
+    editors: dict[int, list[int]] = defaultdict(list)
+    rows = await db.fetchall(
+        "SELECT branch_id, user_id FROM memberships WHERE role IN ('secretary', 'deputy') "
+        "ORDER BY role DESC, user_id"
+    )
+    for row in rows:
+        if keep(row["branch_id"]):
+            editors[row["branch_id"]].append(row["user_id"])
+    blocked = frozenset(
+        r["chat_id"] for r in await db.fetchall("SELECT chat_id FROM blocked_chats")
+    )
+    custom: dict[int, list[CustomReminder]] = defaultdict(list)
+    for row in await db.fetchall("SELECT * FROM custom_reminders ORDER BY id"):
+        if keep(row["branch_id"]):
+            custom[row["branch_id"]].append(custom_reminder(row))
+    settings = {k: v for k, v in (await all_settings(db)).items() if keep(k)}
+    return SweepFacts(
+        branches=branches,
+        settings=settings,
+        records=dict(records),
+        planned=dict(planned),
+        snoozes={k: v for k, v in (await snoozes(db)).items() if keep(k[0])},
+        editors=dict(editors),
+        blocked=blocked,
+        custom=dict(custom),
+    )
+
+
+def custom_reminder(row: Any) -> CustomReminder:
+    """A custom reminder from its row."""
+    return CustomReminder(
+        id=row["id"],
+        branch_id=row["branch_id"],
+        text=row["text"],
+        rule=row["rule"],
+        at_time=row["at_time"],
+        on_date=date.fromisoformat(row["on_date"]) if row["on_date"] else None,
+        weekday=row["weekday"],
+        day_of_month=row["day_of_month"],
+        quarter_month=row["quarter_month"],
+        paused=bool(row["paused"]),
+        created_by=row["created_by"],
+    )
