@@ -6,7 +6,7 @@ import asyncio
 import platform
 import sys
 
-from benchmarks import help_path, meetings_path
+from benchmarks import fanout, help_path, meetings_path, sweep_bench
 
 
 def main() -> int:
@@ -14,6 +14,8 @@ def main() -> int:
     print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}")
     asyncio.run(help_path.run())
     asyncio.run(meetings_path.run())
+    asyncio.run(sweep_bench.run())
+    asyncio.run(fanout.run())
     return 0
 
 

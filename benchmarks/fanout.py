@@ -157,7 +157,10 @@ async def _in_process(folder: Path, prepared: Path, branches: int) -> bool:
     elapsed = last - started
     ideal = branches / PER_SECOND
     print(f"\nReminder fan-out: {branches:,} branches, one reminder each due in the same minute")
-    print(f"  rate limits: AIORateLimiter in the bot, {PER_SECOND}/s enforced by the emulator")
+    print(
+        f"  limits: the emulator answers 429 above {PER_SECOND}/s; the bot has AIORateLimiter "
+        f"and the deliverer spaces its sends at {Deliverer(application).per_second:g}/s"
+    )
     ok = _report_counts(fake, branches, await _sent_rows(path))
     print(
         f"  time to deliver all            : {elapsed:.1f} s, ideal {ideal:.1f} s "

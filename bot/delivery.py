@@ -10,10 +10,15 @@ millisecond on a local Bot API, a round trip on the real one). A send that times
 case: Telegram may have shown it, and it is retried. The Bot API has no idempotency key to ask
 "did that message arrive?", so the choice is between this (at least once) and losing reminders.
 
-Rate limits are python-telegram-bot's AIORateLimiter's job (30 messages per second for the bot,
-20 per minute per group, with 429 answers retried): the deliverer keeps up to `concurrency`
-sends waiting on it, sends to one chat one at a time and at most one per `chat_interval`
-(Telegram's per-chat limit), and pauses every send when a 429 still gets through.
+Rate limits: python-telegram-bot's AIORateLimiter caps the whole bot (30 messages per second,
+20 per minute per group, 429 answers retried). Its bucket lets 30 go at once and then keeps
+itself full, so during a fan-out every send sits at the edge of Telegram's limit and the smallest
+jitter is a 429 that stops all sends for over a second (measured: 164 of them, 12% slower, for
+5,000 reminders). The deliverer therefore spaces its own sends evenly at `per_second` (29: a
+little room is left for the replies to users who are chatting meanwhile), which measured no 429
+at all. It sends to one chat one at a time and at most once per `chat_interval` (Telegram's
+per-chat limit), keeps up to `concurrency` sends in flight, and if a 429 still gets through it
+pauses every send for retry_after and then sends the same row again.
 """
 
 from __future__ import annotations
@@ -171,7 +176,8 @@ class Deliverer:
     `concurrency` sends (to different chats) wait on the rate limiter at once; rows are read
     `batch` at a time; a row that failed `max_attempts` times (network, 5xx) is marked failed;
     retries wait `backoff` seconds, doubling up to `max_backoff`; one chat gets at most one
-    message per `chat_interval` seconds.
+    message per `chat_interval` seconds; sends are spaced evenly at `per_second` (None: only the
+    application's rate limiter paces them).
     """
 
     def __init__(
@@ -185,6 +191,7 @@ class Deliverer:
         backoff: float = 2.0,
         max_backoff: float = 600.0,
         waits_in_place: int = 3,
+        per_second: float | None = 29.0,
     ) -> None:
         if concurrency < 1 or batch < 1 or max_attempts < 1:
             raise ValueError("concurrency, batch and max_attempts must be at least 1")
@@ -200,6 +207,8 @@ class Deliverer:
         self.waits_in_place = waits_in_place
         self.job: Job[ContextTypes.DEFAULT_TYPE] | None = None
         self._again = False
+        self.per_second = per_second
+        self._next_slot = 0.0  # loop time of the next evenly spaced send
         self._resume_at = 0.0  # loop time before which nothing is sent (a 429 pause)
         self._last_send: dict[int, float] = {}  # chat -> loop time of its last send
 
@@ -308,6 +317,7 @@ class Deliverer:
                     delay = max(at, self._resume_at) - loop.time()
                     if delay > 0:
                         await asyncio.sleep(delay)
+                    await self._pace()
                     if run.active():
                         then = await self._deliver(chats.head(chat), run, stats)
                 finally:
@@ -317,6 +327,16 @@ class Deliverer:
         async with asyncio.TaskGroup() as workers:
             for _ in range(min(self.concurrency, chats.count)):
                 workers.create_task(worker())
+
+    async def _pace(self) -> None:
+        """Wait for this send's slot: sends evenly spaced at `per_second`, never in bursts."""
+        if not self.per_second:
+            return
+        now = asyncio.get_running_loop().time()
+        slot = max(self._next_slot, now)
+        self._next_slot = slot + 1 / self.per_second
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     async def _deliver(self, row: OutboxRow, run: _Run, stats: DeliveryStats) -> _Next:
         """Send one row and record the outcome."""

@@ -12,7 +12,10 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from markupsafe import escape
 
 from bot.obligations import (
     Obligation,
@@ -183,6 +186,17 @@ def _buttons(notice: Notice) -> tuple[tuple[tuple[str, str], ...], ...]:
     return tuple(rows)
 
 
+_NAME = "\x00branch\x00"
+
+
+@lru_cache(maxsize=1024)
+def _text(code: str, period_start: date, deadline: date, stage: str, days_left: int) -> str:
+    """A reminder's text with a marker for the branch name (rendered once per kind of notice:
+    the sweep sends the same notice to thousands of branches)."""
+    notice = Notice(0, code, period_start, deadline, stage, days_left)
+    return render("reminder", n=notice, branch_name=_NAME)
+
+
 def messages_for(
     branch: Branch,
     notices: Iterable[Notice],
@@ -193,7 +207,10 @@ def messages_for(
     chats = list(chats)
     result = []
     for notice in notices:
-        text = render("reminder", n=notice, branch_name=branch.profile.name)
+        template = _text(
+            notice.code, notice.period_start, notice.deadline, notice.stage, notice.days_left
+        )
+        text = template.replace(_NAME, str(escape(branch.profile.name)))
         buttons = _buttons(notice)
         prefix = keys_prefix(branch.id, notice.code, notice.period_start)
         for chat in chats:
@@ -239,6 +256,7 @@ class SweepStats:
     notices: int
     enqueued: int
     seconds: float
+    decide_seconds: float = 0.0
 
 
 async def sweep(
@@ -277,6 +295,7 @@ async def sweep(
             rows += messages_for(branch, notices, chats, moment_for(settings, today, tz))
         for reminder in facts.custom.get(branch.id, []):
             rows += custom_messages(branch, reminder, chats, today, tz)
+    decided = (datetime.now() - started).total_seconds()
     enqueued = await outbox.enqueue(db, rows)
     from db.settings import record_sweep
 
@@ -290,7 +309,7 @@ async def sweep(
         enqueued,
         seconds,
     )
-    return SweepStats(len(facts.branches), notices_total, enqueued, seconds)
+    return SweepStats(len(facts.branches), notices_total, enqueued, seconds, decided)
 
 
 def custom_messages(

@@ -9,7 +9,7 @@ the years the State Council has already published (1.11.0: 2004 to 2026); for an
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -35,6 +35,13 @@ def is_workday(day: date) -> bool:
     """
     if isinstance(day, datetime):
         day = day.date()
+    return _is_workday(day)
+
+
+@lru_cache(maxsize=4096)
+def _is_workday(day: date) -> bool:
+    # chinesecalendar scans its whole table on every call: the sweep asks for the same few
+    # dozen days thousands of times.
     if covered(day.year):
         return bool(chinese_calendar.is_workday(day))
     return day.weekday() < 5

@@ -75,9 +75,10 @@ async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 def deliverer(h: Harness, **options: Any) -> Deliverer:
-    """A deliverer for the harness's app; no per-chat pacing unless asked."""
+    """A deliverer for the harness's app; no pacing of its own unless asked."""
     assert h.app is not None
     options.setdefault("chat_interval", 0)
+    options.setdefault("per_second", None)
     return Deliverer(h.app, **options)
 
 
@@ -396,6 +397,20 @@ async def test_one_chat_is_paced_others_go_meanwhile(bot: Harness) -> None:
     assert next(at for chat, at in arrivals if chat == 3003) < mine[1]
 
 
+async def test_sends_are_spaced_evenly(bot: Harness) -> None:
+    assert bot.app is not None
+    chats = list(range(8001, 8011))
+    for chat in chats:
+        bot.fake.add_user(chat)
+    arrivals: list[float] = []
+    bot.fake.subscribe(lambda event, m: arrivals.append(time.monotonic()))
+    await outbox.enqueue(bot.app.database, [message(f"k:{chat}", chat) for chat in chats])
+    assert (await deliverer(bot, per_second=20).run_once(NOW)).sent == len(chats)
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert min(gaps) >= 0.045, "no bursts: one send every 1/20 s"
+    assert arrivals[-1] - arrivals[0] < 0.45 + 0.2
+
+
 async def test_job_and_wake(bot: Harness) -> None:
     assert bot.app is not None and bot.app.job_queue is not None
     db = bot.app.database
@@ -483,7 +498,7 @@ async def test_group_upgraded_to_supergroup(tmp_path: Path) -> None:
 
 async def test_stopping_mid_fan_out_then_resuming(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    chats = list(range(7001, 7101))
+    chats = list(range(7001, 7061))
     first = quiet(Harness(path))
     first.config = dataclasses.replace(
         first.config, telegram=dataclasses.replace(first.config.telegram, rate_limit=True)
@@ -494,8 +509,8 @@ async def test_stopping_mid_fan_out_then_resuming(tmp_path: Path) -> None:
     assert first.app is not None and first.app.job_queue is not None
     db = first.app.database
     await outbox.enqueue(db, [message(f"k:{chat}", chat, at=datetime.now(UTC)) for chat in chats])
-    deliverer(first).start(first.app.job_queue)
-    await asyncio.sleep(1)  # 30 messages per second: about a third of the fan-out
+    deliverer(first, per_second=29).start(first.app.job_queue)
+    await asyncio.sleep(1)  # 29 messages per second: about half of the fan-out
     started = time.monotonic()
     await first.stop()  # what SIGTERM does
     assert time.monotonic() - started < 1, "a stop does not wait for the whole fan-out"
