@@ -172,12 +172,6 @@ async def due(db: Database, now: datetime, limit: int) -> list[OutboxRow]:
     return [_row(row) for row in rows]
 
 
-async def get(db: Database, row_id: int) -> OutboxRow | None:
-    """One row by id."""
-    row = await db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))
-    return None if row is None else _row(row)
-
-
 async def by_key(db: Database, key: str) -> OutboxRow | None:
     """One row by its decision key."""
     row = await db.fetchone("SELECT * FROM outbox WHERE key = ?", (key,))
@@ -305,15 +299,6 @@ async def missed(db: Database, branch_id: int, since: datetime) -> list[OutboxRo
         (branch_id, _iso(since)),
     )
     return [_row(row) for row in rows]
-
-
-async def next_due(db: Database) -> datetime | None:
-    """When the earliest pending row to a chat that is not blocked becomes due."""
-    row = await db.fetchone(
-        "SELECT MIN(not_before) AS at FROM outbox WHERE state = 'pending' "
-        "AND chat_id NOT IN (SELECT chat_id FROM blocked_chats)"
-    )
-    return None if row is None else _time(row["at"])
 
 
 async def counts(db: Database) -> dict[str, int]:
