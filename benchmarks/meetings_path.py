@@ -21,25 +21,8 @@ from bot.config import Config, StorageConfig, TelegramConfig
 from bot.emulator.core import FakeTelegram
 from bot.emulator.request import EmulatorRequest
 from db import Database, meetings, repo
-from db.models import BranchProfile, Meeting, Photo
-
-
-def make_profile(**changes: object) -> BranchProfile:
-    """A standalone branch with a fixed party day."""
-    values: dict[str, object] = {
-        "name": "测试支部",
-        "organization_name": "测试协会",
-        "organization_type": "trade_association",
-        "formation_mode": "standalone",
-        "formal_members": 5,
-        "probationary_members": 1,
-        "has_committee": False,
-        "has_party_groups": False,
-        "party_day": 15,
-    }
-    values.update(changes)
-    return BranchProfile(**values)  # type: ignore[arg-type]
-
+from db.models import Meeting, Photo
+from tests.factories import make_profile
 
 BRANCHES = 100
 RECORDS_EACH = 10

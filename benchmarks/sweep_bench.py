@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from benchmarks.meetings_path import make_profile
 from bot.reminders import sweep
 from db import Database, outbox
 from db.database import utcnow
+from tests.factories import make_profile
 
 BRANCHES = int(os.environ.get("SWEEP_BRANCHES", "5000"))
 DAY = date(2026, 12, 24)  # 7 days before the quarter's and the year's end: many notices due

@@ -16,6 +16,7 @@ from bot.branch_profile import InvalidAnswer, RuleWarning
 from bot.dates import DateError, parse_date
 from bot.meetings import COMBINABLE, MEETING_KINDS, MeetingDraft, check_meeting, make_attendance
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
+from db.meetings import MAX_PHOTOS
 from db.models import BranchProfile, Meeting, Photo
 
 ACTIVITY_FORMS = ("study", "volunteer", "red_education", "deliberation", "pairing", "other")
@@ -29,7 +30,6 @@ LIMITS = {
     "reason": 30,
 }
 MAX_AGENDA = 10
-MAX_PHOTOS = 30
 _MEETING_STEPS = ("people", "attendance", "agenda", "content", "resolutions", "photos")
 STEPS: dict[str, tuple[str, ...]] = {
     "member_meeting": _MEETING_STEPS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, fields, replace
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -382,13 +382,3 @@ async def save_plan(
                 changes=changes,
             )
     return _plan(row)
-
-
-def with_photos(meeting: Meeting, photos: Iterable[Photo]) -> Meeting:
-    """The record with its photo list replaced."""
-    return replace(meeting, photos=tuple(photos))
-
-
-def as_dict(meeting: Meeting) -> dict[str, Any]:
-    """The record as plain values (for exports and tests)."""
-    return asdict(meeting)

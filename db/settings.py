@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -176,11 +176,6 @@ async def last_sweep(db: Database) -> date | None:
     """The latest local day the sweep decided for."""
     row = await db.fetchone("SELECT MAX(day) AS day FROM sweep_runs")
     return date.fromisoformat(row["day"]) if row and row["day"] else None
-
-
-def as_dict(settings: BranchSettings) -> dict[str, Any]:
-    """The settings as plain values (tests)."""
-    return asdict(settings)
 
 
 async def branch_of_group(db: Database, chat_id: int) -> int | None:

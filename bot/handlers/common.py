@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -12,7 +13,7 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 from telegram.warnings import PTBUserWarning
 
-from bot.application import BotContext
+from bot.application import BotContext, app_of
 from bot.texts import render, split_message
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
@@ -99,6 +100,11 @@ def callback_parts(update: Update) -> list[str]:
     """The tapped button's data split at ':'."""
     query = update.callback_query
     return (query.data or "").split(":") if query else []
+
+
+def local_today(context: BotContext) -> date:
+    """Today in the bot's configured time zone."""
+    return datetime.now(app_of(context).config.bot.tzinfo).date()
 
 
 def user_data(context: BotContext) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import date
 from enum import IntEnum
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.handlers.common import (
     conversation,
     in_rows,
     is_private,
+    local_today,
     reply,
     reply_template,
     set_flow,
@@ -57,11 +58,6 @@ class State(IntEnum):
 
     ASKING = 1
     REVIEW = 2
-
-
-def today(context: BotContext) -> date:
-    """Today in the bot's time zone."""
-    return datetime.now(app_of(context).config.bot.tzinfo).date()
 
 
 def _draft(context: BotContext) -> dict[str, Any]:
@@ -360,7 +356,7 @@ async def typed(update: Update, context: BotContext) -> int:
             step,
             kind,
             text,
-            today=today(context),
+            today=local_today(context),
             default_expected=form.default_expected(kind, profile),
         )
     except InvalidAnswer as error:
@@ -405,7 +401,7 @@ async def tapped(update: Update, context: BotContext) -> int:
         elif action == "day":
             if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) not in QUICK_DAYS:
                 raise InvalidAnswer("choice")
-            day = date.fromordinal(today(context).toordinal() - int(parts[2]))
+            day = date.fromordinal(local_today(context).toordinal() - int(parts[2]))
             new_values = {"held_on": day.isoformat()}
         elif action == "form":
             if len(parts) != 3 or parts[2] not in form.ACTIVITY_FORMS:
@@ -436,7 +432,7 @@ async def tapped(update: Update, context: BotContext) -> int:
                 parts[2],
                 kind,
                 hints[int(parts[3])],
-                today=today(context),
+                today=local_today(context),
                 default_expected=form.default_expected(kind, profile),
             )
     except InvalidAnswer:

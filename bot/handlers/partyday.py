@@ -5,7 +5,7 @@ flow (day → theme, from suggestions or typed → activity form); logging it op
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from enum import IntEnum
 from typing import Any
 
@@ -32,6 +32,7 @@ from bot.handlers.common import (
     forbidden,
     in_rows,
     is_private,
+    local_today,
     reply,
     reply_template,
     set_flow,
@@ -52,10 +53,6 @@ class State(IntEnum):
     """Where the planning conversation is."""
 
     ASKING = 1
-
-
-def _today(context: BotContext) -> date:
-    return datetime.now(app_of(context).config.bot.tzinfo).date()
 
 
 def _month_after(day: date) -> tuple[int, int]:
@@ -95,7 +92,7 @@ async def show(update: Update, context: BotContext) -> None:
         return
     await close_keyboard(update)
     membership, branch = current
-    today = _today(context)
+    today = local_today(context)
     months = [
         await _month_state(context, branch, today.year, today.month),
         await _month_state(context, branch, *_month_after(today)),
@@ -185,12 +182,12 @@ async def typed(update: Update, context: BotContext) -> int:
     try:
         if draft["step"] == "day":
             try:
-                day = parse_date(text, _today(context), past=False)
+                day = parse_date(text, local_today(context), past=False)
             except DateError as error:
                 raise InvalidAnswer("date_" + error.code) from None
             if (day.year, day.month) != (draft["year"], draft["month"]):
                 raise InvalidAnswer("other_month", month=draft["month"])
-            if day < _today(context):
+            if day < local_today(context):
                 raise InvalidAnswer("date_past")
             draft["values"]["planned_on"] = day.isoformat()
             draft["step"] = "theme"
@@ -212,7 +209,7 @@ async def tapped(update: Update, context: BotContext) -> int:
     values = draft["values"]
     if parts[1:2] == ["day"] and step == "day":
         fixed = date.fromisoformat(draft["fixed_day"])
-        values["planned_on"] = max(fixed, _today(context)).isoformat()
+        values["planned_on"] = max(fixed, local_today(context)).isoformat()
         draft["step"] = "theme"
     elif parts[1:2] == ["idea"] and step == "theme" and len(parts) == 3 and parts[2].isdigit():
         index = int(parts[2])

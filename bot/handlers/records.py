@@ -24,6 +24,7 @@ from bot.handlers.common import (
     forbidden,
     in_rows,
     is_private,
+    local_today,
     reply_template,
 )
 from bot.meetings import MEETING_KINDS
@@ -52,9 +53,12 @@ async def _member(
 
 
 async def _record(
-    update: Update, context: BotContext, raw_id: str
+    update: Update, context: BotContext
 ) -> tuple[Meeting, Membership, Branch] | None:
-    """The record a button names, if it exists and the user belongs to its branch."""
+    """The record a button names (`hi:<action>:<id>`), if it exists and the user belongs to its
+    branch; otherwise the user is told why and None comes back."""
+    parts = callback_parts(update)
+    raw_id = parts[2] if len(parts) == 3 else ""
     record = None
     if raw_id.isdigit():
         record = await meetings.get_meeting(app_of(context).database, int(raw_id))
@@ -199,8 +203,7 @@ async def filter_year(update: Update, context: BotContext) -> None:
 
 async def open_record(update: Update, context: BotContext) -> None:
     """The full card of a record, its photos, and what may be done with it: hi:o:<id>."""
-    parts = callback_parts(update)
-    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    found = await _record(update, context)
     if found is None:
         return
     record, membership, branch = found
@@ -236,8 +239,7 @@ async def open_record(update: Update, context: BotContext) -> None:
 
 async def change_log(update: Update, context: BotContext) -> None:
     """Who changed what and when: hi:a:<id>."""
-    parts = callback_parts(update)
-    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    found = await _record(update, context)
     if found is None:
         return
     record, _, branch = found
@@ -269,8 +271,7 @@ async def change_log(update: Update, context: BotContext) -> None:
 
 async def ask_delete(update: Update, context: BotContext) -> None:
     """Delete a record: first ask to confirm (hi:d:<id>)."""
-    parts = callback_parts(update)
-    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    found = await _record(update, context)
     if found is None:
         return
     record, membership, _ = found
@@ -285,8 +286,7 @@ async def ask_delete(update: Update, context: BotContext) -> None:
 
 async def delete(update: Update, context: BotContext) -> None:
     """The confirmed delete (hi:dd:<id>): hidden from lists, kept in the audit trail."""
-    parts = callback_parts(update)
-    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    found = await _record(update, context)
     if found is None:
         return
     record, membership, branch = found
@@ -306,8 +306,7 @@ async def delete(update: Update, context: BotContext) -> None:
 
 async def word(update: Update, context: BotContext) -> None:
     """The Word meeting record of one record (hi:w:<id>)."""
-    parts = callback_parts(update)
-    found = await _record(update, context, parts[2] if len(parts) == 3 else "")
+    found = await _record(update, context)
     if found is None:
         return
     record, _, branch = found
@@ -332,7 +331,7 @@ async def export_start(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
     branch = current[1]
     database = app_of(context).database
-    this_year = datetime.now(app_of(context).config.bot.tzinfo).year
+    this_year = local_today(context).year
     years = sorted({this_year, *await meetings.years_with_meetings(database, branch.id)})[::-1]
     buttons = [(f"{y}年", f"ex:y:{branch.id}:{y}") for y in years[:9]]
     await reply_template(
@@ -354,7 +353,7 @@ async def export_year(update: Update, context: BotContext) -> None:
     await answer(update, render("preparing_file"))
     database = app_of(context).database
     records = await meetings.meetings_of_year(database, branch.id, year)
-    today = datetime.now(app_of(context).config.bot.tzinfo).date()
+    today = local_today(context)
     from bot import exports  # openpyxl and python-docx load on first use, not at start-up
 
     data = await asyncio.to_thread(exports.ledger_workbook, branch, year, records, today)

@@ -13,7 +13,14 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.application import BotContext, app_of
-from bot.handlers.common import answer, callback_parts, close_keyboard, forbidden, reply_template
+from bot.handlers.common import (
+    answer,
+    callback_parts,
+    close_keyboard,
+    forbidden,
+    local_today,
+    reply_template,
+)
 from bot.obligations import DEFAULT_FREQUENCY, Obligation, election, obligations, period_of
 from bot.reminders import LOGGABLE, SNOOZE_DAYS, keys_prefix, next_workday
 from bot.texts import labels, render
@@ -22,10 +29,6 @@ from db.models import Branch
 
 _LOGGER = logging.getLogger(__name__)
 MISSED_DAYS = 30
-
-
-def _today(context: BotContext) -> date:
-    return datetime.now(app_of(context).config.bot.tzinfo).date()
 
 
 def year_grid(
@@ -67,7 +70,7 @@ def year_grid(
 async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
     """Everything the status card shows for a branch."""
     database = app_of(context).database
-    today = _today(context)
+    today = local_today(context)
     facts = await sweep_data.load(database, today, branch_ids=[branch.id])
     branch_settings = facts.settings.get(branch.id) or settings.BranchSettings(branch.id)
     records = facts.records.get(branch.id, [])
@@ -193,7 +196,7 @@ async def snooze(update: Update, context: BotContext) -> None:
     if membership is None or not membership.can_record:
         await forbidden(update)
         return
-    until = next_workday(_today(context) + timedelta(days=days))
+    until = next_workday(local_today(context) + timedelta(days=days))
     await settings.snooze(database, branch_id, code, start, until)
     await answer(update, render("snoozed", until=until))
     await close_keyboard(update)
