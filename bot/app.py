@@ -11,7 +11,17 @@ from telegram.request import BaseRequest
 
 from bot.application import BotApplication
 from bot.config import Config
-from bot.handlers import branch, meeting_log, partyday, records, registration, start, status
+from bot.handlers import (
+    branch,
+    chats,
+    meeting_log,
+    partyday,
+    records,
+    registration,
+    reminder_settings,
+    start,
+    status,
+)
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from db import Database
@@ -68,6 +78,9 @@ def build_application(
 
 def register_handlers(application: Application) -> None:
     """Add every capability's handlers, in the order they must be tried."""
+    # Chat-level events first, in their own group: they never stop the update.
+    for handler, group in zip(chats.handlers(), chats.GROUPS, strict=True):
+        application.add_handler(handler, group=group)
     # The flows come first so that /cancel and typed answers reach the flow that is active.
     application.add_handlers(registration.handlers())
     application.add_handlers(branch.handlers())
@@ -75,5 +88,6 @@ def register_handlers(application: Application) -> None:
     application.add_handlers(partyday.handlers())
     application.add_handlers(records.handlers())
     application.add_handlers(status.handlers())
+    application.add_handlers(reminder_settings.handlers())
     application.add_handlers(start.handlers())
     application.add_error_handler(start.on_error)

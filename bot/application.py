@@ -24,11 +24,16 @@ class BotApplication(Application):  # type: ignore[misc]
         self.config = config
         self.database = database
         self.updates_done = 0
+        # Chats that blocked the bot (403); one who writes again is unblocked (bot.handlers.chats).
+        self.blocked_chats: set[int] = set()
         self._progress = asyncio.Condition()
 
     async def initialize(self) -> None:
         """Open the database (and apply migrations) before persistence is loaded from it."""
         await self.database.open()
+        from db.outbox import blocked_chat_ids
+
+        self.blocked_chats = await blocked_chat_ids(self.database)
         await super().initialize()
 
     async def shutdown(self) -> None:

@@ -50,7 +50,7 @@ from telegram.ext import ContextTypes, Job, JobQueue
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.application import BotApplication
-from db import Database, outbox
+from db import Database, outbox, settings
 from db.outbox import OutboxRow
 
 _LOGGER = logging.getLogger(__name__)
@@ -363,6 +363,7 @@ class Deliverer:
             return _Next.HOLD
         except Forbidden as error:
             held = await outbox.mark_blocked(db, row.chat_id, now)
+            self.application.blocked_chats.add(row.chat_id)
             stats.blocked += held
             _LOGGER.info("Chat %d refuses the bot (%s): %d rows held", row.chat_id, error, held)
             return _Next.HOLD
@@ -371,6 +372,7 @@ class Deliverer:
                 return await self._retry(row, now, error, stats)
             run.migrated.add(row.id)
             moved = await outbox.move_chat(db, row.chat_id, error.new_chat_id)
+            await settings.move_group(db, row.chat_id, error.new_chat_id)
             _LOGGER.info(
                 "Chat %d moved to %d: %d rows follow", row.chat_id, error.new_chat_id, moved
             )

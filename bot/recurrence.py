@@ -210,6 +210,15 @@ def parse_rule(text: str, today: date) -> Rule:
     raise RuleError(next((code for code in errors if code != "unknown"), "unknown"))
 
 
+def parse_time(text: str) -> time:
+    """A time of day typed on a phone: 9:00, 9点, 9点半, 下午3点, 八点一刻 (else RuleError)."""
+    value = to_halfwidth(clean_line(text)).translate(_TRADITIONAL).replace("：", ":").strip()
+    match = _TIME.fullmatch(value.rstrip("。!！"))
+    if not match:
+        raise RuleError("unknown")
+    return _read_time(match)
+
+
 def _number(text: str) -> int:
     value = int(text) if text.isdigit() else chinese_to_int(text)
     if value is None:

@@ -299,7 +299,8 @@ async def sweep(
     enqueued = await outbox.enqueue(db, rows)
     from db.settings import record_sweep
 
-    await record_sweep(db, today)
+    if branch_ids is None:
+        await record_sweep(db, today)
     seconds = (datetime.now() - started).total_seconds()
     _LOGGER.info(
         "Sweep for %s: %d branches, %d notices, %d new outbox rows in %.2f s",

@@ -159,6 +159,26 @@ async def cancel(db: Database, key_prefix: str) -> int:
         return cursor.rowcount
 
 
+async def drop_pending(db: Database, key_prefix: str) -> int:
+    """Delete the rows not yet sent whose key starts with the prefix; returns how many.
+
+    Used when settings or a custom reminder change: the next sweep decides them afresh under the
+    same keys (cancelled rows would keep their keys taken). Sent and missed rows stay.
+    """
+    if not key_prefix:
+        raise ValueError("an empty prefix would drop every reminder")
+    upper = _after_prefix(key_prefix)
+    bound = "" if upper is None else " AND key < ?"
+    params: list[Any] = [key_prefix, *([] if upper is None else [upper])]
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM outbox WHERE state IN ('pending', 'blocked', 'cancelled') "
+            f"AND key >= ?{bound} AND substr(key, 1, ?) = ?",
+            (*params, len(key_prefix), key_prefix),
+        )
+        return cursor.rowcount
+
+
 async def due(db: Database, now: datetime, limit: int) -> list[OutboxRow]:
     """Pending rows whose time has come, not expired, to chats not blocked; oldest first."""
     moment = _iso(now)
@@ -272,6 +292,11 @@ async def move_chat(db: Database, old_chat_id: int, new_chat_id: int) -> int:
             (new_chat_id, old_chat_id),
         )
         return cursor.rowcount
+
+
+async def blocked_chat_ids(db: Database) -> set[int]:
+    """Every chat known to have blocked the bot."""
+    return {row["chat_id"] for row in await db.fetchall("SELECT chat_id FROM blocked_chats")}
 
 
 async def is_blocked(db: Database, chat_id: int) -> bool:

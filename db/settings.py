@@ -184,3 +184,13 @@ async def branch_of_group(db: Database, chat_id: int) -> int | None:
         "SELECT branch_id FROM branch_settings WHERE group_chat_id = ?", (chat_id,)
     )
     return row["branch_id"] if row else None
+
+
+async def move_group(db: Database, old_chat_id: int, new_chat_id: int) -> int:
+    """A bound group became a supergroup (new chat id): the binding follows it."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE branch_settings SET group_chat_id = ?, updated_at = ? WHERE group_chat_id = ?",
+            (new_chat_id, utcnow(), old_chat_id),
+        )
+        return cursor.rowcount

@@ -63,11 +63,18 @@ Files = dict[str, tuple[str, bytes, str]]
 class ApiError(Exception):
     """An error answer of the Bot API (error_code <= 0: the connection broke instead)."""
 
-    def __init__(self, error_code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 @dataclass
@@ -210,6 +217,7 @@ class FakeTelegram:
         self._failures: dict[str, deque[_Failure]] = {}
         self._blocked: set[int] = set()
         self._left: dict[int, str] = {}  # group -> why the bot cannot post there
+        self._migrated: dict[int, int] = {}  # old group id -> its supergroup id
         self._waiters: list[asyncio.Future[None]] = []
         self._poller: object | None = None
         self._allowed_updates: list[str] = []
@@ -413,6 +421,22 @@ class FakeTelegram:
         self._push(self._member_update(user_id, chat, "left", "member"))
         return self._push(
             {"message": self._user_message(user_id, chat_id, {"new_chat_members": [self.bot]})}
+        )
+
+    def group_migrated(self, user_id: int, chat_id: int, new_chat_id: int) -> dict[str, Any]:
+        """The group becomes a supergroup: sends to the old id fail with 400 migrate_to_chat_id;
+        the service messages go to both chats (migrate_to in the old, migrate_from in the new)."""
+        self.add_group(new_chat_id, self.chats[chat_id].get("title", ""))
+        self._migrated[chat_id] = new_chat_id
+        self._push(
+            {"message": self._user_message(user_id, chat_id, {"migrate_to_chat_id": new_chat_id})}
+        )
+        return self._push(
+            {
+                "message": self._user_message(
+                    user_id, new_chat_id, {"migrate_from_chat_id": chat_id}
+                )
+            }
         )
 
     def bot_removed_from_group(self, user_id: int, chat_id: int) -> dict[str, Any]:
@@ -672,6 +696,12 @@ class FakeTelegram:
         chat = self._chat(params)
         if chat["id"] in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat["id"] in self._migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self._migrated[chat["id"]],
+            )
         if chat["id"] in self._left:
             raise ApiError(403, self._left[chat["id"]])
 

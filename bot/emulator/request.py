@@ -33,6 +33,8 @@ def error_body(error: ApiError) -> tuple[int, bytes]:
     }
     if error.retry_after is not None:
         body["parameters"] = {"retry_after": error.retry_after}
+    if error.migrate_to_chat_id is not None:
+        body["parameters"] = {"migrate_to_chat_id": error.migrate_to_chat_id}
     return error.error_code, json.dumps(body, ensure_ascii=False).encode()
 
 

@@ -36,7 +36,7 @@ async def send_menu(update: Update, context: BotContext) -> None:
     membership, branch = current
     lab = labels()
     rows = [
-        [(lab.MENU_STATUS, "menu:status")],
+        [(lab.MENU_STATUS, "menu:status"), (lab.MENU_REMINDERS, "menu:reminders")],
         [(lab.MENU_LOG, "menu:log"), (lab.MENU_HISTORY, "menu:history")],
         [(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU_EXPORT, "menu:export")],
         [(lab.MENU_BRANCH, "menu:branch")],
