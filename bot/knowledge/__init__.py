@@ -1,0 +1,124 @@
+"""The guidance knowledge base: entries in ``bot/knowledge/*.toml``, checked when loaded.
+
+Each ``[[entry]]`` has an ``id`` (ascii, kebab-case), a ``title``, ``phrasings`` (how people ask),
+``keywords``, an ``answer`` (plain text; rendered through ``templates/kb_answer.j2`` with
+escaping), ``related`` entry ids, ``sources`` (``{doc = "tiaoli", article = "第四条"}``; ``doc`` is
+a key of ``sources.toml``, an article only where FACTS.md marks it ✔) and ``practice`` (true when
+the answer rests on common practice, FACTS.md "?": the answer then says so).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ANSWER_LIMIT = 1000  # characters of the answer body; the rendered reply must stay <= 1,200
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class KnowledgeError(ValueError):
+    """An entry or source that breaks the rules above (raised with every problem listed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    doc: str
+    name: str
+    article: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    title: str
+    phrasings: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+    related: tuple[str, ...]
+    sources: tuple[Source, ...]
+    practice: bool
+    topic: str
+
+    @property
+    def is_guide(self) -> bool:
+        return self.id.startswith("guide-")
+
+
+def _sources() -> dict[str, dict]:
+    return tomllib.loads((HERE / "sources.toml").read_text("utf-8"))
+
+
+def _entry(raw: dict, topic: str, docs: dict[str, dict], problems: list[str]) -> Entry | None:
+    eid = raw.get("id", "?")
+    where = f"{topic}:{eid}"
+    for field, kind in (("id", str), ("title", str), ("answer", str), ("phrasings", list),
+                        ("keywords", list), ("related", list), ("sources", list)):  # fmt: skip
+        if not isinstance(raw.get(field), kind) or not raw.get(field):
+            problems.append(f"{where}: field {field!r} missing or empty")
+    if problems and problems[-1].startswith(where):
+        return None
+    if not _ID.match(eid):
+        problems.append(f"{where}: id must be kebab-case ascii")
+    if len(raw["phrasings"]) < 3:
+        problems.append(f"{where}: at least 3 phrasings")
+    if len(raw["answer"].strip()) > ANSWER_LIMIT:
+        problems.append(f"{where}: answer longer than {ANSWER_LIMIT} characters")
+    sources = []
+    for src in raw["sources"]:
+        doc = docs.get(src.get("doc", ""))
+        if doc is None:
+            problems.append(f"{where}: unknown source {src!r}")
+            continue
+        article = src.get("article", "")
+        if article and article not in doc["checked"]:
+            problems.append(f"{where}: {src['doc']} {article} is not marked ✔ in FACTS.md")
+        sources.append(Source(src["doc"], doc["name"], article))
+    return Entry(
+        id=eid,
+        title=raw["title"].strip(),
+        phrasings=tuple(p.strip() for p in raw["phrasings"]),
+        keywords=tuple(k.strip() for k in raw["keywords"]),
+        answer=raw["answer"].strip(),
+        related=tuple(raw["related"]),
+        sources=tuple(sources),
+        practice=bool(raw.get("practice", False)),
+        topic=topic,
+    )
+
+
+def load(directory: Path = HERE) -> dict[str, Entry]:
+    """Every entry by id; raises KnowledgeError listing every problem found."""
+    docs = _sources()
+    problems: list[str] = []
+    entries: dict[str, Entry] = {}
+    for path in sorted(directory.glob("*.toml")):
+        if path.name == "sources.toml":
+            continue
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(f"{path.name}: {exc}")
+            continue
+        for raw in data.get("entry", []):
+            entry = _entry(raw, path.stem, docs, problems)
+            if entry is None:
+                continue
+            if entry.id in entries:
+                problems.append(f"{path.stem}:{entry.id}: duplicate id")
+            entries[entry.id] = entry
+    for entry in entries.values():
+        for rid in entry.related:
+            if rid not in entries or rid == entry.id:
+                problems.append(f"{entry.topic}:{entry.id}: related {rid!r} does not exist")
+    if problems:
+        raise KnowledgeError("\n".join(problems))
+    return entries
+
+
+@cache
+def entries() -> dict[str, Entry]:
+    return load()

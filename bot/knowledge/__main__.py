@@ -1,0 +1,3 @@
+from bot.knowledge import load
+
+print(f"{len(load())} entries OK")
