@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import BotCommand, LinkPreviewOptions
@@ -14,6 +15,7 @@ from bot.config import Config
 from bot.handlers import (
     branch,
     chats,
+    guidance,
     meeting_log,
     partyday,
     records,
@@ -35,6 +37,10 @@ async def post_init(application: Application) -> None:
     """Set the command menu shown beside the text field (in Chinese)."""
     commands = [BotCommand(name, description) for name, description in labels().COMMANDS]
     await application.bot.set_my_commands(commands)
+    # Build the question index in a worker thread: the first question need not wait for it.
+    from bot.knowledge import search
+
+    asyncio.get_running_loop().run_in_executor(None, search.warm_up)
     if isinstance(application, BotApplication):
         from bot import jobs
 
@@ -89,5 +95,6 @@ def register_handlers(application: Application) -> None:
     application.add_handlers(records.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
+    application.add_handlers(guidance.handlers())
     application.add_handlers(start.handlers())
     application.add_error_handler(start.on_error)

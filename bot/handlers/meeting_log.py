@@ -40,6 +40,7 @@ from bot.handlers.common import (
     set_flow,
     user_data,
 )
+from bot.knowledge import KIND_GUIDES
 from bot.meetings import MEETING_KINDS
 from bot.obligations import DEFAULT_FREQUENCY, period_of
 from bot.reminders import keys_prefix
@@ -110,6 +111,8 @@ def _step_rows(draft: dict[str, Any], profile: Any) -> list[list[tuple[str, str]
         rows = in_rows([(lab.KINDS[k], f"lg:kind:{k}") for k in MEETING_KINDS], 2)
     elif step == "held_on":
         rows = [[(lab.QUICK_DAYS[d], f"lg:day:{d}") for d in QUICK_DAYS]]
+        if values.get("kind") in KIND_GUIDES and not draft.get("edit_id"):
+            rows.append([(lab.HOW_TO_RUN, f"kb:{KIND_GUIDES[values['kind']]}")])
     elif step == "activity_form":
         names = lab.ACTIVITY_FORMS
         rows = in_rows([(names[f], f"lg:form:{f}") for f in form.ACTIVITY_FORMS], 3)

@@ -39,7 +39,8 @@ async def send_menu(update: Update, context: BotContext) -> None:
         [(lab.MENU_STATUS, "menu:status"), (lab.MENU_REMINDERS, "menu:reminders")],
         [(lab.MENU_LOG, "menu:log"), (lab.MENU_HISTORY, "menu:history")],
         [(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU_EXPORT, "menu:export")],
-        [(lab.MENU_BRANCH, "menu:branch")],
+        [(lab.MENU_ASK, "menu:ask"), (lab.MENU_GUIDES, "menu:guides")],
+        [(lab.MENU_SELFCHECK, "menu:selfcheck"), (lab.MENU_BRANCH, "menu:branch")],
     ]
     if len(await repo.list_memberships(database, user.id)) > 1:
         rows.append([(lab.MENU_SWITCH, "menu:switch")])

@@ -16,6 +16,17 @@ from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).parent
+# The guide a logging secretary can open for each kind of meeting.
+KIND_GUIDES = {
+    "member_meeting": "guide-meeting-general",
+    "committee_meeting": "guide-meeting-committee",
+    "group_meeting": "guide-meeting-group",
+    "party_lecture": "guide-party-lecture",
+    "organizational_life_meeting": "guide-life-meeting",
+    "member_appraisal": "guide-member-review",
+    "heart_to_heart_talk": "guide-heart-talk",
+    "theme_party_day": "guide-party-day",
+}
 ANSWER_LIMIT = 1000  # characters of the answer body; the rendered reply must stay <= 1,200
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 

@@ -1,0 +1,397 @@
+"""Rule guidance: /ask and plain questions in a private chat, the entries and guides (kb:<id>),
+the formation advisor (/formation, fa:*), and the self-checks (/selfcheck, sc:*).
+
+Questions need no registration. Answers come from bot/knowledge (entries written from the seed
+documents and FACTS.md); questions with numbers are answered for those numbers. The advisor and
+the self-checks keep their answers in the buttons' data, so they survive restarts and need no
+conversation; a finished self-check is saved once per card for the user's current branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.application import BotContext, app_of
+from bot.handlers.common import (
+    Buttons,
+    active_flow,
+    answer,
+    callback_parts,
+    in_rows,
+    is_private,
+    keyboard,
+    local_today,
+    reply,
+    reply_template,
+)
+from bot.knowledge import Entry, entries, numbers, search
+from bot.knowledge import formation as advisor
+from bot.partyday import ideas_for
+from bot.texts import environment, labels, render
+from db import repo, selfchecks
+
+_LOGGER = logging.getLogger(__name__)
+QUESTION_LIMIT = 300
+RELATED_SHOWN = 3
+_FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
+
+
+async def _index() -> search.Index:
+    """The search index; built in a worker thread if start-up has not finished building it."""
+    if search.ready():
+        return search.index()
+    return await asyncio.to_thread(search.index)
+
+
+def _entry_rows(ids: list[str]) -> list[list[tuple[str, str]]]:
+    found = entries()
+    return [[(found[i].title, f"kb:{i}")] for i in ids if i in found]
+
+
+def _more_rows() -> list[list[tuple[str, str]]]:
+    lab = labels()
+    return [
+        [(lab.MENU_GUIDES, "menu:guides"), (lab.MENU_FORMATION, "fa:s")],
+        [(lab.MENU_SELFCHECK, "menu:selfcheck")],
+    ]
+
+
+# -- questions -----------------------------------------------------------------------------------
+
+
+async def ask_command(update: Update, context: BotContext) -> None:
+    """/ask <question>, or /ask alone and 规则问答 in the menu: how to ask."""
+    await answer(update)
+    if update.message is not None and context.args:
+        await answer_question(update, context, " ".join(context.args))
+        return
+    await reply_template(update, "ask_intro", _more_rows())
+
+
+async def ask_text(update: Update, context: BotContext) -> None:
+    """Plain text in a private chat while no flow waits for it: a question."""
+    if active_flow(context):
+        await reply_template(update, "no_flow_hint")
+        return
+    assert update.message is not None
+    await answer_question(update, context, update.message.text or "")
+
+
+async def answer_question(update: Update, context: BotContext, question: str) -> None:
+    """Answer one question: numbers first, then the knowledge base."""
+    question = question[:QUESTION_LIMIT]
+    index = await _index()
+    text = index.normalize(question)
+    if not text.strip():
+        await reply_template(update, "kb_off_topic", _more_rows())
+        return
+    if await _numbers(update, context, text):
+        return
+    result = index.search(question)
+    if result.off_topic:
+        _LOGGER.info("Question off topic (%d terms)", len(result.terms))
+        await reply_template(update, "kb_off_topic", _more_rows())
+        return
+    if not result.confident:
+        ids = [hit.entry.id for hit in result.hits]
+        _LOGGER.info("Question answered weakly: %s", ",".join(ids))
+        await reply_template(update, "kb_weak", _entry_rows(ids))
+        return
+    best = result.hits[0].entry
+    _LOGGER.info("Question answered: %s", best.id)
+    await _show_entry(update, best)
+
+
+async def _numbers(update: Update, context: BotContext, text: str) -> bool:
+    """Answer a question that carries numbers; False if it carries none we use."""
+    try:
+        probation = numbers.probation_question(text, local_today(context))
+    except numbers.NoSuchDate:
+        await reply_template(update, "kb_numbers", kind="no_such_date")
+        return True
+    if probation is not None:
+        rows = _entry_rows(["probation-period", "probation-extension", "admission-vote"])
+        await reply_template(
+            update, "kb_numbers", rows, kind="probation", p=probation, today=local_today(context)
+        )
+        return True
+    dues = numbers.dues_question(text)
+    if dues is not None:
+        rows = _entry_rows(["dues-base", "dues-payment", "dues-hardship"])
+        await reply_template(update, "kb_numbers", rows, kind="dues", d=dues)
+        return True
+    quorum = numbers.quorum_question(text)
+    if quorum is not None:
+        rows = _entry_rows(["quorum-vote", "meeting-general", "admission-vote"])
+        await reply_template(update, "kb_numbers", rows, kind="quorum", q=quorum)
+        return True
+    counts = numbers.member_counts(text)
+    if counts is not None and any(word in text for word in _FORMATION_WORDS):
+        formal = advisor.formal_choice(counts.formal)
+        probationary = advisor.probationary_choice(counts.probationary)
+        advice = advisor.advise(formal, probationary, "other", "u", "u")
+        rows = [[(labels().FORMATION_DETAIL, f"fa:p:{formal}:{probationary}")]]
+        rows += _entry_rows(["formation-steps", "committee-size"])
+        await reply_template(update, "formation", rows, view="advice", a=advice)
+        return True
+    return False
+
+
+async def _show_entry(update: Update, entry: Entry, intro: str = "") -> None:
+    await reply_template(
+        update, "kb_answer", _entry_rows(list(entry.related[:RELATED_SHOWN])), entry=entry,
+        intro=intro,
+    )  # fmt: skip
+
+
+async def entry_tapped(update: Update, context: BotContext) -> None:
+    """kb:<id>: an entry or guide (from related buttons, the guide list or the logging flow)."""
+    parts = callback_parts(update)
+    found = entries().get(parts[1]) if len(parts) == 2 else None
+    if found is None:
+        await answer(update, render("button_expired"), alert=True)
+        return
+    await answer(update)
+    await _show_entry(update, found)
+
+
+async def guides(update: Update, context: BotContext) -> None:
+    """/guide and 操作指引: the step-by-step guides, and the 主题党日 ideas by month."""
+    await answer(update)
+    found = [e for e in entries().values() if e.is_guide]
+    rows = [[(e.title, f"kb:{e.id}")] for e in found]
+    month = local_today(context).month
+    rows.append([(labels().PARTY_DAY_IDEAS, f"gd:ideas:{month}")])
+    await reply(update, render("guides_list"), rows)
+
+
+async def ideas(update: Update, context: BotContext) -> None:
+    """gd:ideas:<month>: 主题党日 ideas for a month, with the months before and after."""
+    parts = callback_parts(update)
+    if len(parts) != 3 or not parts[2].isdigit() or not 1 <= int(parts[2]) <= 12:
+        await answer(update, render("button_expired"), alert=True)
+        return
+    await answer(update)
+    month = int(parts[2])
+    organization_type = None
+    user = update.effective_user
+    if user is not None:
+        current = await repo.current_membership(app_of(context).database, user.id)
+        if current is not None:
+            organization_type = current[1].profile.organization_type
+    found = ideas_for(month, organization_type, limit=8)
+    before, after = (month + 10) % 12 + 1, month % 12 + 1
+    rows = [[(f"⬅️ {before}月", f"gd:ideas:{before}"), (f"{after}月 ➡️", f"gd:ideas:{after}")]]
+    await _edit_or_reply(update, render("guide_ideas", month=month, ideas=found), rows)
+
+
+# -- formation advisor ---------------------------------------------------------------------------
+
+
+def _ask_rows(question: str, prefix: str) -> list[list[tuple[str, str]]]:
+    lab = labels()
+    if question == "formal":
+        return in_rows(
+            [(lab.FORMAL_CHOICES[c], f"{prefix}{c}") for c in advisor.FORMAL_CHOICES], 3
+        )
+    if question == "probationary":
+        choices = advisor.PROBATIONARY_CHOICES
+        return in_rows([(lab.PROBATIONARY_CHOICES[c], f"{prefix}{c}") for c in choices], 4)
+    if question == "type":
+        return [
+            [(lab.ORGANIZATION_TYPES[t], f"{prefix}{i}")] for i, t in enumerate(advisor.ORG_TYPES)
+        ]
+    return [[(lab.ANSWERS[a], f"{prefix}{a}") for a in advisor.ANSWERS]]
+
+
+async def formation(update: Update, context: BotContext) -> None:
+    """/formation and fa:* buttons: formal → probationary → type → supervisor → peers → advice.
+
+    The answers so far ride in the data: fa:s, fa:f:<formal>, fa:p:<formal>:<prob>,
+    fa:t:<formal>:<prob>:<type>, fa:u:<...>:<supervisor>, fa:n:<...>:<peers> (the advice).
+    """
+    parts = callback_parts(update) or ["fa", "s"]
+    step, values = parts[1], parts[2:]
+    questions = ["formal", "probationary", "type", "supervisor", "peers"]
+    expected = {"s": 0, "f": 1, "p": 2, "t": 3, "u": 4, "n": 5}
+    if step not in expected or len(values) != expected[step] or not _valid(values):
+        await answer(update, render("button_expired"), alert=True)
+        return
+    await answer(update)
+    enough = bool(values) and values[0] in ("3-6", "7-50", "51+")
+    if len(values) == 5 or (enough and len(values) == 3):
+        formal, probationary, type_index = values[:3]
+        advice = advisor.advise(
+            formal,
+            probationary,
+            advisor.ORG_TYPES[int(type_index)],
+            values[3] if len(values) > 3 else "u",
+            values[4] if len(values) > 4 else "u",
+        )
+        rows = [[(labels().RESTART, "fa:s")], *_entry_rows(["formation-modes", "formation-steps"])]
+        await _edit_or_reply(update, render("formation", view="advice", a=advice), rows)
+        return
+    question = questions[len(values)]
+    next_step = "fpt" + "un"
+    prefix = ":".join(["fa", next_step[len(values)], *values]) + ":"
+    total = 3 if enough else 5
+    text = render("formation", view="ask", question=question, step=len(values) + 1, total=total)
+    await _edit_or_reply(update, text, _ask_rows(question, prefix))
+
+
+def _valid(values: list[str]) -> bool:
+    checks = [
+        lambda v: v in advisor.FORMAL_CHOICES,
+        lambda v: v in advisor.PROBATIONARY_CHOICES,
+        lambda v: v.isdigit() and int(v) < len(advisor.ORG_TYPES),
+        lambda v: v in advisor.ANSWERS,
+        lambda v: v in advisor.ANSWERS,
+    ]
+    return all(check(v) for check, v in zip(checks, values, strict=False))
+
+
+async def _edit_or_reply(update: Update, text: str, rows: Buttons) -> None:
+    """Edit the tapped message in place (a step of a short flow), or send a new one."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await query.edit_message_text(text, reply_markup=keyboard(rows))
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return
+            if "can't be edited" not in exc.message and "not found" not in exc.message:
+                raise
+    await reply(update, text, rows)
+
+
+# -- self-checks ---------------------------------------------------------------------------------
+
+
+def _checks() -> dict[str, Any]:
+    return environment().get_template("selfcheck_items.j2").module.CHECKS
+
+
+async def selfcheck_menu(update: Update, context: BotContext) -> None:
+    """/selfcheck and 支部自查: choose a check; the last result of each is shown."""
+    await answer(update)
+    if not is_private(update):
+        await reply_template(update, "private_only")
+        return
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    current = await repo.current_membership(database, user.id)
+    checks = _checks()
+    lasts = []
+    for kind in checks:
+        last = await selfchecks.latest(database, current[1].id, kind) if current else None
+        lasts.append((kind, last))
+    rows = [[(checks[kind]["title"], f"sc:a:{kind}:")] for kind in checks]
+    saving = current is not None and current[0].can_record
+    await reply_template(
+        update, "selfcheck", rows, view="menu", checks=checks, lasts=lasts, saving=saving
+    )
+
+
+_ANSWERS = re.compile(r"^[yn]*$")
+
+
+async def selfcheck_step(update: Update, context: BotContext) -> None:
+    """sc:a:<kind>:<answers so far>: ask the next item, or score, save and advise at the end."""
+    parts = callback_parts(update)
+    checks = _checks()
+    if len(parts) != 4 or parts[2] not in checks or not _ANSWERS.match(parts[3]):
+        await answer(update, render("button_expired"), alert=True)
+        return
+    kind, given = parts[2], parts[3]
+    check = checks[kind]
+    items = check["items"]
+    if len(given) > len(items):
+        await answer(update, render("button_expired"), alert=True)
+        return
+    await answer(update)
+    lab = labels()
+    if len(given) < len(items):
+        rows = [[(lab.SELFCHECK_YES, f"sc:a:{kind}:{given}y"),
+                 (lab.SELFCHECK_NO, f"sc:a:{kind}:{given}n")]]  # fmt: skip
+        text = render("selfcheck", view="question", check=check, index=len(given))
+        if given:
+            await _edit_or_reply(update, text, rows)
+        else:  # each run of a check is its own card (saved once per card)
+            await reply(update, text, rows)
+        return
+    score = given.count("y")
+    missing = [item for item, a in zip(items, given, strict=True) if a == "n"]
+    saved, previous = await _save_check(update, context, kind, given, score, len(items))
+    rows = [[(lab.SELFCHECK_AGAIN, f"sc:a:{kind}:"), (lab.SELFCHECK_OTHER, "menu:selfcheck")]]
+    text = render(
+        "selfcheck",
+        view="result",
+        kind=kind,
+        check=check,
+        score=score,
+        total=len(items),
+        missing=missing,
+        previous=previous,
+        saved=saved,
+    )
+    await _edit_or_reply(update, text, rows)
+
+
+async def _save_check(
+    update: Update, context: BotContext, kind: str, given: str, score: int, total: int
+) -> tuple[bool, selfchecks.SelfCheck | None]:
+    """Save a finished check for the user's current branch (once per card)."""
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None
+    database = app_of(context).database
+    current = await repo.current_membership(database, user.id)
+    if current is None or not current[0].can_record or not isinstance(query.message, Message):
+        return False, None
+    branch = current[1]
+    source_key = f"{query.message.chat.id}:{query.message.message_id}:{kind}"
+    await selfchecks.save(
+        database,
+        user_id=user.id,
+        branch_id=branch.id,
+        kind=kind,
+        answers=given,
+        score=score,
+        total=total,
+        checked_on=local_today(context),
+        source_key=source_key,
+    )
+    this = await selfchecks.by_source(database, source_key)
+    assert this is not None
+    return True, await selfchecks.latest(database, branch.id, kind, before_id=this.id)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Questions, entries, guides, the advisor and the self-checks.
+
+    The plain-text handler must come after every flow (it is registered before start's
+    catch-alls).
+    """
+    return [
+        CommandHandler("ask", ask_command),
+        CallbackQueryHandler(ask_command, pattern=r"^menu:ask$"),
+        CallbackQueryHandler(entry_tapped, pattern=r"^kb:"),
+        CommandHandler("guide", guides),
+        CallbackQueryHandler(guides, pattern=r"^menu:guides$"),
+        CallbackQueryHandler(ideas, pattern=r"^gd:ideas:"),
+        CommandHandler("formation", formation),
+        CallbackQueryHandler(formation, pattern=r"^fa:"),
+        CommandHandler("selfcheck", selfcheck_menu),
+        CallbackQueryHandler(selfcheck_menu, pattern=r"^menu:selfcheck$"),
+        CallbackQueryHandler(selfcheck_step, pattern=r"^sc:a:"),
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, ask_text),
+    ]

@@ -1,0 +1,236 @@
+"""Finding the entry that answers a question typed on a phone.
+
+The question is normalized (traditional → simplified with OpenCC, full-width → half-width,
+Chinese numerals before a unit → digits, polite filler removed), segmented with jieba plus the
+domain words, mapped through the synonyms, and ranked with BM25 over each entry's fields (title,
+phrasings, keywords, body: a phrasing close to the question counts most) plus a character-bigram
+BM25 that forgives typos. The entries themselves go through the same pipeline when indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import jieba
+import numpy as np
+import opencc
+from rank_bm25 import BM25Okapi
+
+from bot.knowledge import HERE, Entry, entries
+from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
+
+_LOGGER = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)
+
+# Field weights of the word channel, and the weight of the character-bigram channel.
+WEIGHTS = {"title": 1.0, "phrasing": 1.0, "keywords": 1.0, "body": 0.35}
+BIGRAM_WEIGHT = 1.6
+# The best entry must beat the second by this factor, and the question must hold a term that is
+# not common to many entries; otherwise the match is weak and the top 3 are offered instead.
+MARGIN = 1.08
+GENERIC_SHARE = 0.1
+
+_FILLER = re.compile(
+    r"(请问一下|请问|请教一下|请教|麻烦问一下|麻烦问下|麻烦|想问一下|想问下|想问|问一下|问下|"
+    r"你好|您好|谢谢你|谢谢您|谢谢|多谢|小助手|助手|急急急|急|在吗|哈哈|呵呵)"
+)
+_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+(?=[个名位人元块岁年月天日号%次])")
+# Terms whose numerals are part of the name, not a count.
+_PROTECTED = ("三会一课", "三个有利于", "三必谈", "三同步", "三不会", "八有", "六有", "五好",
+              "两新", "一课", "三会", "一岗双责", "四类", "四个")  # fmt: skip
+_PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _lines(name: str) -> list[str]:
+    text = (HERE / name).read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """An entry and how well it matched."""
+
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The ranking for a question: `confident` when the best hit is clearly the answer,
+    `off_topic` when nothing in the question belongs to the knowledge base."""
+
+    hits: tuple[Hit, ...]
+    confident: bool
+    off_topic: bool
+    terms: tuple[str, ...]
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+class Index:
+    """The searchable knowledge base (build once; searching is thread-safe and read-only)."""
+
+    def __init__(self, found: Mapping[str, Entry]) -> None:
+        started = time.perf_counter()
+        self.converter = opencc.OpenCC("t2s")
+        self.stopwords = frozenset(_lines("stopwords.txt"))
+        self.synonyms: dict[str, str] = {}
+        for line in _lines("synonyms.txt"):
+            canonical, *others = line.split()
+            for word in others:
+                self.synonyms[word] = canonical
+        self.tokenizer = jieba.Tokenizer()
+        self.tokenizer.initialize()
+        words = set(_lines("domain_words.txt")) | set(self.synonyms) | set(self.synonyms.values())
+        for entry in found.values():
+            words.update(k for k in entry.keywords if len(k) >= 2)
+        for word in sorted(words):
+            self.tokenizer.add_word(self.normalize(word), freq=20000)
+        self.entries = list(found.values())
+        self.fields: dict[str, BM25Okapi] = {}
+        owners: list[int] = []
+        phrasings: list[list[str]] = []
+        for i, entry in enumerate(self.entries):
+            for text in (entry.title, *entry.phrasings):
+                phrasings.append(self.terms(text))
+                owners.append(i)
+        self.phrasing_owner = np.array(owners)
+        self.fields["phrasing"] = BM25Okapi(phrasings)
+        self.fields["title"] = BM25Okapi([self.terms(e.title) for e in self.entries])
+        self.fields["keywords"] = BM25Okapi(
+            [self.terms(" ".join(e.keywords)) for e in self.entries]
+        )
+        self.fields["body"] = BM25Okapi([self.terms(e.answer) for e in self.entries])
+        self.bigrams = BM25Okapi(
+            [self.bigrams_of(" ".join((e.title, *e.phrasings, *e.keywords))) for e in self.entries]
+        )
+        # Core terms: words of titles, phrasings and keywords (not digits, not single characters),
+        # with how many entries use each.
+        core: list[set[str]] = [set() for _ in self.entries]
+        for owner, doc in zip(owners, phrasings, strict=True):
+            core[owner].update(doc)
+        for i, entry in enumerate(self.entries):
+            core[i].update(self.terms(" ".join(entry.keywords)))
+        self.core_df: dict[str, int] = {}
+        for terms in core:
+            for term in terms:
+                if len(term) >= 2 and not term.isdigit():
+                    self.core_df[term] = self.core_df.get(term, 0) + 1
+        self.build_seconds = time.perf_counter() - started
+
+    def normalize(self, text: str) -> str:
+        """Simplified, half-width, lower-case, numerals before units as digits, no filler."""
+        value = self.converter.convert(to_halfwidth(clean_line(text))).lower()
+        value = _FILLER.sub(" ", value)
+        return _digits(value)
+
+    def terms(self, text: str) -> list[str]:
+        """The search terms of a text: words (and their parts) mapped through the synonyms."""
+        value = self.normalize(text)
+        result = []
+        for word in self.tokenizer.lcut_for_search(value):
+            word = word.strip()
+            if not word or _PUNCTUATION.fullmatch(word) or word in self.stopwords:
+                continue
+            result.append(self.synonyms.get(word, word))
+        return result
+
+    def bigrams_of(self, text: str) -> list[str]:
+        value = _PUNCTUATION.sub(" ", self.normalize(text))
+        grams = []
+        for chunk in value.split():
+            grams += [chunk[i : i + 2] for i in range(len(chunk) - 1)] or [chunk]
+        return grams
+
+    def search(self, question: str, limit: int = 3) -> Result:
+        """The best `limit` entries for a question."""
+        terms = self.terms(question)
+        known = {t for t in terms if t in self.core_df}
+        if not known:
+            return Result((), False, True, tuple(terms))
+        scores = np.zeros(len(self.entries))
+        for field, weight in WEIGHTS.items():
+            found = self.fields[field].get_scores(terms)
+            if field == "phrasing":
+                best = np.zeros(len(self.entries))
+                np.maximum.at(best, self.phrasing_owner, found)
+                found = best
+            scores += weight * found
+        scores += BIGRAM_WEIGHT * self.bigrams.get_scores(self.bigrams_of(question))
+        order = np.argsort(-scores)[:limit]
+        hits = tuple(Hit(self.entries[i], float(scores[i])) for i in order if scores[i] > 0)
+        if not hits:
+            return Result((), False, True, tuple(terms))
+        specific = any(self.core_df[t] <= GENERIC_SHARE * len(self.entries) for t in known)
+        clear = len(hits) == 1 or hits[0].score >= MARGIN * hits[1].score
+        return Result(hits, specific and clear, False, tuple(terms))
+
+
+def _digits(text: str) -> str:
+    """二十三个 → 23个, 两名 → 2名; names such as 三会一课 and 八有 stay as they are."""
+    guarded: list[tuple[str, str]] = []
+    for n, term in enumerate(_PROTECTED):
+        if term in text:
+            token = f"\x00{n}\x00"
+            guarded.append((token, term))
+            text = text.replace(term, token)
+
+    def number(match: re.Match[str]) -> str:
+        value = chinese_to_int(match.group())
+        return match.group() if value is None else str(value)
+
+    text = _NUMERAL.sub(number, text)
+    for token, term in guarded:
+        text = text.replace(token, term)
+    return text
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _built() -> Index:
+    return Index(entries())
+
+
+def ready() -> bool:
+    """Whether the index is built (searching will not wait)."""
+    return _built.cache_info().currsize > 0
+
+
+def index() -> Index:
+    """The index, built on first use (start-up warms it in the background)."""
+    with _lock:
+        return _built()
+
+
+def warm_up() -> None:
+    """Build the index now (called in a worker thread at start so replies are not delayed)."""
+    found = index()
+    _LOGGER.info(
+        "Knowledge index ready: %d entries in %.2f s", len(found.entries), found.build_seconds
+    )
+
+
+def accuracy(questions: Iterable[tuple[str, str]]) -> tuple[int, int, list[tuple[str, str, str]]]:
+    """(right, total, misses as (question, expected, got)) of top-1 answers."""
+    found = index()
+    right = total = 0
+    misses = []
+    for text, expected in questions:
+        total += 1
+        best = found.search(text).best
+        got = best.entry.id if best else "-"
+        if got == expected:
+            right += 1
+        else:
+            misses.append((text, expected, got))
+    return right, total, misses

@@ -1,0 +1,151 @@
+"""Questions, guides, the formation advisor and the self-checks end to end, as a phone sends them:
+answers with sources and related buttons, numbers computed, weak and off-topic questions handled,
+bad input and stale buttons answered, self-check results saved per branch with their change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from db import repo, selfchecks
+from tests.conftest import OTHER, SECRETARY, Harness
+
+TZ = ZoneInfo("Asia/Shanghai")
+THIRD = 3003
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_questions_before_registering(harness: Harness) -> None:
+    reply = (await harness.send("只有两名党员能建支部吗", user=OTHER))[-1]
+    assert "建议" in reply and "联合" in reply and "不超过5个" in reply and "依据" in reply
+    assert "🧭 详细评估怎么建" in harness.buttons(OTHER)
+    reply = (await harness.send("/ask 月工资4500交多少党费", user=OTHER))[-1]
+    assert "每月 45.00 元" in reply and "3000–5000 元（含）" in reply and "1%" in reply
+    assert "党费规定" in reply or "党费收缴" in reply
+    reply = (await harness.send("预备期从去年3月1日开始什么时候转正", user=OTHER))[-1]
+    assert "2026年3月1日 期满" in reply and "第七条" in reply
+    reply = (await harness.send("預備黨員2月30日通過的，啥時候轉正", user=OTHER))[-1]
+    assert "日期不存在" in reply
+    reply = (await harness.send("应到12人来了5个能表决吗", user=OTHER))[-1]
+    assert "不能表决" in reply and "至少 7 人" in reply
+    # Traditional script and filler; the answer cites its document and offers related entries.
+    reply = (await harness.send("請問一下，三必談是哪三種情況？謝謝", user=OTHER))[-1]
+    assert "三必谈" in reply and "依据" in reply
+    related = harness.buttons(OTHER)
+    assert 1 <= len(related) <= 3
+    replies = await harness.tap(related[0], user=OTHER)
+    assert "依据" in replies[-1]
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_weak_off_topic_and_bad_input(harness: Harness) -> None:
+    reply = (await harness.send("今天天气怎么样"))[-1]
+    assert "我能回答党支部工作方面的问题" in reply
+    reply = (await harness.send("支部"))[-1]
+    assert "没有找到很有把握的答案" in reply and len(harness.buttons()) == 3
+    for bad in ("<b>&", "🙂🙂🙂", " ", "党" * 5000, "<script>alert(1)</script>"):
+        replies = await harness.send(bad)
+        assert replies and "出错" not in replies[-1], bad
+    await harness.tap_data("kb:no-such-entry")
+    assert "过期" in harness.callback_answers()[-1] or "失效" in harness.callback_answers()[-1]
+    # /ask alone explains how to ask.
+    assert "直接发问题给我" in (await harness.send("/ask"))[-1]
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_text_in_a_flow_goes_to_the_flow_and_guides_open_from_it(harness: Harness) -> None:
+    await harness.register()
+    await harness.send("/log")
+    await harness.tap("党员大会")
+    assert "📚 这个会怎么开" in harness.buttons()
+    replies = await harness.tap("📚 这个会怎么开")
+    assert "党员大会" in replies[-1] and "依据" in replies[-1]
+    # The flow goes on: a typed date is taken as the meeting's date, not as a question.
+    replies = await harness.send("昨天")
+    assert "时间" in replies[-1] and "我能回答" not in replies[-1]
+    await harness.send("/cancel")
+    # Guides from the menu, and 主题党日 ideas by month.
+    await harness.send("/guide")
+    labels = harness.buttons()
+    assert "怎样讲好一堂党课" in labels and "🚩 主题党日点子（按月份）" in labels
+    replies = await harness.tap("🚩 主题党日点子（按月份）")
+    card = harness.last_message()["text"]
+    assert "11月主题党日点子" in card
+    await harness.tap("12月 ➡️")
+    assert "12月主题党日点子" in harness.last_message()["text"]
+    assert replies == [] or replies
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_formation_advisor_flow(harness: Harness) -> None:
+    await harness.send("/formation", user=OTHER)
+    assert "正式党员" in harness.last_message(OTHER)["text"]
+    await harness.tap("2名", user=OTHER)
+    await harness.tap("1名", user=OTHER)
+    await harness.tap("行业协会商会", user=OTHER)
+    await harness.tap("有", user=OTHER)
+    await harness.tap("没有", user=OTHER)
+    card = harness.last_message(OTHER)["text"]
+    assert "挂靠" in card and "转正后正式党员达到3名" in card
+    # Three or more formal members: the last two questions are skipped.
+    await harness.tap("🔁 重新评估", user=OTHER)
+    await harness.tap("7–50名", user=OTHER)
+    await harness.tap("没有", user=OTHER)
+    card = harness.last_message(OTHER)["text"]
+    assert "单位是哪一类" in card and "（3/3）" in card
+    await harness.tap("基金会", user=OTHER)
+    card = harness.last_message(OTHER)["text"]
+    assert "单独成立党支部" in card and "设支部委员会" in card and "不超过1个月" in card
+    for forged in ("fa:t:2:0:9", "fa:f:8", "fa:n:2:0:1:y", "fa:zz"):
+        await harness.tap_data(forged, user=OTHER)
+        assert "过期" in harness.callback_answers()[-1] or "失效" in harness.callback_answers()[-1]
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_selfcheck_saved_per_branch_with_change(harness: Harness) -> None:
+    # Without a branch the check works but is not saved.
+    await harness.send("/selfcheck", user=OTHER)
+    assert "结果不保存" in harness.last_message(OTHER)["text"]
+    branch = await harness.register()
+    assert harness.app is not None
+    database = harness.app.database
+    await harness.send("/selfcheck")
+    await harness.tap("八有标准")
+    for answer in "是是否是是否是是":
+        await harness.tap("✅ 是" if answer == "是" else "❌ 否")
+    card = harness.last_message()["text"]
+    assert "八有标准：6/8" in card and "落实阵地" in card and "落实经费" in card
+    assert "已保存" in card
+    saved = await selfchecks.latest(database, branch.id, "eight")
+    assert saved is not None and saved.score == 6 and saved.answers == "yynyynyy"
+    # A second run shows the change from the first.
+    await harness.tap("🔁 再做一次")
+    for _ in range(8):
+        await harness.tap("✅ 是")
+    card = harness.last_message()["text"]
+    assert "8/8" in card and "进步了 2 项" in card
+    assert len(await selfchecks.history(database, branch.id, "eight")) == 2
+    # 软弱涣散: a "no" is a sign found.
+    await harness.send("/selfcheck")
+    assert "八有标准：上次" in harness.last_message()["text"]
+    await harness.tap("软弱涣散排查")
+    for answer in "是否是是是":
+        await harness.tap("✅ 是" if answer == "是" else "❌ 否")
+    assert "有 1 种软弱涣散的情形" in harness.last_message()["text"]
+    # Forged or stale buttons.
+    for forged in ("sc:a:eight:yyyyyyyyyy", "sc:a:nine:", "sc:a:six:yx"):
+        await harness.tap_data(forged)
+        assert "过期" in harness.callback_answers()[-1] or "失效" in harness.callback_answers()[-1]
+    # A viewer can run a check, but it is not saved for the branch.
+    harness.fake.add_user(THIRD, first_name="查看")
+    await repo.add_membership(
+        database, actor_id=SECRETARY, user_id=THIRD, branch_id=branch.id, role="viewer"
+    )
+    await harness.send("/selfcheck", user=THIRD)
+    await harness.tap("活动场所“六有”", user=THIRD)
+    for _ in range(6):
+        await harness.tap("✅ 是", user=THIRD)
+    assert "已保存" not in harness.last_message(THIRD)["text"]
+    assert await selfchecks.latest(database, branch.id, "six") is None
