@@ -6,13 +6,14 @@ import asyncio
 import platform
 import sys
 
-from benchmarks import fanout, help_path, meetings_path, sweep_bench
+from benchmarks import ask_path, fanout, help_path, meetings_path, sweep_bench
 
 
 def main() -> int:
     """Run every benchmark and print its figures."""
     print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}")
     asyncio.run(help_path.run())
+    asyncio.run(ask_path.run())
     asyncio.run(meetings_path.run())
     asyncio.run(sweep_bench.run())
     asyncio.run(fanout.run())

@@ -61,8 +61,14 @@ def _bot(fake: FakeTelegram, database: Path, *, rate_limit: bool) -> Application
     )
 
 
-async def _time(application: Application, fake: FakeTelegram, count: int, ours: bool) -> float:
-    """Seconds from the first queued /help to the last reply."""
+async def _time(
+    application: Application,
+    fake: FakeTelegram,
+    count: int,
+    ours: bool,
+    texts: tuple[str, ...] = ("/help",),
+) -> float:
+    """Seconds from the first queued message (the texts in turn) to the last reply."""
     async with application:
         if ours:
             await post_init(application)
@@ -80,7 +86,7 @@ async def _time(application: Application, fake: FakeTelegram, count: int, ours: 
 
         fake.subscribe(count_reply)
         for i in range(count):
-            fake.send_text(i % USERS + 1, "/help")
+            fake.send_text(i % USERS + 1, texts[i % len(texts)])
         started = time.perf_counter()
         await application.updater.start_polling(timeout=1)
         await asyncio.wait_for(done.wait(), 600)

@@ -7,7 +7,7 @@ import logging
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CommandHandler, Defaults
 from telegram.request import BaseRequest
 
 from bot.application import BotApplication
@@ -87,6 +87,8 @@ def register_handlers(application: Application) -> None:
     # Chat-level events first, in their own group: they never stop the update.
     for handler, group in zip(chats.handlers(), chats.GROUPS, strict=True):
         application.add_handler(handler, group=group)
+    # /help never takes part in a flow: matched first, it skips the flows' checks.
+    application.add_handler(CommandHandler("help", start.help_command))
     # The flows come first so that /cancel and typed answers reach the flow that is active.
     application.add_handlers(registration.handlers())
     application.add_handlers(branch.handlers())

@@ -107,7 +107,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("menu", menu),
         CallbackQueryHandler(menu, pattern=r"^menu:home$"),
-        CommandHandler("help", help_command),
         CallbackQueryHandler(help_command, pattern=r"^menu:help$"),
         CommandHandler("cancel", cancel),
         MessageHandler(filters.COMMAND, unknown_command),
