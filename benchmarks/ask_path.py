@@ -1,5 +1,5 @@
 """Questions: the index build at start, answer latency inside the bot over the labelled question
-set (normalize, numbers, search, render; no Telegram), and the whole /ask path through the bot
+set (the handler's own decide and render; no Telegram), and the whole /ask path through the bot
 against the bare python-telegram-bot echo app (same emulator, same run, alternating rounds).
 """
 
@@ -15,8 +15,9 @@ from datetime import date
 from pathlib import Path
 
 from benchmarks.help_path import USERS, _baseline, _bot, _fake, _time
-from bot.knowledge import numbers, search
-from bot.texts import render
+from bot.handlers.guidance import reply_for
+from bot.knowledge import search
+from bot.knowledge.answering import decide
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "knowledge"
 UPDATES = 1000
@@ -35,20 +36,10 @@ def _questions() -> list[str]:
     return found
 
 
-def _answer(index: search.Index, question: str, today: date) -> str:
-    """What the bot does for a question, without sending it."""
-    text = index.normalize(question)
-    try:
-        if (found := numbers.probation_question(text, today)) is not None:
-            return render("kb_numbers", kind="probation", p=found, today=today)
-    except numbers.NoSuchDate:
-        return render("kb_numbers", kind="no_such_date")
-    if (dues := numbers.dues_question(text)) is not None:
-        return render("kb_numbers", kind="dues", d=dues)
-    result = index.search(question)
-    if result.best is None or not result.confident:
-        return render("kb_weak")
-    return render("kb_answer", entry=result.best.entry, intro="")
+def _answer(question: str, today: date) -> str:
+    """What the bot does for a question, without sending it: decide, then render."""
+    text, _ = reply_for(decide(question, today), today)
+    return text
 
 
 async def run() -> None:
@@ -62,12 +53,12 @@ async def run() -> None:
     questions = _questions()
     today = date.today()
     for question in questions:  # warm
-        _answer(index, question, today)
+        _answer(question, today)
     latencies = []
     for _ in range(5):
         for question in questions:
             started = time.perf_counter()
-            _answer(index, question, today)
+            _answer(question, today)
             latencies.append((time.perf_counter() - started) * 1000)
     latencies.sort()
     p50 = latencies[len(latencies) // 2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import date
 from typing import Any
 
 from telegram import Message, Update
@@ -31,23 +32,15 @@ from bot.handlers.common import (
     reply,
     reply_template,
 )
-from bot.knowledge import Entry, entries, numbers, search
+from bot.knowledge import Entry, entries, search
 from bot.knowledge import formation as advisor
+from bot.knowledge.answering import Decision, decide
 from bot.partyday import ideas_for
 from bot.texts import environment, labels, render
 from db import repo, selfchecks
 
 _LOGGER = logging.getLogger(__name__)
-QUESTION_LIMIT = 300
 RELATED_SHOWN = 3
-_FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
-
-
-async def _index() -> search.Index:
-    """The search index; built in a worker thread if start-up has not finished building it."""
-    if search.ready():
-        return search.index()
-    return await asyncio.to_thread(search.index)
 
 
 def _entry_rows(ids: list[str]) -> list[list[tuple[str, str]]]:
@@ -84,71 +77,49 @@ async def ask_text(update: Update, context: BotContext) -> None:
     await answer_question(update, context, update.message.text or "")
 
 
-async def answer_question(update: Update, context: BotContext, question: str) -> None:
-    """Answer one question: numbers first, then the knowledge base."""
-    question = question[:QUESTION_LIMIT]
-    index = await _index()
-    text = index.normalize(question)
-    if not text.strip():
-        await reply_template(update, "kb_off_topic", _more_rows())
-        return
-    if await _numbers(update, context, text):
-        return
-    result = index.search(question)
-    if result.off_topic:
-        _LOGGER.info("Question off topic (%d terms)", len(result.terms))
-        await reply_template(update, "kb_off_topic", _more_rows())
-        return
-    if not result.confident:
-        ids = [hit.entry.id for hit in result.hits]
-        _LOGGER.info("Question answered weakly: %s", ",".join(ids))
-        await reply_template(update, "kb_weak", _entry_rows(ids))
-        return
-    best = result.hits[0].entry
-    _LOGGER.info("Question answered: %s", best.id)
-    await _show_entry(update, best)
-
-
-async def _numbers(update: Update, context: BotContext, text: str) -> bool:
-    """Answer a question that carries numbers; False if it carries none we use."""
-    try:
-        probation = numbers.probation_question(text, local_today(context))
-    except numbers.NoSuchDate:
-        await reply_template(update, "kb_numbers", kind="no_such_date")
-        return True
-    if probation is not None:
+def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
+    """The text and buttons answering a decided question."""
+    kind, value = decision.kind, decision.value
+    if kind == "no_such_date":
+        return render("kb_numbers", kind=kind), ()
+    if kind == "probation":
         rows = _entry_rows(["probation-period", "probation-extension", "admission-vote"])
-        await reply_template(
-            update, "kb_numbers", rows, kind="probation", p=probation, today=local_today(context)
-        )
-        return True
-    dues = numbers.dues_question(text)
-    if dues is not None:
+        return render("kb_numbers", kind=kind, p=value, today=today), rows
+    if kind == "dues":
         rows = _entry_rows(["dues-base", "dues-payment", "dues-hardship"])
-        await reply_template(update, "kb_numbers", rows, kind="dues", d=dues)
-        return True
-    quorum = numbers.quorum_question(text)
-    if quorum is not None:
+        return render("kb_numbers", kind=kind, d=value), rows
+    if kind == "quorum":
         rows = _entry_rows(["quorum-vote", "meeting-general", "admission-vote"])
-        await reply_template(update, "kb_numbers", rows, kind="quorum", q=quorum)
-        return True
-    counts = numbers.member_counts(text)
-    if counts is not None and any(word in text for word in _FORMATION_WORDS):
-        formal = advisor.formal_choice(counts.formal)
-        probationary = advisor.probationary_choice(counts.probationary)
-        advice = advisor.advise(formal, probationary, "other", "u", "u")
-        rows = [[(labels().FORMATION_DETAIL, f"fa:p:{formal}:{probationary}")]]
-        rows += _entry_rows(["formation-steps", "committee-size"])
-        await reply_template(update, "formation", rows, view="advice", a=advice)
-        return True
-    return False
+        return render("kb_numbers", kind=kind, q=value), rows
+    if kind == "formation":
+        detail = f"fa:p:{value.formal}:{value.probationary}"
+        rows = [[(labels().FORMATION_DETAIL, detail)], *_entry_rows(["formation-steps"])]
+        return render("formation", view="advice", a=value), rows
+    if kind == "off_topic":
+        return render("kb_off_topic"), _more_rows()
+    if kind == "weak":
+        return render("kb_weak"), _entry_rows([hit.entry.id for hit in value.hits])
+    return _entry_reply(value)
 
 
-async def _show_entry(update: Update, entry: Entry, intro: str = "") -> None:
-    await reply_template(
-        update, "kb_answer", _entry_rows(list(entry.related[:RELATED_SHOWN])), entry=entry,
-        intro=intro,
-    )  # fmt: skip
+def _entry_reply(entry: Entry) -> tuple[str, Buttons]:
+    rows = _entry_rows(list(entry.related[:RELATED_SHOWN]))
+    return render("kb_answer", entry=entry, intro=""), rows
+
+
+async def answer_question(update: Update, context: BotContext, question: str) -> None:
+    """Answer one question (the index is built in a worker thread if not ready yet)."""
+    if not search.ready():
+        await asyncio.to_thread(search.index)
+    decision = decide(question, local_today(context))
+    # The entry chosen, never the question: logs carry no message texts.
+    _LOGGER.info(
+        "Question answered: %s %s",
+        decision.kind,
+        decision.value.id if isinstance(decision.value, Entry) else "",
+    )
+    text, rows = reply_for(decision, local_today(context))
+    await reply(update, text, rows)
 
 
 async def entry_tapped(update: Update, context: BotContext) -> None:
@@ -159,7 +130,7 @@ async def entry_tapped(update: Update, context: BotContext) -> None:
         await answer(update, render("button_expired"), alert=True)
         return
     await answer(update)
-    await _show_entry(update, found)
+    await reply(update, *_entry_reply(found))
 
 
 async def guides(update: Update, context: BotContext) -> None:
@@ -188,7 +159,9 @@ async def ideas(update: Update, context: BotContext) -> None:
             organization_type = current[1].profile.organization_type
     found = ideas_for(month, organization_type, limit=8)
     before, after = (month + 10) % 12 + 1, month % 12 + 1
-    rows = [[(f"⬅️ {before}月", f"gd:ideas:{before}"), (f"{after}月 ➡️", f"gd:ideas:{after}")]]
+    lab = labels()
+    rows = [[(lab.PREV_MONTH.format(month=before), f"gd:ideas:{before}"),
+             (lab.NEXT_MONTH.format(month=after), f"gd:ideas:{after}")]]  # fmt: skip
     await _edit_or_reply(update, render("guide_ideas", month=month, ideas=found), rows)
 
 

@@ -253,8 +253,10 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
         await answer(update)
         await close_keyboard(update)
         rows = [
-            [(("✏️ " if i["changed"] else "") + f"{i['name']} · {i['frequency_name']}"
-              + (" 🔕" if i["muted"] else ""), f"rs:ob:{branch_id}:{i['code']}")]
+            [(lab.OBLIGATION_BUTTON.format(
+                mark=lab.CHANGED_MARK if i["changed"] else "", name=i["name"],
+                frequency=i["frequency_name"], muted=lab.MUTED_MARK if i["muted"] else ""),
+              f"rs:ob:{branch_id}:{i['code']}")]
             for i in _items(branch, s)
         ]  # fmt: skip
         rows.append([(lab.BACK_TO_SETTINGS, f"rs:show:{branch_id}")])
@@ -546,17 +548,16 @@ async def begin(update: Update, context: BotContext) -> int:
         await answer(update, render("finish_flow_first"), alert=True)
         return ConversationHandler.END
     reminder_id = None
-    if parts[0] == "rs":
-        if len(parts) != 3 or await _allowed(update, context, branch_id, "edit") is None:
-            if len(parts) != 3:
-                await answer(update, render("button_expired"), alert=True)
+    if parts[0] == "rs" or parts[1] == "new":
+        if len(parts) != 3:
+            await answer(update, render("button_expired"), alert=True)
             return ConversationHandler.END
+        need = "edit" if parts[0] == "rs" else "record"
+        if await _allowed(update, context, branch_id, need) is None:
+            return ConversationHandler.END
+    if parts[0] == "rs":
         what = parts[1]
     elif parts[1] == "new":
-        if len(parts) != 3 or await _allowed(update, context, branch_id, "record") is None:
-            if len(parts) != 3:
-                await answer(update, render("button_expired"), alert=True)
-            return ConversationHandler.END
         try:
             await _check_room(context, branch_id)
         except InvalidAnswer as error:

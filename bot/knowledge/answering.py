@@ -1,0 +1,51 @@
+"""What to answer a question with (pure): numbers first, then the knowledge base."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.knowledge import formation as advisor
+from bot.knowledge import numbers, search
+
+QUESTION_LIMIT = 300
+_FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """kind: no_such_date, probation, dues, quorum, formation, off_topic, weak or entry."""
+
+    kind: str
+    value: Any = None
+
+
+def decide(question: str, today: date) -> Decision:
+    """The answer for a question typed on `today` (the index must be built)."""
+    question = question[:QUESTION_LIMIT]
+    index = search.index()
+    text = index.normalize(question)
+    if not text.strip():
+        return Decision("off_topic")
+    try:
+        probation = numbers.probation_question(text, today)
+    except numbers.NoSuchDate:
+        return Decision("no_such_date")
+    if probation is not None:
+        return Decision("probation", probation)
+    if (dues := numbers.dues_question(text)) is not None:
+        return Decision("dues", dues)
+    if (quorum := numbers.quorum_question(text)) is not None:
+        return Decision("quorum", quorum)
+    counts = numbers.member_counts(text)
+    if counts is not None and any(word in text for word in _FORMATION_WORDS):
+        formal = advisor.formal_choice(counts.formal)
+        probationary = advisor.probationary_choice(counts.probationary)
+        return Decision("formation", advisor.advise(formal, probationary, "other", "u", "u"))
+    result = search.index().search(question)
+    if result.off_topic:
+        return Decision("off_topic", result)
+    if not result.confident:
+        return Decision("weak", result)
+    return Decision("entry", result.hits[0].entry)
