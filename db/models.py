@@ -150,3 +150,41 @@ class CustomReminder:
     quarter_month: int = 1
     paused: bool = False
     created_by: int | None = None
+
+
+MEMBER_STATUSES = ("formal", "probationary", "candidate", "activist", "applicant")
+PARTY_MEMBER_STATUSES = frozenset({"formal", "probationary"})
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """What the secretary enters about one person on the roster (no ID or phone numbers)."""
+
+    name: str
+    status: str  # one of MEMBER_STATUSES
+    joined_on: date | None = None  # 入党日期; for a probationary member 接收为预备党员日期
+    party_group: str = ""
+    committee_role: str = ""
+    mobile: bool = False  # 流动党员
+    destination: str = ""
+    left_on: date | None = None
+    last_report_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person on a branch's roster."""
+
+    id: int
+    branch_id: int
+    info: MemberInfo
+    user_id: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def is_party_member(self) -> bool:
+        """正式党员 or 预备党员 (the others are on the way in)."""
+        return self.info.status in PARTY_MEMBER_STATUSES

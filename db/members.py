@@ -1,0 +1,297 @@
+"""Repository functions for the roster (members): one row per person, unique name per branch.
+
+Every change is audited in the same transaction. The audit keeps field names and old/new values
+of statuses and dates; names are personal data, so the audit refers to members by id only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, fields
+from datetime import date
+from typing import Any
+
+import aiosqlite
+
+from db.database import Database, utcnow
+from db.models import Member, MemberInfo
+from db.repo import write_audit
+
+INFO_FIELDS = tuple(f.name for f in fields(MemberInfo))
+_DATE_FIELDS = frozenset({"joined_on", "left_on", "last_report_on"})
+# Fields whose values are not written to the audit log (personal data): only "changed".
+_PRIVATE_FIELDS = frozenset({"name", "destination"})
+MAX_MEMBERS = 2000
+
+
+class DuplicateName(Exception):
+    """Another member of the branch already has this name."""
+
+
+def _to_column(name: str, value: Any) -> Any:
+    if name in _DATE_FIELDS:
+        return value.isoformat() if value else None
+    if name == "mobile":
+        return int(value)
+    return value
+
+
+def _from_row(row: aiosqlite.Row) -> Member:
+    values: dict[str, Any] = {}
+    for name in INFO_FIELDS:
+        value = row[name]
+        if name in _DATE_FIELDS:
+            value = date.fromisoformat(value) if value else None
+        elif name == "mobile":
+            value = bool(value)
+        values[name] = value
+    return Member(
+        id=row["id"], branch_id=row["branch_id"], info=MemberInfo(**values), user_id=row["user_id"]
+    )
+
+
+async def _sync_counts(conn: aiosqlite.Connection, user_id: int, branch_id: int) -> None:
+    """Once a roster exists, the branch profile's member counts come from it (audited)."""
+    async with conn.execute(
+        "SELECT COUNT(*) AS total, SUM(status = 'formal') AS formal, "
+        "SUM(status = 'probationary') AS probationary FROM members WHERE branch_id = ?",
+        (branch_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None or not row["total"]:
+        return
+    async with conn.execute(
+        "SELECT formal_members, probationary_members FROM branches WHERE id = ?", (branch_id,)
+    ) as cursor:
+        old = await cursor.fetchone()
+    new = {
+        "formal_members": int(row["formal"] or 0),
+        "probationary_members": int(row["probationary"] or 0),
+    }
+    if old is None:
+        return
+    changed = {k: [old[k], v] for k, v in new.items() if old[k] != v}
+    if not changed:
+        return
+    await conn.execute(
+        "UPDATE branches SET formal_members = ?, probationary_members = ?, updated_at = ? "
+        "WHERE id = ?",
+        (new["formal_members"], new["probationary_members"], utcnow(), branch_id),
+    )
+    await write_audit(
+        conn,
+        user_id=user_id,
+        branch_id=branch_id,
+        action="roster_counts",
+        entity="branch",
+        entity_id=branch_id,
+        changes=changed,
+    )
+
+
+def _audit(name: str, value: Any) -> Any:
+    if name in _PRIVATE_FIELDS:
+        return "…"
+    return _to_column(name, value)
+
+
+async def add(db: Database, *, user_id: int, branch_id: int, info: MemberInfo) -> Member:
+    """Add a member; raises DuplicateName if the branch already has one of that name."""
+    async with db.transaction() as conn:
+        member_id = await _insert(conn, branch_id, info)
+        await write_audit(
+            conn,
+            user_id=user_id,
+            branch_id=branch_id,
+            action="create",
+            entity="member",
+            entity_id=member_id,
+            changes={n: [None, _audit(n, getattr(info, n))] for n in INFO_FIELDS},
+        )
+        await _sync_counts(conn, user_id, branch_id)
+    return Member(id=member_id, branch_id=branch_id, info=info)
+
+
+async def _insert(conn: aiosqlite.Connection, branch_id: int, info: MemberInfo) -> int:
+    now = utcnow()
+    values = asdict(info)
+    try:
+        cursor = await conn.execute(
+            f"INSERT INTO members (branch_id, {', '.join(INFO_FIELDS)}, created_at, updated_at) "
+            f"VALUES (?, {', '.join('?' * len(INFO_FIELDS))}, ?, ?)",
+            (branch_id, *(_to_column(n, values[n]) for n in INFO_FIELDS), now, now),
+        )
+    except aiosqlite.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            raise DuplicateName(info.name) from exc
+        raise
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def add_many(
+    db: Database, *, user_id: int, branch_id: int, infos: Sequence[MemberInfo]
+) -> int:
+    """Add many members in one transaction: all of them or none (DuplicateName names the first)."""
+    async with db.transaction() as conn:
+        for info in infos:
+            await _insert(conn, branch_id, info)
+        await write_audit(
+            conn,
+            user_id=user_id,
+            branch_id=branch_id,
+            action="import",
+            entity="member",
+            entity_id=None,
+            changes={"rows": [None, len(infos)]},
+        )
+        await _sync_counts(conn, user_id, branch_id)
+    return len(infos)
+
+
+async def get(db: Database, branch_id: int, member_id: int) -> Member | None:
+    """A member of this branch (None if the id belongs to another branch or is gone)."""
+    row = await db.fetchone(
+        "SELECT * FROM members WHERE id = ? AND branch_id = ?", (member_id, branch_id)
+    )
+    return _from_row(row) if row else None
+
+
+async def list_for(db: Database, branch_id: int) -> list[Member]:
+    """The branch's roster, by party status then name."""
+    rows = await db.fetchall(
+        "SELECT * FROM members WHERE branch_id = ? ORDER BY "
+        "CASE status WHEN 'formal' THEN 0 WHEN 'probationary' THEN 1 WHEN 'candidate' THEN 2 "
+        "WHEN 'activist' THEN 3 ELSE 4 END, name",
+        (branch_id,),
+    )
+    return [_from_row(row) for row in rows]
+
+
+async def all_members(
+    db: Database, branch_ids: Sequence[int] | None = None
+) -> dict[int, list[Member]]:
+    """Every branch's roster (or the given branches'), by branch id (sweep, overview, status)."""
+    found: dict[int, list[Member]] = {}
+    where, params = "", tuple(branch_ids or ())
+    if branch_ids:
+        where = f" WHERE branch_id IN ({', '.join('?' * len(params))})"
+    rows = await db.fetchall(f"SELECT * FROM members{where} ORDER BY branch_id, name", params)
+    for row in rows:
+        member = _from_row(row)
+        found.setdefault(member.branch_id, []).append(member)
+    return found
+
+
+async def count(db: Database, branch_id: int) -> int:
+    """How many people are on the branch's roster."""
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM members WHERE branch_id = ?", (branch_id,))
+    return int(row["n"]) if row else 0
+
+
+async def by_name(db: Database, branch_id: int, name: str) -> Member | None:
+    """The member of this name in the branch."""
+    row = await db.fetchone(
+        "SELECT * FROM members WHERE branch_id = ? AND name = ?", (branch_id, name)
+    )
+    return _from_row(row) if row else None
+
+
+async def by_user(db: Database, branch_id: int, user_id: int) -> Member | None:
+    """The roster entry a Telegram user signed in as, in this branch."""
+    row = await db.fetchone(
+        "SELECT * FROM members WHERE branch_id = ? AND user_id = ?", (branch_id, user_id)
+    )
+    return _from_row(row) if row else None
+
+
+async def update(
+    db: Database, *, user_id: int, branch_id: int, member_id: int, info: MemberInfo
+) -> bool:
+    """Change a member's fields (audited); False if the member is not in this branch."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT * FROM members WHERE id = ? AND branch_id = ?", (member_id, branch_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return False
+        old = _from_row(row).info
+        changed = {
+            n: [_audit(n, getattr(old, n)), _audit(n, getattr(info, n))]
+            for n in INFO_FIELDS
+            if getattr(old, n) != getattr(info, n)
+        }
+        if not changed:
+            return True
+        assignments = ", ".join(f"{n} = ?" for n in INFO_FIELDS)
+        try:
+            await conn.execute(
+                f"UPDATE members SET {assignments}, updated_at = ? WHERE id = ?",
+                (*(_to_column(n, getattr(info, n)) for n in INFO_FIELDS), utcnow(), member_id),
+            )
+        except aiosqlite.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise DuplicateName(info.name) from exc
+            raise
+        await write_audit(
+            conn,
+            user_id=user_id,
+            branch_id=branch_id,
+            action="update",
+            entity="member",
+            entity_id=member_id,
+            changes=changed,
+        )
+        await _sync_counts(conn, user_id, branch_id)
+    return True
+
+
+async def remove(db: Database, *, user_id: int, branch_id: int, member_id: int) -> bool:
+    """Delete a member for good (audited, without the name); False if not in this branch."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM members WHERE id = ? AND branch_id = ?", (member_id, branch_id)
+        )
+        if cursor.rowcount == 0:
+            return False
+        await write_audit(
+            conn,
+            user_id=user_id,
+            branch_id=branch_id,
+            action="delete",
+            entity="member",
+            entity_id=member_id,
+            changes={},
+        )
+        await _sync_counts(conn, user_id, branch_id)
+    return True
+
+
+async def link_user(db: Database, branch_id: int, member_id: int, user_id: int) -> bool:
+    """Link a Telegram user to a roster entry (first sign-in). False if either is taken."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE members SET user_id = ?, updated_at = ? WHERE id = ? AND branch_id = ? "
+            "AND user_id IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM members WHERE branch_id = ? AND user_id = ?)",
+            (user_id, utcnow(), member_id, branch_id, branch_id, user_id),
+        )
+        return cursor.rowcount == 1
+
+
+async def unlink_user(db: Database, user_id: int) -> int:
+    """Forget a Telegram user's links to roster entries (the user deleted their data)."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE members SET user_id = NULL, updated_at = ? WHERE user_id = ?",
+            (utcnow(), user_id),
+        )
+        return cursor.rowcount
+
+
+def counts(roster: Sequence[Member]) -> tuple[int, int]:
+    """(正式党员, 预备党员) on a roster."""
+    formal = sum(1 for m in roster if m.info.status == "formal")
+    probationary = sum(1 for m in roster if m.info.status == "probationary")
+    return formal, probationary
