@@ -9,11 +9,12 @@ monthly on the fixed day (A11), 组织生活会 yearly (A12), 民主评议党员
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from db.models import BranchProfile
+from db.models import BranchProfile, Member
 
 FREQUENCIES = ("monthly", "quarterly", "yearly", "off")
 DEFAULT_FREQUENCY = {
@@ -27,6 +28,11 @@ DEFAULT_FREQUENCY = {
     "party_dues": "monthly",
 }
 STATES = ("done", "due", "overdue", "not_applicable")
+# Duties that come from the roster (FACTS.md A14, B22, H/003); "roster" or "off" per branch.
+ROSTER_DUTIES = ("heart_to_heart_talk", "probation", "mobile_report")
+ROSTER_FREQUENCIES = ("roster", "off")
+# Everything /reminders lets a branch change, with its default.
+TRACKABLE = {**DEFAULT_FREQUENCY, **dict.fromkeys(ROSTER_DUTIES, "roster")}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,13 @@ class Obligation:
     deadline: date
     state: str
     done_on: date | None = None
+    subject: str = ""  # the member a per-member duty is about (转正, 流动党员汇报)
+    progress: tuple[int, int] | None = None  # (done, total) for 谈心谈话
+
+    @property
+    def base(self) -> str:
+        """The obligation's kind without the member id ("probation.12" → "probation")."""
+        return self.code.split(".", 1)[0]
 
     def days_left(self, today: date) -> int:
         """Days until the deadline (negative once it has passed)."""
@@ -58,6 +71,7 @@ def last_day(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+@lru_cache(maxsize=4096)
 def period_of(frequency: str, day: date) -> Period:
     """The month, quarter or year that contains the day."""
     if frequency == "monthly":
@@ -105,6 +119,8 @@ def obligations(
     maps a month's first day to the day its 主题党日 is planned for (the deadline that month).
     """
     chosen = {**DEFAULT_FREQUENCY, **(frequencies or {})}
+    for code in ROSTER_DUTIES:  # decided by roster_duties()
+        chosen.pop(code, None)
     held: dict[str, list[date]] = {}
     for kind, day in records:
         held.setdefault(kind, []).append(day)
@@ -168,3 +184,74 @@ def months_before(day: date, months: int) -> date:
     year, month = divmod(index, 12)
     month += 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+REPORT_MONTHS = 2
+PROBATION_LEAD_MONTHS = 1
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (clamped to the month's end: 31 Jan + 1 → 28/29 Feb)."""
+    return months_before(day, -months)
+
+
+def roster_duties(
+    roster: Sequence[Member],
+    talks: Iterable[tuple[date, str]],
+    today: date,
+    *,
+    off: Iterable[str] = (),
+) -> list[Obligation]:
+    """What the roster makes the branch owe: 谈心谈话 with every party member this year (one
+    line with the progress), each probationary member's 转正 (one year after admission), and a
+    report from each 流动党员 every two months (from the last report, or from leaving)."""
+    skipped = set(off)
+    result: list[Obligation] = []
+    party = [m for m in roster if m.is_party_member]
+    if party and "heart_to_heart_talk" not in skipped:
+        year = period_of("yearly", today)
+        counterparts = [who for day, who in talks if year.start <= day <= year.end]
+        talked = [m for m in party if any(m.name in who for who in counterparts)]
+        days = [day for day, _ in talks if year.start <= day <= year.end]
+        if len(talked) == len(party):
+            state, done_on = "done", max(days) if days else today
+        else:
+            state, done_on = ("overdue" if today > year.end else "due"), None
+        result.append(
+            Obligation(
+                "heart_to_heart_talk",
+                year,
+                year.end,
+                state,
+                done_on,
+                progress=(len(talked), len(party)),
+            )
+        )
+    for member in roster:
+        info = member.info
+        if "probation" not in skipped and info.status == "probationary" and info.joined_on:
+            due = add_months(info.joined_on, 12)
+            result.append(
+                Obligation(
+                    f"probation.{member.id}",
+                    Period("probation", info.joined_on, due),
+                    due,
+                    "overdue" if today > due else "due",
+                    subject=info.name,
+                )
+            )
+        if "mobile_report" not in skipped and info.mobile and member.is_party_member:
+            since = info.last_report_on or info.left_on
+            if since is None:
+                continue
+            due = add_months(since, REPORT_MONTHS)
+            result.append(
+                Obligation(
+                    f"mobile_report.{member.id}",
+                    Period("report", since, due),
+                    due,
+                    "overdue" if today > due else "due",
+                    subject=info.name,
+                )
+            )
+    return result

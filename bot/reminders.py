@@ -9,7 +9,7 @@ job (bot/delivery.py); a row missed by more than its grace period is reported, n
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -18,17 +18,19 @@ from zoneinfo import ZoneInfo
 from markupsafe import escape
 
 from bot.obligations import (
+    PROBATION_LEAD_MONTHS,
     Obligation,
     election,
     months_before,
     obligations,
+    roster_duties,
 )
 from bot.recurrence import Rule, occurrences
 from bot.texts import labels, render
 from bot.workdays import is_workday, previous_workday, reminder_moment
 from db import outbox
 from db.database import Database
-from db.models import Branch, BranchProfile, CustomReminder
+from db.models import Branch, BranchProfile, CustomReminder, Member
 from db.settings import BranchSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ LOGGABLE = frozenset(
         "theme_party_day",
         "organizational_life_meeting",
         "member_appraisal",
+        "heart_to_heart_talk",
     }
 )
 ELECTION_LEAD_MONTHS = (6, 1)
@@ -57,8 +60,15 @@ class Notice:
     code: str
     period_start: date
     deadline: date
-    stage: str  # lead7 / lead2 / overdue / snooze2026-11-24 / term6 / term1
+    stage: str  # lead7 / lead2 / overdue / snooze2026-11-24 / term6 / term1 / month1
     days_left: int
+    subject: str = ""  # the member a per-member duty is about
+    progress: tuple[int, int] | None = None
+
+    @property
+    def base(self) -> str:
+        """The kind of duty without the member id."""
+        return self.code.split(".", 1)[0]
 
 
 def next_workday(day: date) -> date:
@@ -70,16 +80,23 @@ def next_workday(day: date) -> date:
 
 def _stages(ob: Obligation, lead_days: Iterable[int]) -> list[tuple[str, date]]:
     """(stage, the workday it is sent) for one obligation."""
-    if ob.code == "election":
+    return _stage_days(ob.base, ob.deadline, tuple(lead_days))
+
+
+@lru_cache(maxsize=4096)
+def _stage_days(base: str, deadline: date, lead_days: tuple[int, ...]) -> list[tuple[str, date]]:
+    # Thousands of branches share the same deadlines: the workday arithmetic is done once each.
+    if base == "election":
         stages = [
-            (f"term{m}", previous_workday(months_before(ob.deadline, m)))
+            (f"term{m}", previous_workday(months_before(deadline, m)))
             for m in ELECTION_LEAD_MONTHS
         ]
+    elif base == "probation":
+        month = PROBATION_LEAD_MONTHS
+        stages = [(f"month{month}", previous_workday(months_before(deadline, month)))]
     else:
-        stages = [
-            (f"lead{n}", previous_workday(ob.deadline - timedelta(days=n))) for n in lead_days
-        ]
-    stages.append(("overdue", next_workday(ob.deadline + timedelta(days=1))))
+        stages = [(f"lead{n}", previous_workday(deadline - timedelta(days=n))) for n in lead_days]
+    stages.append(("overdue", next_workday(deadline + timedelta(days=1))))
     return stages
 
 
@@ -97,7 +114,7 @@ def notices_for(
     seen: set[tuple[str, date]] = set()
     for ob in owed:
         key = (ob.code, ob.period.start)
-        if key in seen or ob.state in {"done", "not_applicable"} or ob.code in settings.muted:
+        if key in seen or ob.state in {"done", "not_applicable"} or ob.base in settings.muted:
             continue
         seen.add(key)
         days_left = (ob.deadline - today).days
@@ -112,6 +129,8 @@ def notices_for(
                         ob.deadline,
                         f"snooze{until}",
                         days_left,
+                        ob.subject,
+                        ob.progress,
                     )
                 )
             continue
@@ -119,7 +138,16 @@ def notices_for(
             # A lead notice is only useful before the deadline, an overdue one only after.
             if day == today and (stage == "overdue") == (today > ob.deadline):
                 result.append(
-                    Notice(branch_id, ob.code, ob.period.start, ob.deadline, stage, days_left)
+                    Notice(
+                        branch_id,
+                        ob.code,
+                        ob.period.start,
+                        ob.deadline,
+                        stage,
+                        days_left,
+                        ob.subject,
+                        ob.progress,
+                    )
                 )
     return result
 
@@ -132,13 +160,19 @@ def owed_for(
     *,
     created_on: date | None,
     planned_days: Mapping[date, date] | None = None,
+    roster: Sequence[Member] = (),
+    talks: Iterable[tuple[date, str]] = (),
 ) -> list[Obligation]:
     """The obligations a reminder may be about: this period's, and the next period's when its
-    deadline is within the lead time (e.g. the 2nd's 主题党日 seen from the 26th)."""
+    deadline is within the lead time (e.g. the 2nd's 主题党日 seen from the 26th); plus the
+    roster's duties (谈心谈话, 转正, 流动党员汇报)."""
     records = list(records)
     horizon = max([*settings.lead_days, 0]) + 1
+    ahead = today + timedelta(days=horizon)
+    # Within the same month the future view adds nothing new: one pass is enough.
+    days = (today,) if ahead.month == today.month else (today, ahead)
     result: list[Obligation] = []
-    for day in (today, today + timedelta(days=horizon)):
+    for day in days:
         result += obligations(
             profile,
             records,
@@ -155,6 +189,9 @@ def owed_for(
     term = election(settings.elected_on, settings.term_years, today)
     if term is not None:
         result.append(term)
+    if roster:
+        off = [code for code, freq in settings.frequencies.items() if freq == "off"]
+        result += roster_duties(roster, talks, today, off=off)
     return result
 
 
@@ -183,6 +220,9 @@ def _buttons(notice: Notice) -> tuple[tuple[tuple[str, str], ...], ...]:
         rows.append(((lab.DONE_THIS_PERIOD, f"log:new:{notice.code}"),))
     elif notice.code == "party_dues":
         rows.append(((lab.DUES_COLLECTED, f"st:mark:{notice.branch_id}:party_dues:{period}"),))
+    elif notice.base == "mobile_report":
+        member_id = notice.code.split(".", 1)[1]
+        rows.append(((lab.REPORT_RECEIVED, f"st:rep:{notice.branch_id}:{member_id}"),))
     return tuple(rows)
 
 
@@ -190,10 +230,18 @@ _NAME = "\x00branch\x00"
 
 
 @lru_cache(maxsize=1024)
-def _text(code: str, period_start: date, deadline: date, stage: str, days_left: int) -> str:
+def _text(
+    code: str,
+    period_start: date,
+    deadline: date,
+    stage: str,
+    days_left: int,
+    subject: str = "",
+    progress: tuple[int, int] | None = None,
+) -> str:
     """A reminder's text with a marker for the branch name (rendered once per kind of notice:
     the sweep sends the same notice to thousands of branches)."""
-    notice = Notice(0, code, period_start, deadline, stage, days_left)
+    notice = Notice(0, code, period_start, deadline, stage, days_left, subject, progress)
     return render("reminder", n=notice, branch_name=_NAME)
 
 
@@ -207,9 +255,25 @@ def messages_for(
     chats = list(chats)
     result = []
     for notice in notices:
-        template = _text(
-            notice.code, notice.period_start, notice.deadline, notice.stage, notice.days_left
-        )
+        if notice.subject:  # per-member: not worth caching
+            template = _text.__wrapped__(
+                notice.code,
+                notice.period_start,
+                notice.deadline,
+                notice.stage,
+                notice.days_left,
+                notice.subject,
+            )
+        else:
+            template = _text(
+                notice.code,
+                notice.period_start,
+                notice.deadline,
+                notice.stage,
+                notice.days_left,
+                "",
+                notice.progress,
+            )
         text = template.replace(_NAME, str(escape(branch.profile.name)))
         buttons = _buttons(notice)
         prefix = keys_prefix(branch.id, notice.code, notice.period_start)
@@ -282,6 +346,8 @@ async def sweep(
             today,
             created_on=date.fromisoformat(branch.created_at[:10]),
             planned_days=facts.planned.get(branch.id),
+            roster=facts.roster.get(branch.id, ()),
+            talks=facts.talks.get(branch.id, ()),
         )
         snoozed = {
             (code, start): until

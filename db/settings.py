@@ -187,10 +187,15 @@ async def branch_of_group(db: Database, chat_id: int) -> int | None:
 
 
 async def move_group(db: Database, old_chat_id: int, new_chat_id: int) -> int:
-    """A bound group became a supergroup (new chat id): the binding follows it."""
+    """A bound group became a supergroup (new chat id): the binding and its sign-in cards
+    follow it (an open card's message stays in the old chat; closing it still works)."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE branch_settings SET group_chat_id = ?, updated_at = ? WHERE group_chat_id = ?",
             (new_chat_id, utcnow(), old_chat_id),
+        )
+        await conn.execute(
+            "UPDATE checkins SET chat_id = ? WHERE chat_id = ? AND closed_at IS NOT NULL",
+            (new_chat_id, old_chat_id),
         )
         return cursor.rowcount

@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any
 
 from db.database import Database
-from db.models import Branch, CustomReminder
+from db.members import all_members
+from db.models import Branch, CustomReminder, Member
 from db.repo import branch_from_row
 from db.settings import BranchSettings, all_settings, marks, snoozes
 
@@ -27,6 +28,8 @@ class SweepFacts:
     editors: dict[int, list[int]]
     blocked: frozenset[int]
     custom: dict[int, list[CustomReminder]] = field(default_factory=dict)
+    roster: dict[int, list[Member]] = field(default_factory=dict)
+    talks: dict[int, list[tuple[date, str]]] = field(default_factory=dict)
 
 
 async def load(
@@ -44,16 +47,26 @@ async def load(
     branches = [b for b in branches if keep(b.id)]
     since = date(today.year - 1, 1, 1).isoformat()
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
+    talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
+    # One branch (/status): read only its rows; every branch (the sweep): read each table once.
+    only = ""
+    ids: tuple[int, ...] = ()
+    if wanted is not None and len(wanted) <= 100:
+        ids = tuple(sorted(wanted))
+        only = f" AND branch_id IN ({', '.join('?' * len(ids))})"
     rows = await db.fetchall(
-        "SELECT branch_id, kind, held_on, also_counts_as FROM meetings "
-        "WHERE deleted_at IS NULL AND held_on >= ?",
-        (since,),
+        "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
+        "WHERE deleted_at IS NULL AND held_on >= ?" + only,
+        (since, *ids),
     )
     for row in rows:
         if not keep(row["branch_id"]):
             continue
         day = date.fromisoformat(row["held_on"])
-        for kind in (row["kind"], *json.loads(row["also_counts_as"])):
+        if row["kind"] == "heart_to_heart_talk":
+            talks[row["branch_id"]].append((day, row["counterpart"]))
+        also = row["also_counts_as"]
+        for kind in (row["kind"], *(json.loads(also) if also != "[]" else ())):
             records[row["branch_id"]].append((kind, day))
     for branch_id, code, period_start in await marks(db):
         if keep(branch_id):
@@ -89,6 +102,8 @@ async def load(
         editors=dict(editors),
         blocked=blocked,
         custom=dict(custom),
+        roster={k: v for k, v in (await all_members(db, ids or None)).items() if keep(k)},
+        talks=dict(talks),
     )
 
 

@@ -43,7 +43,15 @@ from bot.handlers.common import (
     set_flow,
     user_data,
 )
-from bot.obligations import DEFAULT_FREQUENCY, FREQUENCIES, applies, term_end
+from bot.obligations import (
+    DEFAULT_FREQUENCY,
+    FREQUENCIES,
+    ROSTER_DUTIES,
+    ROSTER_FREQUENCIES,
+    TRACKABLE,
+    applies,
+    term_end,
+)
 from bot.recurrence import Rule, RuleError, next_occurrence, parse_rule, parse_time
 from bot.reminders import rule_of
 from bot.textnorm import clean_line, to_halfwidth
@@ -131,9 +139,9 @@ def _draft(context: BotContext) -> dict[str, Any]:
 def _items(branch: Branch, s: settings.BranchSettings) -> list[dict[str, Any]]:
     lab = labels()
     items = []
-    for code, default in DEFAULT_FREQUENCY.items():
+    for code, default in TRACKABLE.items():
         frequency = s.frequencies.get(code, default)
-        if not applies(code, branch.profile) and frequency != "off":
+        if code in DEFAULT_FREQUENCY and not applies(code, branch.profile) and frequency != "off":
             frequency_name = "本支部不适用"
         else:
             frequency_name = lab.FREQUENCY_NAMES[frequency]
@@ -144,7 +152,7 @@ def _items(branch: Branch, s: settings.BranchSettings) -> list[dict[str, Any]]:
                 "frequency": frequency,
                 "frequency_name": frequency_name,
                 "default_name": lab.FREQUENCY_NAMES[default],
-                "source": lab.OBLIGATION_SOURCES[code],
+                "source": lab.OBLIGATION_SOURCES.get(code) or lab.ROSTER_DUTY_SOURCES[code],
                 "muted": code in s.muted,
                 "changed": frequency != default or code in s.muted,
             }
@@ -218,7 +226,7 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
         changes = {"to_private": not s.to_private}
     elif action == "grp" and not args:
         changes = {"to_group": not s.to_group}
-    elif action == "ob" and len(args) == 1 and args[0] in DEFAULT_FREQUENCY:
+    elif action == "ob" and len(args) == 1 and args[0] in TRACKABLE:
         await answer(update)
         await close_keyboard(update)
         item = next(i for i in _items(branch, s) if i["code"] == args[0])
@@ -226,23 +234,24 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
         choices = [
             ((lab.CURRENT_MARK if f == item["frequency"] else "") + lab.FREQUENCY_NAMES[f],
              f"rs:of:{branch_id}:{code}:{f}")
-            for f in FREQUENCIES
+            for f in (ROSTER_FREQUENCIES if code in ROSTER_DUTIES else FREQUENCIES)
         ]  # fmt: skip
         rows = in_rows(choices, 2)
         rows.append([(lab.UNMUTE if item["muted"] else lab.MUTE, f"rs:om:{branch_id}:{code}")])
         rows.append([(lab.BACK_TO_SETTINGS, f"rs:obl:{branch_id}")])
         await reply_template(update, "reminder_settings", rows, view="obligation", item=item)
         return
-    elif action == "of" and len(args) == 2 and args[0] in DEFAULT_FREQUENCY:
+    elif action == "of" and len(args) == 2 and args[0] in TRACKABLE:
         code, frequency = args
-        if frequency not in FREQUENCIES:
+        allowed = ROSTER_FREQUENCIES if code in ROSTER_DUTIES else FREQUENCIES
+        if frequency not in allowed:
             await answer(update, render("button_expired"), alert=True)
             return
         chosen = {**s.frequencies, code: frequency}
-        if frequency == DEFAULT_FREQUENCY[code]:
+        if frequency == TRACKABLE[code]:
             chosen.pop(code)
         changes = {"frequencies": chosen}
-    elif action == "om" and len(args) == 1 and args[0] in DEFAULT_FREQUENCY:
+    elif action == "om" and len(args) == 1 and args[0] in TRACKABLE:
         muted = set(s.muted) ^ {args[0]}
         changes = {"muted": tuple(sorted(muted))}
     elif action == "ty" and len(args) == 1 and args[0].isdigit() and s.elected_on:

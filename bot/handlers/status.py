@@ -5,6 +5,7 @@ reminder buttons (snooze, 党费已收齐); and /status in the branch's bound gr
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,10 +22,18 @@ from bot.handlers.common import (
     local_today,
     reply_template,
 )
-from bot.obligations import DEFAULT_FREQUENCY, Obligation, election, obligations, period_of
+from bot.obligations import (
+    DEFAULT_FREQUENCY,
+    ROSTER_DUTIES,
+    Obligation,
+    election,
+    obligations,
+    period_of,
+    roster_duties,
+)
 from bot.reminders import LOGGABLE, SNOOZE_DAYS, keys_prefix, next_workday
 from bot.texts import labels, render
-from db import outbox, repo, settings, sweep_data
+from db import checkins, members, outbox, repo, settings, sweep_data
 from db.models import Branch
 
 _LOGGER = logging.getLogger(__name__)
@@ -83,6 +92,18 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
         created_on=created_on,
         planned_days=facts.planned.get(branch.id),
     )
+    off = [c for c, f in branch_settings.frequencies.items() if f == "off" and c in ROSTER_DUTIES]
+    duties = roster_duties(
+        facts.roster.get(branch.id, []), facts.talks.get(branch.id, []), today, off=off
+    )
+    owed += [d for d in duties if d.code == "heart_to_heart_talk"]
+    # 转正 within two months, 流动党员汇报 within two weeks, and whatever is overdue.
+    soon = {"probation": 60, "mobile_report": 14}
+    people = [
+        d
+        for d in duties
+        if d.base in soon and (d.state == "overdue" or d.days_left(today) <= soon[d.base])
+    ]
     term = election(branch_settings.elected_on, branch_settings.term_years, today)
     frequencies = {**DEFAULT_FREQUENCY, **branch_settings.frequencies}
     applicable = {
@@ -96,7 +117,11 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
     return {
         "today": today,
         "owed": [o for o in owed if o.state != "not_applicable"],
-        "untracked": [o.code for o in owed if o.state == "not_applicable"],
+        "people": sorted(people, key=lambda d: d.deadline),
+        "makeups": await checkins.open_makeups(database, branch.id),
+        "show_names": True,
+        "has_roster": bool(facts.roster.get(branch.id)),
+        "untracked": [o.code for o in owed if o.state == "not_applicable"] + off,
         "term": term,
         "grid": year_grid(
             branch, applicable, records, today, created_on, facts.planned.get(branch.id, {})
@@ -107,7 +132,9 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
     }
 
 
-def _buttons(branch: Branch, owed: list[Obligation], can_record: bool) -> list[list[tuple]]:
+def _buttons(
+    branch: Branch, owed: list[Obligation], can_record: bool, people: list[Obligation] = ()
+) -> list[list[tuple]]:
     lab = labels()
     rows: list[list[tuple[str, str]]] = []
     if can_record:
@@ -122,6 +149,11 @@ def _buttons(branch: Branch, owed: list[Obligation], can_record: bool) -> list[l
                 period = ob.period.start.isoformat()
                 rows.append([(lab.DUES_COLLECTED, f"st:mark:{branch.id}:party_dues:{period}")])
                 break
+        for duty in people:
+            if duty.base == "mobile_report":
+                member_id = duty.code.split(".", 1)[1]
+                label = lab.REPORT_RECEIVED_FROM.format(name=duty.subject)
+                rows.append([(label, f"st:rep:{branch.id}:{member_id}")])
     return rows
 
 
@@ -149,7 +181,9 @@ async def show(update: Update, context: BotContext) -> None:
             return
         branch = found
     data = await status_of(context, branch)
-    rows = _buttons(branch, data["owed"], can_record)
+    rows = _buttons(branch, data["owed"], can_record, data["people"])
+    # In a group, people's names stay out of the card (转正, 汇报, 补学 are shown as counts).
+    data["show_names"] = chat.type == ChatType.PRIVATE
     if chat.type == ChatType.PRIVATE:
         rows.append([(labels().MENU, "menu:home")])
     await reply_template(update, "status", rows, **data)
@@ -184,7 +218,10 @@ async def snooze(update: Update, context: BotContext) -> None:
     try:
         branch_id, code, start = int(parts[2]), parts[3], date.fromisoformat(parts[4])
         days = int(parts[5])
-        if days not in SNOOZE_DAYS or (code not in DEFAULT_FREQUENCY and code != "election"):
+        base = code.split(".", 1)[0]
+        if days not in SNOOZE_DAYS or (
+            code not in DEFAULT_FREQUENCY and code != "election" and base not in ROSTER_DUTIES
+        ):
             raise ValueError(days)
     except (IndexError, ValueError):
         await answer(update, render("button_expired"), alert=True)
@@ -202,6 +239,36 @@ async def snooze(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
 
 
+async def report_received(update: Update, context: BotContext) -> None:
+    """已收到汇报 (a 流动党员's report): st:rep:<branch>:<member> sets the last report to today."""
+    parts = callback_parts(update)
+    try:
+        branch_id, member_id = int(parts[2]), int(parts[3])
+    except (IndexError, ValueError):
+        await answer(update, render("button_expired"), alert=True)
+        return
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    membership = await repo.get_membership(database, user.id, branch_id)
+    if membership is None or not membership.can_record:
+        await forbidden(update)
+        return
+    member = await members.get(database, branch_id, member_id)
+    if member is None or not member.info.mobile:
+        await answer(update, render("button_expired"), alert=True)
+        return
+    today = local_today(context)
+    if member.info.last_report_on != today:
+        info = replace(member.info, last_report_on=today)
+        await members.update(
+            database, user_id=user.id, branch_id=branch_id, member_id=member_id, info=info
+        )
+    await outbox.cancel(database, f"ob:{branch_id}:mobile_report.{member_id}:")
+    await answer(update, render("report_received", name=member.name, today=today))
+    await close_keyboard(update)
+
+
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/status and the reminder buttons."""
     return [
@@ -209,4 +276,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(show, pattern=r"^menu:status$"),
         CallbackQueryHandler(mark, pattern=r"^st:mark:"),
         CallbackQueryHandler(snooze, pattern=r"^rm:sz:"),
+        CallbackQueryHandler(report_received, pattern=r"^st:rep:"),
     ]

@@ -1,0 +1,124 @@
+"""Duties that come from the roster: 谈心谈话 with every party member each year, 转正 one year
+after admission (reminded a month before), a 流动党员's report every two months."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from bot import jobs
+from bot.obligations import roster_duties
+from bot.reminders import notices_for, owed_for, sweep
+from db import meetings, members, outbox
+from db.models import Meeting, Member, MemberInfo
+from db.settings import BranchSettings
+from tests.conftest import OTHER, SECRETARY, Harness
+from tests.factories import make_profile
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _member(i: int, name: str, status: str = "formal", **info: object) -> Member:
+    return Member(id=i, branch_id=1, info=MemberInfo(name=name, status=status, **info))
+
+
+ROSTER = [
+    _member(1, "张三"),
+    _member(2, "李四"),
+    _member(3, "王五", "probationary", joined_on=date(2025, 12, 20)),
+    _member(4, "赵六", mobile=True, destination="深圳", left_on=date(2026, 9, 1)),
+    _member(5, "钱七", "activist"),
+]
+
+
+def test_heart_talks_count_party_members_named_in_this_years_talks() -> None:
+    talks = [(date(2026, 3, 1), "张三、李四"), (date(2025, 12, 1), "王五")]
+    duty = roster_duties(ROSTER, talks, date(2026, 6, 1))[0]
+    assert duty.code == "heart_to_heart_talk" and duty.state == "due"
+    assert duty.progress == (2, 4)  # 钱七 is an activist, last year's talk does not count
+    talks.append((date(2026, 5, 2), "王五 赵六"))
+    done = roster_duties(ROSTER, talks, date(2026, 6, 1))[0]
+    assert done.state == "done" and done.done_on == date(2026, 5, 2)
+    assert roster_duties([], talks, date(2026, 6, 1)) == []
+
+
+def test_probation_ends_a_year_after_admission_and_reports_every_two_months() -> None:
+    duties = {d.base: d for d in roster_duties(ROSTER, [], date(2026, 11, 2))}
+    probation = duties["probation"]
+    assert probation.code == "probation.3" and probation.subject == "王五"
+    assert probation.deadline == date(2026, 12, 20) and probation.state == "due"
+    report = duties["mobile_report"]
+    assert report.deadline == date(2026, 11, 1) and report.state == "overdue"
+    reported = [
+        _member(
+            4, "赵六", mobile=True, left_on=date(2026, 9, 1), last_report_on=date(2026, 12, 31)
+        )
+    ]
+    assert roster_duties(reported, [], date(2027, 1, 5))[-1].deadline == date(2027, 2, 28)
+    off = roster_duties(ROSTER, [], date(2026, 11, 2), off=["probation", "mobile_report"])
+    assert [d.base for d in off] == ["heart_to_heart_talk"]
+
+
+def test_probation_is_reminded_a_month_before_on_a_workday() -> None:
+    roster = [_member(3, "王五", "probationary", joined_on=date(2026, 2, 28))]
+    settings = BranchSettings(1)
+    # 28 Feb 2027 is a Sunday; a month before is Thursday 28 Jan.
+    owed = owed_for(
+        make_profile(), settings, [], date(2027, 1, 28), created_on=None, roster=roster
+    )
+    notices = [n for n in notices_for(1, owed, settings, date(2027, 1, 28)) if n.subject]
+    assert [(n.code, n.stage) for n in notices] == [("probation.3", "month1")]
+    muted = BranchSettings(1, muted=("probation",))
+    assert not [n for n in notices_for(1, owed, muted, date(2027, 1, 28)) if n.subject]
+
+
+@time_machine.travel(datetime(2026, 11, 2, 10, 0, tzinfo=TZ), tick=True)
+async def test_status_and_reminders_follow_the_roster(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    h = Harness(tmp_path / "bot.sqlite3", reminders=True)
+    await h.start()
+    branch = await h.register()
+    assert h.app is not None
+    database = h.app.database
+    await members.add_many(
+        database, user_id=SECRETARY, branch_id=branch.id, infos=[m.info for m in ROSTER]
+    )
+    roster = {m.name: m for m in await members.list_for(database, branch.id)}
+    await meetings.create_meeting(
+        database,
+        user_id=SECRETARY,
+        branch_id=branch.id,
+        meeting=Meeting(
+            kind="heart_to_heart_talk", held_on=date(2026, 10, 9), host="书记", counterpart="张三"
+        ),
+        draft_key="talk",
+    )
+    card = (await h.send("/status"))[-1]
+    assert "谈心谈话：已谈 1/4 人" in card
+    assert "王五 预备期将于 2026-12-20 期满（还有 48 天）" in card
+    assert "流动党员 赵六 应在 2026-11-01 前汇报（已超期）" in card
+    assert "📝 记谈心谈话" in h.buttons()
+    # The daily sweep: the overdue report is reminded on the first workday after, with a button.
+    await sweep(database, date(2026, 11, 2), TZ)
+    found = jobs.deliverer(h.app)
+    assert found is not None
+    await found.run_once()
+    texts = [m for m in h.fake.bot_messages(SECRETARY) if "赵六" in (m.get("text") or "")]
+    assert texts and "已超过两个月没有汇报" in texts[-1]["text"]
+    data = f"st:rep:{branch.id}:{roster['赵六'].id}"
+    # Someone outside the branch cannot tick it; the secretary can, once.
+    await h.send("/help", user=OTHER)
+    await h.tap_data(data, user=OTHER)
+    assert "权限" in h.callback_answers()[-1]
+    await h.tap_data(data, texts[-1]["message_id"])
+    assert "已记下 赵六 11月2日的汇报" in h.callback_answers()[-1]
+    updated = await members.get(database, branch.id, roster["赵六"].id)
+    assert updated is not None and updated.info.last_report_on == date(2026, 11, 2)
+    card = (await h.send("/status"))[-1]
+    assert "赵六" not in card
+    # A forged member id of another branch is refused.
+    await h.tap_data(f"st:rep:{branch.id}:999999")
+    assert "过期" in h.callback_answers()[-1] or "失效" in h.callback_answers()[-1]
+    assert (await outbox.counts(database)).get("pending", 0) == 0
+    await h.stop()
