@@ -45,7 +45,7 @@ from bot.meetings import MEETING_KINDS
 from bot.obligations import DEFAULT_FREQUENCY, period_of
 from bot.reminders import keys_prefix
 from bot.texts import labels, render
-from db import meetings, outbox, repo, settings
+from db import checkins, meetings, outbox, repo, settings
 from db.models import Branch, Meeting, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -342,6 +342,29 @@ async def begin_plan(update: Update, context: BotContext) -> int:
     return await _start(update, context, values=values, branch_id=branch_id)
 
 
+async def begin_checkin(update: Update, context: BotContext) -> int:
+    """去记录 after a group sign-in card was closed: log:ck:<checkin id>, preset with the card's
+    date, kind and attendance (only for a recorder of the card's branch: _start checks)."""
+    parts = callback_parts(update)
+    found = None
+    if len(parts) == 3 and parts[2].isdigit():
+        found = await checkins.attendance(app_of(context).database, int(parts[2]))
+    if found is None:
+        await answer(update, render("button_expired"), alert=True)
+        return ConversationHandler.END
+    values: dict[str, Any] = {
+        "held_on": found["held_on"].isoformat(),
+        **{k: found[k] for k in ("expected", "present", "on_leave", "absentees")},
+    }
+    if found["kind"] in MEETING_KINDS:
+        values["kind"] = found["kind"]
+    result = await _start(update, context, values=values, branch_id=found["branch_id"])
+    draft = user_data(context).get(DRAFT)
+    if draft is not None and draft.get("branch_id") == found["branch_id"]:
+        draft["checkin_id"] = int(parts[2])
+    return result
+
+
 async def typed(update: Update, context: BotContext) -> int:
     """A typed answer to the current step."""
     draft = _draft(context)
@@ -566,6 +589,8 @@ async def save(update: Update, context: BotContext) -> int:
         template = "log_saved" if created else "log_already_saved"
     assert saved is not None and saved.id is not None
     _LOGGER.info("Meeting %s saved for branch %s (new=%s)", saved.id, saved.branch_id, created)
+    if draft.get("checkin_id"):
+        await checkins.set_meeting(database, draft["checkin_id"], saved.id)
     await _cancel_reminders(context, draft["branch_id"], saved)
     await answer(update)
     await close_keyboard(update)
@@ -639,6 +664,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 CommandHandler("log", begin),
                 CallbackQueryHandler(begin, pattern=r"^menu:log$"),
                 CallbackQueryHandler(begin_kind, pattern=r"^log:new:"),
+                CallbackQueryHandler(begin_checkin, pattern=r"^log:ck:"),
                 CallbackQueryHandler(begin_edit, pattern=r"^hi:edit:"),
                 CallbackQueryHandler(begin_plan, pattern=r"^pd:log:"),
             ],
@@ -664,7 +690,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
             fallbacks=[
                 CommandHandler("cancel", cancel),
                 CommandHandler("log", resume),
-                CallbackQueryHandler(resume, pattern=r"^(menu:log|log:new:.*|pd:log:.*)$"),
+                CallbackQueryHandler(
+                    resume, pattern=r"^(menu:log|log:new:.*|log:ck:.*|pd:log:.*)$"
+                ),
                 CallbackQueryHandler(busy, pattern=r"^hi:edit:"),
             ],
         )
