@@ -6,7 +6,15 @@ import asyncio
 import platform
 import sys
 
-from benchmarks import ask_path, fanout, help_path, meetings_path, sweep_bench
+from benchmarks import (
+    ask_path,
+    fanout,
+    help_path,
+    meetings_path,
+    overview_path,
+    roster_import,
+    sweep_bench,
+)
 
 
 def main() -> int:
@@ -17,6 +25,8 @@ def main() -> int:
     asyncio.run(meetings_path.run())
     asyncio.run(sweep_bench.run())
     asyncio.run(fanout.run())
+    asyncio.run(roster_import.run())
+    asyncio.run(overview_path.run())
     return 0
 
 

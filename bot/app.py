@@ -15,14 +15,19 @@ from bot.config import Config
 from bot.handlers import (
     branch,
     chats,
+    checkin,
     guidance,
+    leave,
     meeting_log,
+    members,
+    overview,
     partyday,
     records,
     registration,
     reminder_settings,
     start,
     status,
+    team,
 )
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
@@ -89,6 +94,11 @@ def register_handlers(application: Application) -> None:
         application.add_handler(handler, group=group)
     # /help never takes part in a flow: matched first, it skips the flows' checks.
     application.add_handler(CommandHandler("help", start.help_command))
+    application.add_handler(CommandHandler(start.HELP_COMMANDS, start.help_topic))
+    # Invitation and sign-in links (/start join_…, /start checkin_…) before the registration's
+    # own /start.
+    application.add_handlers(team.handlers())
+    application.add_handlers(checkin.handlers())
     # The flows come first so that /cancel and typed answers reach the flow that is active.
     application.add_handlers(registration.handlers())
     application.add_handlers(branch.handlers())
@@ -97,6 +107,9 @@ def register_handlers(application: Application) -> None:
     application.add_handlers(records.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
+    application.add_handlers(members.handlers())
+    application.add_handlers(overview.handlers())
+    application.add_handlers(leave.handlers())
     application.add_handlers(guidance.handlers())
     application.add_handlers(start.handlers())
     application.add_error_handler(start.on_error)

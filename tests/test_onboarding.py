@@ -228,7 +228,11 @@ async def test_start_during_flow_resumes_the_step(harness: Harness) -> None:
 
 async def test_help_and_unknown(harness: Harness) -> None:
     replies = await harness.send("/help")
-    assert "/branch" in replies[0] and "/cancel" in replies[0]
+    assert "/status" in replies[0] and "/cancel" in replies[0]
+    assert "👥 名册与分工 /help_people" in replies[0]
+    topic = await harness.send("/help_people")
+    assert "/branch" in topic[0] and "/members" in topic[0] and "/forgetme" in topic[0]
+    assert "全部功能：/help" in topic[0]
     replies = await harness.send("/nosuch")
     assert "没有这个命令" in replies[0]
     replies = await harness.send("/cancel")
@@ -336,7 +340,7 @@ async def test_flood_limit_is_waited_out_and_sent_once(tmp_path: Path) -> None:
             "sendMessage", error_code=429, description="Too Many Requests", retry_after=1
         )
         replies = await h.send("/help")
-        assert len(replies) == 1 and "/branch" in replies[0]
+        assert len(replies) == 1 and "/status" in replies[0]
         sends = [name for name, _ in h.fake.calls if name == "sendMessage"]
         assert len(sends) == 2, "one refused with 429, then exactly one delivered"
     finally:

@@ -19,7 +19,7 @@ from bot.handlers.common import (
     stale,
 )
 from bot.texts import labels, render
-from db import repo
+from db import admins, repo
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,7 +41,11 @@ async def send_menu(update: Update, context: BotContext) -> None:
         [(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU_EXPORT, "menu:export")],
         [(lab.MENU_ASK, "menu:ask"), (lab.MENU_GUIDES, "menu:guides")],
         [(lab.MENU_SELFCHECK, "menu:selfcheck"), (lab.MENU_BRANCH, "menu:branch")],
+        [(lab.ROSTER_MENU, "menu:members"), (lab.TEAM_MENU, "menu:team")],
     ]
+    config = app_of(context).config
+    if await admins.is_admin(database, user.id, config.bot.admin_ids):
+        rows.append([(lab.MENU_OVERVIEW, "ov:home")])
     if len(await repo.list_memberships(database, user.id)) > 1:
         rows.append([(lab.MENU_SWITCH, "menu:switch")])
     rows.append([(lab.MENU_NEW, "menu:new"), (lab.MENU_HELP, "menu:help")])
@@ -64,10 +68,22 @@ async def menu(update: Update, context: BotContext) -> None:
     await send_menu(update, context)
 
 
+HELP_TOPICS = ("records", "reminders", "people", "rules", "admin")
+HELP_COMMANDS = tuple(f"help_{topic}" for topic in HELP_TOPICS)
+
+
 async def help_command(update: Update, context: BotContext) -> None:
-    """/help: what the bot can do, by command."""
+    """/help: a short page; each topic is a command the user taps (a phone screen, not a
+    manual; no keyboard, so /help stays cheap)."""
     await answer(update)
-    await reply_template(update, "help")
+    await reply_template(update, "help", topic="home")
+
+
+async def help_topic(update: Update, context: BotContext) -> None:
+    """/help_<topic>: the commands of one topic."""
+    text = update.effective_message.text if update.effective_message else ""
+    topic = (text or "").split()[0].split("@")[0].removeprefix("/help_")
+    await reply_template(update, "help", topic=topic if topic in HELP_TOPICS else "home")
 
 
 async def cancel(update: Update, context: BotContext) -> None:
