@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.branch_profile import InvalidAnswer
 from bot.dates import DateError, parse_date
-from bot.textnorm import clean_line, to_halfwidth
+from bot.textnorm import clean_line, to_halfwidth, to_simplified
 from db.members import MAX_MEMBERS
 from db.models import MEMBER_STATUSES, PARTY_MEMBER_STATUSES, Member, MemberInfo
 
@@ -103,18 +103,6 @@ class FileProblem(ValueError):
 
 
 # --------------------------------------------------------------------------- typed answers
-
-
-@cache
-def _converter() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Traditional script to simplified (OpenCC), as everywhere else in the bot."""
-    return str(_converter().convert(text)) if text else text
 
 
 def _line(text: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from typing import Any
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
            "七": 7, "八": 8, "九": 9}  # fmt: skip
@@ -51,3 +53,15 @@ def parse_int(text: str) -> int | None:
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     return chinese_to_int(text)
+
+
+@cache
+def _t2s() -> Any:
+    import opencc  # loaded on first use: its dictionaries take a moment
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional script to simplified (OpenCC), for every typed answer and imported cell."""
+    return str(_t2s().convert(text)) if text else text

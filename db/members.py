@@ -244,7 +244,21 @@ async def update(
             changes=changed,
         )
         await _sync_counts(conn, user_id, branch_id)
+    await _drop_duty_reminders(db, branch_id, member_id, keep=info)
     return True
+
+
+async def _drop_duty_reminders(
+    db: Database, branch_id: int, member_id: int, keep: MemberInfo | None
+) -> None:
+    """A 转正 or 流动党员 reminder already queued for someone who is no longer probationary,
+    no longer away, or gone from the roster is not sent (the outbox keeps it as cancelled)."""
+    from db import outbox
+
+    if keep is None or keep.status != "probationary":
+        await outbox.cancel(db, f"ob:{branch_id}:probation.{member_id}:")
+    if keep is None or not keep.mobile:
+        await outbox.cancel(db, f"ob:{branch_id}:mobile_report.{member_id}:")
 
 
 async def remove(db: Database, *, user_id: int, branch_id: int, member_id: int) -> bool:
@@ -265,6 +279,7 @@ async def remove(db: Database, *, user_id: int, branch_id: int, member_id: int) 
             changes={},
         )
         await _sync_counts(conn, user_id, branch_id)
+    await _drop_duty_reminders(db, branch_id, member_id, keep=None)
     return True
 
 

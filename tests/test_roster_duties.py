@@ -119,6 +119,26 @@ async def test_status_and_reminders_follow_the_roster(tmp_path) -> None:  # type
     assert "赵六" not in card
     # A forged member id of another branch is refused.
     await h.tap_data(f"st:rep:{branch.id}:999999")
-    assert "过期" in h.callback_answers()[-1] or "失效" in h.callback_answers()[-1]
+    assert h.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
     assert (await outbox.counts(database)).get("pending", 0) == 0
+    await h.stop()
+
+
+async def test_a_queued_probation_reminder_is_dropped_once_the_member_is_formal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    h = Harness(tmp_path / "bot.sqlite3", reminders=True)
+    await h.start()
+    branch = await h.register()
+    assert h.app is not None
+    database = h.app.database
+    info = MemberInfo(name="王五", status="probationary", joined_on=date(2026, 2, 28))
+    member = await members.add(database, user_id=SECRETARY, branch_id=branch.id, info=info)
+    await sweep(database, date(2027, 1, 28), TZ)  # a month before: queued, not sent yet
+    key = f"ob:{branch.id}:probation.{member.id}:"
+    assert (await outbox.counts(database)).get("pending", 0) >= 1
+    formal = MemberInfo(name="王五", status="formal", joined_on=date(2026, 2, 28))
+    await members.update(
+        database, user_id=SECRETARY, branch_id=branch.id, member_id=member.id, info=formal
+    )
+    rows = await database.fetchall("SELECT state FROM outbox WHERE key LIKE ?", (key + "%",))
+    assert rows and {r["state"] for r in rows} == {"cancelled"}
     await h.stop()

@@ -19,10 +19,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import cache
 from typing import Any
 
-import opencc
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -57,7 +55,7 @@ from bot.handlers.common import (
     set_flow,
     user_data,
 )
-from bot.textnorm import clean_line
+from bot.textnorm import clean_line, to_simplified
 from bot.texts import labels, render
 from db import checkins, members, repo, settings
 from db.checkins import Checkin
@@ -384,14 +382,9 @@ async def refresh_card(application: BotApplication, checkin_id: int) -> None:
 # ---- opening a card ----------------------------------------------------------------------
 
 
-@cache
-def _to_simplified() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 def _kind_of(text: str) -> str | None:
     """The sign-in kind typed after /checkin (name or code, traditional script accepted)."""
-    value = _to_simplified().convert(clean_line(text)).removesuffix("签到")
+    value = to_simplified(clean_line(text)).removesuffix("签到")
     names = labels().KINDS
     for kind in SIGN_IN_KINDS:
         if value in (kind, names[kind]):

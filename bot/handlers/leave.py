@@ -28,10 +28,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, tzinfo
 from enum import IntEnum
-from functools import cache
 from typing import Any
 
-import opencc
 from telegram import InputFile, Update
 from telegram.ext import (
     Application,
@@ -59,7 +57,7 @@ from bot.handlers.common import (
     user_data,
 )
 from bot.handlers.team import end_conversations, tell
-from bot.textnorm import clean_line, to_halfwidth
+from bot.textnorm import clean_line, to_halfwidth, to_simplified
 from bot.texts import labels, render
 from db import custom_reminders, erase, invitations, meetings, members, repo, settings
 from db.models import Branch, CustomReminder, Meeting, Member, Membership
@@ -311,18 +309,13 @@ async def archive(update: Update, context: BotContext) -> None:
 # -- /deletebranch -------------------------------------------------------------------------
 
 
-@cache
-def _simplified() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 def same_name(typed: str, name: str) -> bool:
     """Whether the typed text is the branch's name (spacing, width, quotes and traditional
     script aside)."""
 
     def plain(text: str) -> str:
         text = clean_line(to_halfwidth(text)).replace(" ", "").strip(_QUOTES)
-        return _simplified().convert(text)
+        return to_simplified(text)
 
     return bool(plain(typed)) and plain(typed) == plain(name)
 
