@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(PY) -m bot demo
 
 test: $(STAMP) lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 run: $(STAMP)
 	$(PY) -m bot run --config $(CONFIG)
