@@ -12,6 +12,7 @@ from telegram.request import BaseRequest
 
 from bot.application import BotApplication
 from bot.config import Config
+from bot.forms import FormEngine
 from bot.handlers import (
     branch,
     chats,
@@ -83,11 +84,20 @@ def build_application(
     elif config.telegram.proxy:
         builder = builder.proxy(config.telegram.proxy).get_updates_proxy(config.telegram.proxy)
     application = builder.build()
+    application.forms = build_forms()
     register_handlers(application)
     return application
 
 
-def register_handlers(application: Application) -> None:
+def build_forms() -> FormEngine:
+    """Every guided conversation, declared once."""
+    engine = FormEngine()
+    for form in (registration.FORM, branch.EDIT_FORM):
+        engine.add(form)
+    return engine
+
+
+def register_handlers(application: BotApplication) -> None:
     """Add every capability's handlers, in the order they must be tried."""
     # Chat-level events first, in their own group: they never stop the update.
     for handler, group in zip(chats.handlers(), chats.GROUPS, strict=True):
@@ -95,6 +105,8 @@ def register_handlers(application: Application) -> None:
     # /help never takes part in a flow: matched first, it skips the flows' checks.
     application.add_handler(CommandHandler("help", start.help_command))
     application.add_handler(CommandHandler(start.HELP_COMMANDS, start.help_topic))
+    # The open form takes typed answers, its buttons and /cancel before anything else.
+    application.add_handlers(application.forms.handlers())
     # Invitation and sign-in links (/start join_…, /start checkin_…) before the registration's
     # own /start.
     application.add_handlers(team.handlers())

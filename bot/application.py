@@ -27,6 +27,8 @@ class BotApplication(Application):  # type: ignore[misc]
         # Chats that blocked the bot (403); one who writes again is unblocked (bot.handlers.chats).
         self.blocked_chats: set[int] = set()
         self._progress = asyncio.Condition()
+        # The guided conversations' engine (bot.forms), set by the factory in bot.app.
+        self.forms: Any = None
 
     async def initialize(self) -> None:
         """Open the database (and apply migrations) before persistence is loaded from it."""
@@ -34,6 +36,8 @@ class BotApplication(Application):  # type: ignore[misc]
         from db.outbox import blocked_chat_ids
 
         self.blocked_chats = await blocked_chat_ids(self.database)
+        if self.forms is not None:
+            await self.forms.load(self.database)
         await super().initialize()
 
     async def shutdown(self) -> None:

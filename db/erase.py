@@ -102,6 +102,9 @@ async def _delete_branch(
         )
     await conn.execute("DELETE FROM outbox WHERE branch_id = ?", (branch_id,))
     await conn.execute("DELETE FROM audit_log WHERE branch_id = ?", (branch_id,))
+    await conn.execute(
+        "DELETE FROM form_state WHERE json_extract(data, '$.draft.branch_id') = ?", (branch_id,)
+    )
     await conn.execute("DELETE FROM branches WHERE id = ?", (branch_id,))
     await write_audit(
         conn,
@@ -169,6 +172,7 @@ async def forget_user(db: Database, user_id: int, *, sole_branches: tuple[int, .
         # A private chat's id is the user's id.
         await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (user_id,))
         await conn.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (user_id,))
+        await conn.execute("DELETE FROM form_state WHERE user_id = ?", (user_id,))
         await conn.execute(
             "UPDATE selfchecks SET source_key = 'forgotten:' || id "
             "WHERE substr(source_key, 1, ?) = ?",

@@ -31,6 +31,8 @@ MEMBER = 3003  # the actor when the role is deputy, committee or viewer (or none
 VICTIM = 4004  # a viewer of 甲 whose role the actor tries to change
 ROLES = ("secretary", "deputy", "committee", "viewer", "outsider", "other")
 HANDLERS = Path(__file__).resolve().parent.parent / "bot" / "handlers"
+# Conversations that run on the form engine, by their old draft key.
+FORMS = {"branch_edit": "bre", "meeting": "log"}
 REFUSALS = ("权限", "过期", "不存在", "不在", "还没有登记", "只有", "不能", "无法")
 
 
@@ -47,10 +49,15 @@ class World:
 
     def flow(self) -> str | None:
         assert self.h.app is not None
-        return self.h.app.user_data.get(self.actor, {}).get("flow")
+        return self.h.app.forms.active(self.actor) or self.h.app.user_data.get(self.actor, {}).get(
+            "flow"
+        )
 
     def draft_branch(self, key: str) -> int | None:
         assert self.h.app is not None
+        found = self.h.app.forms.peek(self.actor)
+        if found is not None and found[0] == FORMS.get(key, key):
+            return found[1].get("branch_id")
         return (self.h.app.user_data.get(self.actor, {}).get(key) or {}).get("branch_id")
 
     def refused(self, replies: list[str]) -> bool:
@@ -100,7 +107,9 @@ Probe = Callable[[World], Awaitable[bool | None]]
 
 async def _cancel(w: World) -> None:
     if w.flow():
-        await w.h.send("/cancel", user=w.actor)
+        replies = await w.h.send("/cancel", user=w.actor)
+        if replies and replies[-1].startswith("放弃这次"):
+            await w.h.tap("🗑 放弃，不保存", user=w.actor)
 
 
 async def status(w: World) -> bool | None:

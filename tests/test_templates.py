@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bot.branch_profile import FIELDS, InvalidAnswer, RuleWarning
 from bot.emulator.html import parse_html
-from bot.handlers.profile_form import prompt
 from bot.meeting_form import steps_for
 from bot.meetings import MEETING_KINDS
 from bot.partyday import ideas_for
@@ -57,7 +56,17 @@ def test_every_prompt_and_error_renders() -> None:
     params = {"minimum": 2, "limit": 60, "length": 300, "maximum": 1000}
     for field in FIELDS:
         for code in codes:
-            text = prompt(field, step=1, total=9, error=InvalidAnswer(code, **params))
+            question = render("reg_ask", field=field, shown=None)
+            text = render(
+                "form_ask",
+                question=question,
+                number=1,
+                total=9,
+                unit="项",
+                heading="",
+                current=None,
+                error=InvalidAnswer(code, **params),
+            )
             parse_html(text)
             assert "{{" not in text
 

@@ -3,71 +3,53 @@
 from __future__ import annotations
 
 import logging
-from enum import IntEnum
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot import access
+from bot.access import Need
 from bot.application import BotContext, app_of
-from bot.branch_profile import FIELDS, InvalidAnswer, check_profile
+from bot.branch_profile import FIELDS, check_profile
+from bot.forms import Form, Outcome, Refused, Step, Turn
 from bot.handlers import profile_form
 from bot.handlers.common import (
-    active_flow,
     answer,
     callback_parts,
     close_keyboard,
-    conversation,
     forbidden,
     in_rows,
     is_private,
     reply,
     reply_template,
-    set_flow,
-    user_data,
 )
+from bot.handlers.profile_form import ProfileDraft
 from bot.handlers.start import send_menu
 from bot.texts import labels, render
 from db import repo
 from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
-FLOW = "branch_edit"
-DRAFT = "branch_edit"
 
 
-class State(IntEnum):
-    """Where the edit conversation is."""
-
-    EDITING = 1
-
-
-async def show_card(
-    update: Update, context: BotContext, membership: Membership, branch: Branch
-) -> None:
+def card_view(membership: Membership, branch: Branch) -> tuple[str, list[list[tuple[str, str]]]]:
     """The profile card, with edit buttons for those who may edit."""
     lab = labels()
     rows: list[list[tuple[str, str]]] = []
-    if membership.can_edit:
+    can_edit = access.allows(membership.role, Need.EDIT)
+    if can_edit:
         edits = [(lab.EDIT_PREFIX + lab.FIELDS[f], f"br:edit:{branch.id}:{f}") for f in FIELDS]
         rows = in_rows(edits, 3)
     rows.append([(lab.MENU, "menu:home")])
-    await reply_template(
-        update,
+    text = render(
         "branch_card",
-        rows,
         p=branch.profile,
         role=lab.ROLES[membership.role],
-        can_edit=membership.can_edit,
+        can_edit=can_edit,
         warnings=check_profile(branch.profile),
     )
+    return text, rows
 
 
 async def show_branch(update: Update, context: BotContext) -> None:
@@ -83,7 +65,7 @@ async def show_branch(update: Update, context: BotContext) -> None:
         await reply_template(update, "not_registered")
         return
     await close_keyboard(update)
-    await show_card(update, context, *current)
+    await reply(update, *card_view(*current))
 
 
 async def list_branches(update: Update, context: BotContext) -> None:
@@ -131,132 +113,73 @@ async def switch(update: Update, context: BotContext) -> None:
     await send_menu(update, context)
 
 
-async def _editor(update: Update, context: BotContext, branch_id: int) -> Branch | None:
-    """The branch if the user may edit it; otherwise tell them and return None."""
-    user = update.effective_user
-    assert user is not None
-    database = app_of(context).database
-    membership = await repo.get_membership(database, user.id, branch_id)
-    branch = await repo.get_branch(database, branch_id)
-    if membership is None or branch is None or not membership.can_edit:
-        _LOGGER.warning("User %s refused editing branch %s", user.id, branch_id)
-        await forbidden(update)
-        return None
-    return branch
+async def _load_edit(turn: Turn[ProfileDraft]) -> tuple[Membership, Branch]:
+    """The branch being edited, while the user may still edit it."""
+    assert turn.draft.branch_id is not None
+    found = await access.authorize(turn.database, turn.user_id, turn.draft.branch_id, Need.EDIT)
+    if found is None:
+        _LOGGER.warning("User %s refused editing branch %s", turn.user_id, turn.draft.branch_id)
+        raise Refused("no_permission")
+    return found
 
 
-async def _ask(update: Update, context: BotContext, error: InvalidAnswer | None = None) -> int:
-    draft = user_data(context)[DRAFT]
-    field = draft["field"]
-    text = profile_form.prompt(field, current=draft["current"], error=error, template="branch_ask")
-    rows = [*profile_form.option_rows("bre:set", field), [(labels().CANCEL, "bre:cancel")]]
-    await reply(update, text, rows)
-    return State.EDITING
+def _edit_steps(draft: ProfileDraft) -> list[Step[ProfileDraft]]:
+    assert draft.field is not None
+    return [
+        profile_form.field_step(draft.field, template="branch_ask", current=draft.current_text)
+    ]
 
 
-async def begin_edit(update: Update, context: BotContext) -> int:
-    """An edit button on the profile card: ask the new value of that field."""
-    parts = callback_parts(update)
-    if len(parts) != 4 or not parts[2].isdigit() or parts[3] not in FIELDS:
-        await answer(update, render("button_expired"), alert=True)
-        return ConversationHandler.END
-    if active_flow(context):
-        await answer(update, render("finish_flow_first"), alert=True)
-        return ConversationHandler.END
-    branch = await _editor(update, context, int(parts[2]))
-    if branch is None:
-        return ConversationHandler.END
-    await answer(update)
-    await close_keyboard(update)
-    field = parts[3]
-    user_data(context)[DRAFT] = {
-        "branch_id": branch.id,
-        "field": field,
-        "current": getattr(branch.profile, field),
-    }
-    set_flow(context, FLOW)
-    return await _ask(update, context)
-
-
-async def _apply(update: Update, context: BotContext, value: Any) -> int:
-    draft = user_data(context).pop(DRAFT)
-    set_flow(context, None)
-    branch = await _editor(update, context, draft["branch_id"])
-    if branch is None:
-        return ConversationHandler.END
-    user = update.effective_user
-    assert user is not None
-    database = app_of(context).database
-    if getattr(branch.profile, draft["field"]) == value:
-        await reply_template(update, "branch_unchanged")
+async def _apply(turn: Turn[ProfileDraft], key: str) -> Outcome:
+    membership, branch = turn.env
+    field = turn.draft.field
+    assert field is not None
+    value = getattr(turn.draft, field)
+    if getattr(branch.profile, field) == value:
+        text = render("branch_unchanged")
     else:
         updated = await repo.update_branch(
-            database, user_id=user.id, branch_id=branch.id, changes={draft["field"]: value}
+            turn.database, user_id=turn.user_id, branch_id=branch.id, changes={field: value}
         )
         assert updated is not None
         branch = updated
-        await reply_template(update, "branch_updated", field=draft["field"])
-    membership = await repo.get_membership(database, user.id, branch.id)
-    assert membership is not None
-    await show_card(update, context, membership, branch)
-    return ConversationHandler.END
+        text = render("branch_updated", field=field)
+    return Outcome(text, more=(card_view(membership, branch),))
 
 
-async def typed(update: Update, context: BotContext) -> int:
-    """A typed new value."""
-    draft = user_data(context).get(DRAFT)
-    assert update.message is not None
-    if draft is None:
-        return ConversationHandler.END
-    try:
-        value = profile_form.read_typed(draft["field"], update.message.text or "")
-    except InvalidAnswer as error:
-        return await _ask(update, context, error)
-    return await _apply(update, context, value)
+EDIT_FORM: Form[ProfileDraft] = Form(
+    name="bre",
+    title="支部信息修改",
+    draft=ProfileDraft,
+    steps=_edit_steps,
+    load=_load_edit,
+    save=_apply,
+)
 
 
-async def tapped(update: Update, context: BotContext) -> int:
-    """A tapped new value; buttons of another question are refused."""
-    draft = user_data(context).get(DRAFT)
+async def begin_edit(update: Update, context: BotContext) -> None:
+    """An edit button on the profile card: br:edit:<branch>:<field>."""
     parts = callback_parts(update)
-    if draft is None or len(parts) != 4 or parts[2] != draft["field"]:
+    if len(parts) != 4 or not parts[2].isdigit() or len(parts[2]) > 15 or parts[3] not in FIELDS:
         await answer(update, render("button_expired"), alert=True)
-        return State.EDITING if draft else ConversationHandler.END
-    try:
-        value = profile_form.read_tapped(parts[2], parts[3])
-    except InvalidAnswer:
-        await answer(update, render("button_expired"), alert=True)
-        return State.EDITING
-    await answer(update)
-    await close_keyboard(update)
-    return await _apply(update, context, value)
-
-
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leave the edit without changing anything."""
-    await answer(update)
-    await close_keyboard(update)
-    user_data(context).pop(DRAFT, None)
-    set_flow(context, None)
-    await reply_template(update, "cancelled")
-    return ConversationHandler.END
+        return
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    found = await access.authorize(database, user.id, int(parts[2]), Need.EDIT)
+    if found is None:
+        await forbidden(update)
+        return
+    field = parts[3]
+    draft = ProfileDraft(branch_id=found[1].id, field=field)
+    draft.current_text = profile_form.show_value(field, getattr(found[1].profile, field))
+    await app_of(context).forms.start(update, context, EDIT_FORM.name, draft)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Profile card, profile editing and switching branches."""
     return [
-        conversation(
-            name="branch_edit",
-            entry_points=[CallbackQueryHandler(begin_edit, pattern=r"^br:edit:")],
-            states={
-                State.EDITING: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, typed),
-                    CallbackQueryHandler(tapped, pattern=r"^bre:set:"),
-                    CallbackQueryHandler(cancel, pattern=r"^bre:cancel$"),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", cancel)],
-        ),
+        CallbackQueryHandler(begin_edit, pattern=r"^br:edit:"),
         CommandHandler("branch", show_branch),
         CallbackQueryHandler(show_branch, pattern=r"^menu:branch$"),
         CommandHandler("switch", list_branches),

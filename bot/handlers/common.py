@@ -115,7 +115,11 @@ def user_data(context: BotContext) -> dict[str, Any]:
 
 
 def active_flow(context: BotContext) -> str | None:
-    """The guided flow the user is in, if any."""
+    """The guided flow the user is in, if any (a form of the engine, or an older flow)."""
+    user = getattr(context, "_user_id", None)
+    forms = app_of(context).forms
+    if user is not None and forms is not None and forms.active(user):
+        return str(forms.active(user))
     return user_data(context).get(FLOW_KEY)
 
 

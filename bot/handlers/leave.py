@@ -399,6 +399,7 @@ async def typed_name(update: Update, context: BotContext) -> int:
         await reply_template(update, "leave_delete", view="secretary_only")
         return ConversationHandler.END
     cleared = forget_branch_drafts(application, branch_id)
+    cleared += await application.forms.close_for_branch(application.database, branch_id)
     _LOGGER.info("Branch %s deleted by %s (%d drafts dropped)", branch_id, user.id, cleared)
     await reply_template(update, "leave_delete", view="deleted", branch_name=draft["name"])
     note = render("leave_delete", view="notice_member", branch_name=draft["name"])
@@ -490,7 +491,9 @@ async def forget_step(update: Update, context: BotContext) -> None:
         return
     for branch_id in sole:
         forget_branch_drafts(application, branch_id)
+        await application.forms.close_for_branch(application.database, branch_id)
     end_conversations(application, user.id)
+    await application.forms.close(application.database, user.id)
     application.drop_user_data(user.id)
     application.drop_chat_data(user.id)
     _LOGGER.info("A user's data was deleted (%d branches with it)", len(sole))

@@ -1,4 +1,4 @@
-"""Asking for one branch-profile field: the prompt, its buttons, and reading a tapped value.
+"""The branch-profile fields as form steps: question, buttons, and reading typed or tapped answers.
 
 Shared by registration (/start) and profile editing (/branch).
 """
@@ -7,18 +7,44 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from bot.branch_profile import (
     CHOICE_FIELDS,
+    FIELDS,
     YES_NO_FIELDS,
     InvalidAnswer,
     parse_answer,
     parse_choice,
     parse_party_day,
 )
-from bot.handlers.common import in_rows
+from bot.forms import Choice, Step, Turn
 from bot.texts import labels, render
 
 PARTY_DAY_CHOICES = (1, 5, 10, 15, 20, 25)
+
+
+class ProfileDraft(msgspec.Struct):
+    """A branch profile being filled in (None: not answered yet)."""
+
+    name: str | None = None
+    organization_name: str | None = None
+    organization_type: str | None = None
+    formation_mode: str | None = None
+    formal_members: int | None = None
+    probationary_members: int | None = None
+    has_committee: bool | None = None
+    has_party_groups: bool | None = None
+    party_day: int | None = None
+    # Editing one field of a saved branch (/branch): which branch and which field.
+    branch_id: int | None = None
+    field: str | None = None
+    current_text: str | None = None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The answered fields."""
+        return {f: getattr(self, f) for f in FIELDS if getattr(self, f) is not None}
 
 
 def option_names(field: str) -> dict[str, str]:
@@ -28,34 +54,20 @@ def option_names(field: str) -> dict[str, str]:
     return dict(labels().FORMATION_MODES)
 
 
-def option_rows(prefix: str, field: str) -> list[list[tuple[str, str]]]:
+def option_choices(field: str) -> list[list[Choice]]:
     """The answer buttons for a field (none for fields that are typed)."""
     lab = labels()
     if field in CHOICE_FIELDS:
         names = option_names(field)
         per_row = 1 if field == "organization_type" else 2
-        return in_rows(
-            [(names[c], f"{prefix}:{field}:{c}") for c in CHOICE_FIELDS[field]], per_row
-        )
+        choices = [Choice(code, names[code]) for code in CHOICE_FIELDS[field]]
+        return [choices[i : i + per_row] for i in range(0, len(choices), per_row)]
     if field in YES_NO_FIELDS:
-        return [[(lab.HAS, f"{prefix}:{field}:1"), (lab.HAS_NOT, f"{prefix}:{field}:0")]]
+        return [[Choice("1", lab.HAS), Choice("0", lab.HAS_NOT)]]
     if field == "party_day":
-        days = [(f"{d}日", f"{prefix}:{field}:{d}") for d in PARTY_DAY_CHOICES]
-        return [*in_rows(days, 3), [(lab.MONTH_END, f"{prefix}:{field}:31")]]
+        days = [Choice(str(d), f"{d}日") for d in PARTY_DAY_CHOICES]
+        return [days[:3], days[3:], [Choice("31", lab.MONTH_END)]]
     return []
-
-
-def prompt(
-    field: str,
-    *,
-    step: int | None = None,
-    total: int | None = None,
-    current: Any = None,
-    error: InvalidAnswer | None = None,
-    template: str = "reg_ask",
-) -> str:
-    """The question for a field, after the reason the last answer was refused (if any)."""
-    return render(template, field=field, step=step, total=total, current=current, error=error)
 
 
 def read_typed(field: str, text: str) -> Any:
@@ -72,7 +84,40 @@ def read_tapped(field: str, raw: str) -> Any:
             raise InvalidAnswer("choice")
         return raw == "1"
     if field == "party_day":
-        if not raw.isdigit():
+        if not raw.isdigit() or len(raw) > 2:
             raise InvalidAnswer("choice")
         return parse_party_day(raw)
     raise InvalidAnswer("choice")
+
+
+def show_value(field: str, value: Any) -> str:
+    """A field's value as the user reads it."""
+    return render("profile_value", field=field, value=value)
+
+
+def field_step(
+    field: str, *, template: str = "reg_ask", current: str | None = None
+) -> Step[ProfileDraft]:
+    """The step that asks one profile field (`current`: the saved value shown, when editing)."""
+
+    def question(turn: Turn[ProfileDraft]) -> str:
+        return render(template, field=field, shown=current)
+
+    def read(turn: Turn[ProfileDraft], text: str) -> None:
+        setattr(turn.draft, field, read_typed(field, text))
+
+    def pick(turn: Turn[ProfileDraft], code: str) -> None:
+        setattr(turn.draft, field, read_tapped(field, code))
+
+    def now(turn: Turn[ProfileDraft]) -> str:
+        return show_value(field, getattr(turn.draft, field))
+
+    return Step(
+        name=field,
+        question=question,
+        answered=lambda draft: getattr(draft, field) is not None,
+        read=read,
+        choices=lambda turn: option_choices(field),
+        pick=pick,
+        current=now,
+    )

@@ -14,6 +14,7 @@ from bot.handlers.common import (
     answer,
     close_keyboard,
     is_private,
+    reply,
     reply_template,
     set_flow,
     stale,
@@ -24,15 +25,13 @@ from db import admins, repo
 _LOGGER = logging.getLogger(__name__)
 
 
-async def send_menu(update: Update, context: BotContext) -> None:
-    """The main menu of the user's current branch (or the way to register one)."""
-    user = update.effective_user
-    assert user is not None
-    database = app_of(context).database
-    current = await repo.current_membership(database, user.id)
+async def menu_view(
+    database: Any, config: Any, user_id: int
+) -> tuple[str, list[list[tuple[str, str]]]] | None:
+    """The main menu of the user's current branch as (text, buttons); None if unregistered."""
+    current = await repo.current_membership(database, user_id)
     if current is None:
-        await reply_template(update, "not_registered")
-        return
+        return None
     membership, branch = current
     lab = labels()
     rows = [
@@ -43,19 +42,25 @@ async def send_menu(update: Update, context: BotContext) -> None:
         [(lab.MENU_SELFCHECK, "menu:selfcheck"), (lab.MENU_BRANCH, "menu:branch")],
         [(lab.ROSTER_MENU, "menu:members"), (lab.TEAM_MENU, "menu:team")],
     ]
-    config = app_of(context).config
-    if await admins.is_admin(database, user.id, config.bot.admin_ids):
+    if await admins.is_admin(database, user_id, config.bot.admin_ids):
         rows.append([(lab.MENU_OVERVIEW, "ov:home")])
-    if len(await repo.list_memberships(database, user.id)) > 1:
+    if len(await repo.list_memberships(database, user_id)) > 1:
         rows.append([(lab.MENU_SWITCH, "menu:switch")])
     rows.append([(lab.MENU_NEW, "menu:new"), (lab.MENU_HELP, "menu:help")])
-    await reply_template(
-        update,
-        "main_menu",
-        rows,
-        branch_name=branch.profile.name,
-        role=lab.ROLES[membership.role],
-    )
+    text = render("main_menu", branch_name=branch.profile.name, role=lab.ROLES[membership.role])
+    return text, rows
+
+
+async def send_menu(update: Update, context: BotContext) -> None:
+    """The main menu of the user's current branch (or the way to register one)."""
+    user = update.effective_user
+    assert user is not None
+    application = app_of(context)
+    view = await menu_view(application.database, application.config, user.id)
+    if view is None:
+        await reply_template(update, "not_registered")
+        return
+    await reply(update, *view)
 
 
 async def menu(update: Update, context: BotContext) -> None:

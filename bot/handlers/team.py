@@ -35,7 +35,6 @@ from telegram.ext import (
 from bot.application import BotContext, app_of
 from bot.handlers import registration
 from bot.handlers.common import (
-    active_flow,
     answer,
     callback_parts,
     close_keyboard,
@@ -43,8 +42,6 @@ from bot.handlers.common import (
     in_rows,
     is_private,
     reply_template,
-    set_flow,
-    user_data,
 )
 from bot.handlers.start import send_menu
 from bot.texts import labels, render
@@ -636,11 +633,9 @@ async def join(update: Update, context: BotContext) -> None:
         await tell(context, result.created_by, note)
     if result.outcome != "joined" or branch is None:
         return
-    if active_flow(context) == registration.FLOW:
+    if application.forms.active(user.id) == registration.NAME:
         # Invited while registering a branch of their own: that half-done draft is dropped.
-        user_data(context).pop(registration.DRAFT, None)
-        set_flow(context, None)
-        end_conversations(application, user.id)
+        await application.forms.close(database, user.id)
     await _notify_joined(context, branch, user.id, result.role or "", result.created_by)
     await send_menu(update, context)
 
