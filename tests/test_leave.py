@@ -127,9 +127,11 @@ async def _leftovers(db: Database, branch_id: int, needle: str) -> list[str]:
 
 
 async def _conversations_of(db: Database, user_id: int) -> list[str]:
-    """The persisted conversations the user is in."""
+    """The persisted conversations the user is in (forms, and the older flows)."""
     rows = await db.fetchall("SELECT name, conversation_key FROM ptb_conversations")
-    return [row["name"] for row in rows if json.loads(row["conversation_key"])[-1] == user_id]
+    older = [row["name"] for row in rows if json.loads(row["conversation_key"])[-1] == user_id]
+    forms = await db.fetchall("SELECT form FROM form_state WHERE user_id = ?", (user_id,))
+    return [row["form"] for row in forms] + older
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
@@ -205,8 +207,8 @@ async def test_delete_branch_leaves_nothing(harness: Harness) -> None:
     # A committee member is halfway through logging a meeting for the branch.
     await harness.send("/log", user=THIRD)
     await harness.tap("党员大会", user=THIRD)
-    assert harness.app.user_data[THIRD]["meeting"]["branch_id"] == doomed.id
-    assert await _conversations_of(database, THIRD) == ["meeting_log"]
+    assert harness.app.forms.peek(THIRD)[1]["branch_id"] == doomed.id
+    assert await _conversations_of(database, THIRD) == ["lg"]
     # Only the secretary may; the deputy-less viewer gets no permission.
     assert "权限" in (await harness.send("/deletebranch", user=OTHER))[-1]
     await harness.tap_data(f"lv:d1:{doomed.id}", user=THIRD)
@@ -247,8 +249,7 @@ async def test_delete_branch_leaves_nothing(harness: Harness) -> None:
     user = await repo.get_user(database, OTHER)
     assert user is not None and user.current_branch_id is None
     # The committee member's flow ended: no draft, no conversation, no error.
-    assert "meeting" not in harness.app.user_data[THIRD]
-    assert "flow" not in harness.app.user_data[THIRD]
+    assert harness.app.forms.peek(THIRD) is None
     assert await _conversations_of(database, THIRD) == []
     replies = await harness.send("张三", user=THIRD)
     assert "没有进行中的操作" in replies[-1]

@@ -187,7 +187,9 @@ async def test_committee_meeting_quorum_and_appraisal_season(harness: Harness) -
     await harness.tap("跳过（没有决议）")
     card = (await harness.tap("没有照片，完成"))[-1]
     assert "支委会实到 2 人" in card and "第十二条" in card
-    await harness.tap("🗑 放弃这条记录")
+    replies = await harness.tap("🗑 放弃这条记录")
+    assert replies == ["放弃这次会议记录吗？已经填写的内容不会保存。"]
+    await harness.tap("🗑 放弃，不保存")
     with time_machine.travel("2026-06-10 10:00 +08:00"):
         await _to_attendance(harness, "民主评议党员")
         await harness.tap("✅ 全部到会（应到10人）")
@@ -280,6 +282,8 @@ async def test_back_cancel_and_stale_buttons(harness: Harness) -> None:
     replies = await harness.send("学雷锋")
     assert "活动形式" in replies[-1]
     replies = await harness.send("/cancel")
+    assert replies == ["放弃这次会议记录吗？已经填写的内容不会保存。"]
+    replies = await harness.tap("🗑 放弃，不保存")
     assert "已取消" in replies[0]
     assert await _records(harness, branch.id) == []
     await harness.tap_data("lg:save", kind_message)

@@ -32,7 +32,7 @@ VICTIM = 4004  # a viewer of 甲 whose role the actor tries to change
 ROLES = ("secretary", "deputy", "committee", "viewer", "outsider", "other")
 HANDLERS = Path(__file__).resolve().parent.parent / "bot" / "handlers"
 # Conversations that run on the form engine, by their old draft key.
-FORMS = {"branch_edit": "bre", "meeting": "log"}
+FORMS = {"branch_edit": "bre", "meeting": "lg"}
 REFUSALS = ("权限", "过期", "不存在", "不在", "还没有登记", "只有", "不能", "无法")
 
 

@@ -105,6 +105,10 @@ class Step(Generic[D]):
     applies: Callable[[D], bool] = _always
     photo: Callable[[Turn[D], str, str], str] | None = None
     fixed: Callable[[D], bool] = lambda draft: False
+    # More buttons under the answers: `tools` are the form's own actions (label, name, arg),
+    # `links` open something outside the form (label, callback data) and leave the form open.
+    tools: Callable[[Turn[D]], Sequence[tuple[str, str, str]]] = lambda turn: ()
+    links: Callable[[Turn[D]], Sequence[tuple[str, str]]] = lambda turn: ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class Form(Generic[D]):
     actions: dict[str, Callable[[Turn[D], str], Awaitable[None]]] = field(default_factory=dict)
     unit: str = "步"
     heading: Callable[[D], str] | None = None
+    counted: Callable[[D], bool] = lambda draft: True
 
 
 class Session(msgspec.Struct):
@@ -330,6 +335,9 @@ class FormEngine:
         rows = [row for row in rows if row]
         if answered and (session.mode == "edit" or step.name in session.visited):
             rows.append([(lab.FORM_KEEP, self._data(form, session, f"k:{step.name}"))])
+        for label, name, arg in step.tools(turn):
+            rows.append([(label, self._data(form, session, f"t:{name}:{arg}"))])
+        rows += [[link] for link in step.links(turn)]
         skip_label = step.skip_label(draft) if step.skip_label else None
         if skip_label and step.skip is not None:
             rows.append([(skip_label, self._data(form, session, f"s:{step.name}"))])
@@ -343,7 +351,9 @@ class FormEngine:
         text = render(
             "form_ask",
             question=step.question(turn),
-            number=names.index(step.name) + 1 if session.mode == "go" and len(names) > 1 else None,
+            number=names.index(step.name) + 1
+            if session.mode == "go" and len(names) > 1 and form.counted(draft)
+            else None,
             total=len(names),
             unit=form.unit,
             heading=form.heading(draft) if form.heading else "",
@@ -472,7 +482,8 @@ class FormEngine:
             await self._photo(turn, form, session, step, message)
             return
         if step.read is None:
-            await self._present(turn, form, session, InvalidAnswer("choice"))
+            need = "need_photo" if step.photo is not None else "choice"
+            await self._present(turn, form, session, InvalidAnswer(need))
             return
         try:
             step.read(turn, message.text or "")
@@ -644,8 +655,14 @@ class FormEngine:
                 await form.actions[rest[0]](turn, rest[1])
             except InvalidAnswer:
                 return False
-            session.rev += 1
-            session.entered = session.rev
+            missing = self._missing(form, turn.draft)
+            if session.step == REVIEW and missing is not None:
+                # The change asks for more (counting the sitting as a 党课 needs its speaker).
+                session.mode = "edit"
+                self._move(session, missing.name)
+            else:
+                session.rev += 1
+                session.entered = session.rev
         else:
             return False
         await _close_keyboard(update)
@@ -681,12 +698,12 @@ class FormEngine:
         names = "|".join(sorted(self.forms))
         private = filters.ChatType.PRIVATE
         answers = private & (
-            (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL
+            (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.IMAGE
         )
         return [
             _OpenForm(self, CommandHandler("cancel", self.on_cancel, filters=private)),
             _OpenForm(self, MessageHandler(answers, self.on_message)),
-            CallbackQueryHandler(self.on_tap, pattern=rf"^(?:{names}):"),
+            CallbackQueryHandler(self.on_tap, pattern=rf"^(?:{names}):\d+:"),
         ]
 
 

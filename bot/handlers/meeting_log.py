@@ -1,45 +1,27 @@
 """Logging a meeting from a phone (/log), and editing a saved record through the same steps.
 
-The draft lives in user_data["meeting"] and is persisted with the conversation state after every
-update, so a restart continues at the same step. Its key makes saving idempotent; it remembers
-the branch it was started for, so switching branches midway cannot misfile the record.
+The form engine keeps the draft; its key makes saving idempotent. The draft remembers the branch
+it was started for, so switching branches midway cannot misfile the record, and the user's role
+is checked again on every update.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import date
-from enum import IntEnum
 from typing import Any
 
+import msgspec
 from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot import access
 from bot import meeting_form as form
+from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
-from bot.handlers.common import (
-    active_flow,
-    answer,
-    callback_parts,
-    close_keyboard,
-    conversation,
-    in_rows,
-    is_private,
-    local_today,
-    reply,
-    reply_template,
-    set_flow,
-    user_data,
-)
+from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
+from bot.handlers.common import answer, callback_parts, is_private, reply_template
 from bot.knowledge import KIND_GUIDES
 from bot.meetings import MEETING_KINDS
 from bot.obligations import DEFAULT_FREQUENCY, period_of
@@ -49,236 +31,452 @@ from db import checkins, meetings, outbox, repo, settings
 from db.models import Branch, Meeting, Membership
 
 _LOGGER = logging.getLogger(__name__)
-FLOW = "meeting"
-DRAFT = "meeting"
+NAME = "lg"
 QUICK_DAYS = (0, 1, 2)
+# The fields a step fills in, as the draft stores them.
+_FIELDS = (
+    "kind", "held_on", "start_time", "place", "host", "recorder", "speaker", "counterpart",
+    "title", "activity_form", "expected", "present", "on_leave", "absentees", "agenda",
+    "content", "resolutions", "also_counts_as", "plan_id", "photos",
+)  # fmt: skip
+# Kept when the kind is changed: the day and the place do not depend on it.
+_KEPT_ON_KIND_CHANGE = ("held_on", "start_time", "place")
 
 
-class State(IntEnum):
-    """Where the logging conversation is."""
+class LogDraft(msgspec.Struct):
+    """A meeting record being filled in (None: not answered yet)."""
 
-    ASKING = 1
-    REVIEW = 2
+    branch_id: int
+    edit_id: int | None = None
+    checkin_id: int | None = None
+    kind: str | None = None
+    held_on: str | None = None
+    start_time: str | None = None
+    place: str | None = None
+    host: str | None = None
+    recorder: str | None = None
+    speaker: str | None = None
+    counterpart: str | None = None
+    title: str | None = None
+    activity_form: str | None = None
+    expected: int | None = None
+    present: int | None = None
+    on_leave: int | None = None
+    absentees: list[list[str]] | None = None
+    agenda: list[str] | None = None
+    content: str | None = None
+    resolutions: str | None = None
+    also_counts_as: list[str] = []
+    plan_id: int | None = None
+    photos: list[list[str]] = []
+    # Optional steps answered (resolutions skipped, photos done); steps a preset filled.
+    done: list[str] = []
+    preset: list[str] = []
+    hints: dict[str, list[str]] = {}
 
+    def values(self) -> dict[str, Any]:
+        """The answers in the form bot.meeting_form reads."""
+        found = {name: getattr(self, name) for name in _FIELDS if getattr(self, name) is not None}
+        found["_done"] = list(self.done)
+        return found
 
-def _draft(context: BotContext) -> dict[str, Any]:
-    draft = user_data(context).get(DRAFT)
-    assert draft is not None, "the logging conversation has no draft"
-    return draft
-
-
-async def _allowed(
-    context: BotContext, user_id: int, branch_id: int, meeting: Meeting | None = None
-) -> tuple[Membership, Branch] | None:
-    """The user's role and the branch, if they may log for it (or edit that record)."""
-    database = app_of(context).database
-    membership = await repo.get_membership(database, user_id, branch_id)
-    branch = await repo.get_branch(database, branch_id)
-    if membership is None or branch is None or not membership.can_record:
-        return None
-    if meeting is not None and not (membership.can_edit or meeting.created_by == user_id):
-        return None
-    return membership, branch
-
-
-def _steps(draft: dict[str, Any]) -> tuple[str, ...]:
-    values = draft["values"]
-    if "kind" not in values:
-        return form.COMMON_STEPS
-    return form.steps_for(values["kind"], values.get("also_counts_as", []))
-
-
-def _next_step(draft: dict[str, Any]) -> str | None:
-    for step in _steps(draft):
-        if not form.is_answered(step, draft["values"]):
-            return step
-    return None
-
-
-async def _profile(context: BotContext, draft: dict[str, Any]) -> Any:
-    branch = await repo.get_branch(app_of(context).database, draft["branch_id"])
-    assert branch is not None
-    return branch.profile
+    def apply(self, values: dict[str, Any]) -> None:
+        """Take a step's answer (a dict of Meeting fields)."""
+        for name, value in values.items():
+            setattr(self, name, value)
 
 
-def _step_rows(draft: dict[str, Any], profile: Any) -> list[list[tuple[str, str]]]:
-    """The answer buttons of the current step."""
-    lab = labels()
-    step = draft["step"]
-    values = draft["values"]
-    rows: list[list[tuple[str, str]]] = []
-    if step == "kind":
-        rows = in_rows([(lab.KINDS[k], f"lg:kind:{k}") for k in MEETING_KINDS], 2)
-    elif step == "held_on":
-        rows = [[(lab.QUICK_DAYS[d], f"lg:day:{d}") for d in QUICK_DAYS]]
-        if values.get("kind") in KIND_GUIDES and not draft.get("edit_id"):
-            rows.append([(lab.HOW_TO_RUN, f"kb:{KIND_GUIDES[values['kind']]}")])
-    elif step == "activity_form":
-        names = lab.ACTIVITY_FORMS
-        rows = in_rows([(names[f], f"lg:form:{f}") for f in form.ACTIVITY_FORMS], 3)
-    elif step == "attendance":
-        expected = form.default_expected(values["kind"], profile)
-        if expected:
-            rows = [[(lab.ALL_PRESENT.format(n=expected), "lg:all")]]
-    elif step == "resolutions":
-        rows = [[(lab.NO_RESOLUTIONS, "lg:skip")]]
-    elif step == "photos":
-        label = lab.PHOTOS_DONE if values.get("photos") else lab.NO_PHOTOS
-        rows = [[(label, "lg:done")]]
-        if draft.get("edit_id") and values.get("photos"):
-            rows.append([(lab.CLEAR_PHOTOS, "lg:clear")])
-    hints = draft.get("hints", {}).get(step, [])
-    rows += [[(hint[:30], f"lg:hint:{step}:{i}")] for i, hint in enumerate(hints[:4])]
-    nav: list[tuple[str, str]] = []
-    if draft["to_review"]:
-        nav.append((lab.TO_REVIEW, "lg:review"))
-    elif _steps(draft).index(step) > 0 and draft.get("preset_kind_step") != step:
-        nav.append((lab.BACK, "lg:back"))
-    nav.append((lab.CANCEL, "lg:cancel"))
-    return [*rows, nav]
+# -- reading the steps ---------------------------------------------------------------------------
 
 
-async def _ask(update: Update, context: BotContext, error: InvalidAnswer | None = None) -> int:
-    """Ask the draft's current step."""
-    draft = _draft(context)
-    profile = await _profile(context, draft)
-    steps = _steps(draft)
-    step = draft["step"]
-    values = draft["values"]
-    kind = values.get("kind")
-    text = render(
-        "log_ask",
-        step=step,
-        kind=kind,
-        number=None if draft["to_review"] else steps.index(step) + 1,
-        total=len(steps),
-        m=form.to_meeting(values) if draft["to_review"] else None,
-        expected=form.default_expected(kind, profile) if kind else None,
-        photo_count=len(values.get("photos", [])),
-        error=error,
+def _profile(turn: Turn[LogDraft]) -> Any:
+    return turn.env[1].profile
+
+
+def _expected(turn: Turn[LogDraft]) -> int | None:
+    kind = turn.draft.kind
+    return form.default_expected(kind, _profile(turn)) if kind else None
+
+
+def _meeting(draft: LogDraft) -> Meeting:
+    return form.to_meeting(draft.values())
+
+
+def _read(step: str) -> Any:
+    def read(turn: Turn[LogDraft], text: str) -> None:
+        draft = turn.draft
+        values = form.read_step(
+            step,
+            draft.kind or "",
+            text,
+            today=turn.today,
+            default_expected=_expected(turn),
+        )
+        if step == "people":
+            # A new answer replaces the old names (a combined 党课's speaker is its own step).
+            draft.host = draft.recorder = draft.counterpart = ""
+            if draft.kind == "party_lecture":
+                draft.speaker = ""
+        draft.apply(values)
+        if step in form.OPTIONAL_STEPS and step not in draft.done:
+            draft.done.append(step)
+
+    return read
+
+
+def _hint_choices(step: str) -> Any:
+    def choices(turn: Turn[LogDraft]) -> list[list[Choice]]:
+        hints = turn.draft.hints.get(step, [])
+        return [[Choice(f"h{i}", hint[:30])] for i, hint in enumerate(hints[:4])]
+
+    return choices
+
+
+def _pick(step: str) -> Any:
+    read = _read(step)
+
+    def pick(turn: Turn[LogDraft], code: str) -> None:
+        draft = turn.draft
+        if step == "kind":
+            if code not in MEETING_KINDS:
+                raise InvalidAnswer("choice")
+            if code != draft.kind:
+                kept = {name: getattr(draft, name) for name in _KEPT_ON_KIND_CHANGE}
+                fresh = LogDraft(branch_id=draft.branch_id, hints=draft.hints, **kept)
+                for name in draft.__struct_fields__:
+                    setattr(draft, name, getattr(fresh, name))
+                draft.kind = code
+            return
+        if step == "held_on":
+            if not code.isdigit() or int(code) not in QUICK_DAYS:
+                raise InvalidAnswer("choice")
+            draft.held_on = date.fromordinal(turn.today.toordinal() - int(code)).isoformat()
+            return
+        if step == "activity_form":
+            if code not in form.ACTIVITY_FORMS:
+                raise InvalidAnswer("choice")
+            draft.activity_form = code
+            return
+        if step == "attendance" and code == "all":
+            expected = _expected(turn)
+            if not expected:
+                raise InvalidAnswer("choice")
+            draft.apply(form.full_attendance(expected))
+            return
+        hints = draft.hints.get(step, [])
+        if not code.startswith("h") or not code[1:].isdigit() or int(code[1:]) >= len(hints):
+            raise InvalidAnswer("choice")
+        read(turn, hints[int(code[1:])])
+
+    return pick
+
+
+def _kind_choices(turn: Turn[LogDraft]) -> list[list[Choice]]:
+    kinds = [Choice(k, labels().KINDS[k]) for k in MEETING_KINDS]
+    return [kinds[i : i + 2] for i in range(0, len(kinds), 2)]
+
+
+def _day_choices(turn: Turn[LogDraft]) -> list[list[Choice]]:
+    return [[Choice(str(d), labels().QUICK_DAYS[d]) for d in QUICK_DAYS]]
+
+
+def _form_choices(turn: Turn[LogDraft]) -> list[list[Choice]]:
+    names = labels().ACTIVITY_FORMS
+    forms = [Choice(f, names[f]) for f in form.ACTIVITY_FORMS]
+    return [forms[i : i + 3] for i in range(0, len(forms), 3)]
+
+
+def _attendance_choices(turn: Turn[LogDraft]) -> list[list[Choice]]:
+    expected = _expected(turn)
+    return [[Choice("all", labels().ALL_PRESENT.format(n=expected))]] if expected else []
+
+
+def _guide(turn: Turn[LogDraft]) -> list[tuple[str, str]]:
+    kind = turn.draft.kind
+    if kind in KIND_GUIDES and turn.draft.edit_id is None:
+        return [(labels().HOW_TO_RUN, f"kb:{KIND_GUIDES[kind]}")]
+    return []
+
+
+def _add_photo(turn: Turn[LogDraft], file_id: str, unique: str) -> str:
+    values = {"photos": turn.draft.photos}
+    added = form.add_photo(values, file_id, unique)
+    turn.draft.photos = values["photos"]
+    return render("log_photo_added", count=len(turn.draft.photos), full=not added)
+
+
+def _photos_done(turn: Turn[LogDraft]) -> None:
+    if "photos" not in turn.draft.done:
+        turn.draft.done.append("photos")
+
+
+def _skip_resolutions(turn: Turn[LogDraft]) -> None:
+    turn.draft.resolutions = ""
+    if "resolutions" not in turn.draft.done:
+        turn.draft.done.append("resolutions")
+
+
+def _photo_tools(turn: Turn[LogDraft]) -> list[tuple[str, str, str]]:
+    if turn.draft.edit_id and turn.draft.photos:
+        return [(labels().CLEAR_PHOTOS, "clr", "0")]
+    return []
+
+
+def _question(step: str) -> Any:
+    def question(turn: Turn[LogDraft]) -> str:
+        return render(
+            "log_ask",
+            step=step,
+            kind=turn.draft.kind,
+            number=None,
+            total=None,
+            expected=_expected(turn),
+            photo_count=len(turn.draft.photos),
+            error=None,
+        )
+
+    return question
+
+
+def _current(step: str) -> Any:
+    def current(turn: Turn[LogDraft]) -> str | None:
+        if step != "kind" and (turn.draft.kind is None or turn.draft.held_on is None):
+            return None
+        m = _meeting(turn.draft) if turn.draft.held_on else None
+        return render("log_current", step=step, kind=turn.draft.kind, m=m) or None
+
+    return current
+
+
+def _step(name: str) -> Step[LogDraft]:
+    choices: Any = {
+        "kind": _kind_choices,
+        "held_on": _day_choices,
+        "activity_form": _form_choices,
+        "attendance": _attendance_choices,
+    }.get(name, _hint_choices(name))
+    typed = name not in {"kind", "activity_form", "photos"}
+    return Step(
+        name=name,
+        question=_question(name),
+        answered=lambda draft: name in draft.preset or form.is_answered(name, draft.values()),
+        read=_read(name) if typed else None,
+        choices=choices,
+        pick=_pick(name),
+        current=_current(name),
+        skip_label=(
+            (lambda d: labels().PHOTOS_DONE if d.photos else labels().NO_PHOTOS)
+            if name == "photos"
+            else (lambda d: labels().NO_RESOLUTIONS)
+            if name == "resolutions"
+            else None
+        ),
+        skip={"photos": _photos_done, "resolutions": _skip_resolutions}.get(name),
+        photo=_add_photo if name == "photos" else None,
+        fixed=(lambda d: "kind" in d.preset or d.edit_id is not None)
+        if name == "kind"
+        else _never,
+        tools=_photo_tools if name == "photos" else _no_tools,
+        links=_guide if name == "held_on" else _no_links,
     )
-    await reply(update, text, _step_rows(draft, profile))
-    return State.ASKING
 
 
-async def _review(update: Update, context: BotContext) -> int:
-    """The review card: every field, the rule warnings, save / edit / combine buttons."""
-    draft = _draft(context)
-    missing = _next_step(draft)
-    if missing:
-        draft["step"], draft["to_review"] = missing, False
-        return await _ask(update, context)
-    draft["to_review"] = True
-    profile = await _profile(context, draft)
-    meeting = form.to_meeting(draft["values"])
-    warnings = form.warnings_for(meeting, profile, await _same_day(context, draft, meeting))
-    draft["warnings"] = [w.code for w in warnings]
+def _never(draft: LogDraft) -> bool:
+    return False
+
+
+def _no_tools(turn: Turn[LogDraft]) -> list[tuple[str, str, str]]:
+    return []
+
+
+def _no_links(turn: Turn[LogDraft]) -> list[tuple[str, str]]:
+    return []
+
+
+_STEPS = {name: _step(name) for name in form.STEP_FIELDS}
+
+
+def _steps(draft: LogDraft) -> list[Step[LogDraft]]:
+    if draft.kind is None:
+        return [_STEPS[name] for name in form.COMMON_STEPS]
+    return [_STEPS[name] for name in form.steps_for(draft.kind, draft.also_counts_as)]
+
+
+# -- the form ----------------------------------------------------------------------------------
+
+
+async def _load(turn: Turn[LogDraft]) -> tuple[Membership, Branch, Meeting | None]:
+    """The user's role, the branch and (when editing) the record, while they may go on."""
+    draft = turn.draft
+    found = await access.authorize(turn.database, turn.user_id, draft.branch_id, Need.RECORD)
+    if found is None:
+        raise Refused("no_permission")
+    record = None
+    if draft.edit_id is not None:
+        record = await meetings.get_meeting(turn.database, draft.edit_id)
+        if record is None or record.branch_id != draft.branch_id:
+            raise Refused("record_gone")
+        if not access.may_change_record(found[0], record.created_by):
+            raise Refused("no_permission")
+    return found[0], found[1], record
+
+
+async def _warnings(turn: Turn[LogDraft], meeting: Meeting) -> list[Any]:
+    """The rule warnings of the record as it stands (shown on the card, stored as accepted)."""
+    same_day: list[date] = []
+    if meeting.kind == "member_meeting":
+        same_day = await meetings.dates_of_kind(
+            turn.database, turn.draft.branch_id, meeting.kind, exclude_id=turn.draft.edit_id
+        )
+    return form.warnings_for(meeting, _profile(turn), same_day)
+
+
+async def _review(turn: Turn[LogDraft]) -> tuple[str, list[list[tuple[str, str]]]]:
+    draft = turn.draft
+    meeting = _meeting(draft)
+    warnings = await _warnings(turn, meeting)
     lab = labels()
     edits = [
-        (lab.EDIT_PREFIX + lab.STEPS[s], f"lg:edit:{s}") for s in _steps(draft) if s != "kind"
+        (lab.EDIT_PREFIX + lab.STEPS[s.name], f"e:{s.name}")
+        for s in _steps(draft)
+        if s.name != "kind"
     ]
-    rows = [[(lab.SAVE_CHANGES if draft.get("edit_id") else lab.SAVE_RECORD, "lg:save")]]
-    rows += in_rows(edits, 3)
+    rows = [[(lab.SAVE_CHANGES if draft.edit_id else lab.SAVE_RECORD, "v")]]
+    rows += [edits[i : i + 3] for i in range(0, len(edits), 3)]
     for other in form.combinable(meeting.kind):
         label = lab.UNCOMBINE if other in meeting.also_counts_as else lab.COMBINE
-        rows.append([(label.format(kind=lab.KINDS[other]), f"lg:comb:{other}")])
-    rows.append([(lab.DISCARD_EDIT if draft.get("edit_id") else lab.DISCARD_RECORD, "lg:cancel")])
-    await reply_template(
-        update,
+        rows.append([(label.format(kind=lab.KINDS[other]), f"t:comb:{other}")])
+    rows.append([(lab.DISCARD_EDIT if draft.edit_id else lab.DISCARD_RECORD, "x")])
+    text = render(
         "meeting_card",
-        rows,
         m=meeting,
         warnings=warnings,
         review=True,
-        editing=bool(draft.get("edit_id")),
+        editing=draft.edit_id is not None,
     )
-    return State.REVIEW
+    return text, rows
 
 
-async def _same_day(context: BotContext, draft: dict[str, Any], meeting: Meeting) -> list[date]:
-    if meeting.kind != "member_meeting":
-        return []
-    return await meetings.dates_of_kind(
-        app_of(context).database, draft["branch_id"], meeting.kind, exclude_id=draft.get("edit_id")
-    )
+async def _combine(turn: Turn[LogDraft], other: str) -> None:
+    values = turn.draft.values()
+    form.toggle_combined(values, other)
+    turn.draft.also_counts_as = values["also_counts_as"]
 
 
-async def _accept(update: Update, context: BotContext, new_values: dict[str, Any]) -> int:
-    """Store a step's answer and move on: the next step, or the review card."""
-    draft = _draft(context)
-    step = draft["step"]
-    values = draft["values"]
-    if step == "people":
-        # A new answer replaces the old names (the speaker of a combined 党课 is its own step).
-        for name in ("host", "recorder", "counterpart"):
-            values[name] = ""
-        if values.get("kind") == "party_lecture":
-            values["speaker"] = ""
-    values.update(new_values)
-    if step in form.OPTIONAL_STEPS and step not in values.setdefault("_done", []):
-        values["_done"].append(step)
-    following = _next_step(draft)
-    if draft["to_review"] or following is None:
-        return await _review(update, context)
-    draft["step"] = following
-    return await _ask(update, context)
+async def _clear_photos(turn: Turn[LogDraft], arg: str) -> None:
+    turn.draft.photos = []
+
+
+async def _save(turn: Turn[LogDraft], key: str) -> Outcome:
+    draft = turn.draft
+    database = turn.database
+    record: Meeting | None = turn.env[2]
+    meeting = _meeting(draft)
+    if record is not None and record.id is not None:
+        changes = {
+            name: getattr(meeting, name)
+            for name in meetings.EDITABLE_FIELDS
+            if getattr(meeting, name) != getattr(record, name)
+        }
+        saved = await meetings.update_meeting(
+            database, user_id=turn.user_id, meeting_id=record.id, changes=changes
+        )
+        created = bool(changes)
+        template = "log_updated" if changes else "log_unchanged"
+    else:
+        fields = {name: getattr(meeting, name) for name in meeting.__dataclass_fields__}
+        accepted = tuple(w.code for w in await _warnings(turn, meeting))
+        saved, created = await meetings.create_meeting(
+            database,
+            user_id=turn.user_id,
+            branch_id=draft.branch_id,
+            meeting=Meeting(**{**fields, "accepted_warnings": accepted}),
+            draft_key=key,
+        )
+        template = "log_saved" if created else "log_already_saved"
+    assert saved is not None and saved.id is not None
+    _LOGGER.info("Meeting %s saved for branch %s (new=%s)", saved.id, saved.branch_id, created)
+    if draft.checkin_id:
+        await checkins.set_meeting(database, draft.checkin_id, saved.id)
+    await _cancel_reminders(database, draft.branch_id, saved)
+    lab = labels()
+    rows = [
+        [(lab.VIEW_RECORD, f"hi:o:{saved.id}"), (lab.EXPORT_WORD, f"hi:w:{saved.id}")],
+        [(lab.LOG_ANOTHER, "menu:log"), (lab.MENU, "menu:home")],
+    ]
+    return Outcome(render(template, m=saved), rows)
+
+
+async def _cancel_reminders(database: Any, branch_id: int, meeting: Meeting) -> None:
+    """A reminder already queued for what was just logged is not sent."""
+    branch_settings = await settings.get_settings(database, branch_id)
+    frequencies = {**DEFAULT_FREQUENCY, **branch_settings.frequencies}
+    for code in meeting.counts_as:
+        frequency = frequencies.get(code, "off")
+        if frequency != "off":
+            start = period_of(frequency, meeting.held_on).start
+            await outbox.cancel(database, keys_prefix(branch_id, code, start))
+
+
+FORM: Form[LogDraft] = Form(
+    name=NAME,
+    title="会议记录",
+    draft=LogDraft,
+    steps=_steps,
+    load=_load,
+    review=_review,
+    save=_save,
+    actions={"comb": _combine, "clr": _clear_photos},
+    heading=lambda d: labels().KINDS[d.kind] if d.kind else "",
+    counted=lambda d: d.kind is not None,
+)
+
+
+# -- ways in ---------------------------------------------------------------------------------
 
 
 async def _start(
     update: Update,
     context: BotContext,
+    draft_values: dict[str, Any] | None = None,
     *,
-    values: dict[str, Any] | None = None,
-    edit_id: int | None = None,
     branch_id: int | None = None,
-) -> int:
+    edit_id: int | None = None,
+    checkin_id: int | None = None,
+) -> None:
     """Open a draft for the user's current branch (or the record's branch when editing)."""
     await answer(update)
     user = update.effective_user
     assert user is not None
     if not is_private(update):
         await reply_template(update, "private_only")
-        return ConversationHandler.END
-    if active_flow(context) and active_flow(context) != FLOW:
-        await reply_template(update, "finish_flow_first")
-        return ConversationHandler.END
+        return
+    forms = app_of(context).forms
+    if forms.active(user.id):
+        await forms.resume(update, context, same=forms.active(user.id) == NAME)
+        return
     database = app_of(context).database
     if branch_id is None:
         current = await repo.current_membership(database, user.id)
         if current is None:
             await reply_template(update, "not_registered")
-            return ConversationHandler.END
+            return
         branch_id = current[1].id
-    record = await meetings.get_meeting(database, edit_id) if edit_id else None
-    if await _allowed(context, user.id, branch_id, record) is None:
-        await reply_template(update, "no_permission")
-        return ConversationHandler.END
-    await close_keyboard(update)
-    values = dict(values or {})
-    draft: dict[str, Any] = {
-        "key": uuid.uuid4().hex,
-        "branch_id": branch_id,
-        "edit_id": edit_id,
-        "values": values,
-        "to_review": False,
-        "step": "kind",
-        "hints": await _hints(context, branch_id, values),
-    }
-    user_data(context)[DRAFT] = draft
-    set_flow(context, FLOW)
-    if edit_id:
-        return await _review(update, context)
-    draft["step"] = _next_step(draft) or "kind"
-    if "kind" in values:
-        # Opened for one kind (a reminder's button, the 主题党日 plan): no going back past it.
-        draft["preset_kind_step"] = draft["step"]
-        await reply_template(update, "log_start", kind=values["kind"])
-    return await _ask(update, context)
+    values = dict(draft_values or {})
+    draft = LogDraft(branch_id=branch_id, edit_id=edit_id, checkin_id=checkin_id)
+    draft.apply({k: v for k, v in values.items() if k != "_done"})
+    draft.done = list(values.get("_done", []))
+    draft.preset = [name for name in form.STEP_FIELDS if form.is_answered(name, values)]
+    draft.hints = await _hints(database, branch_id, values)
+    intro = None
+    if "kind" in values and edit_id is None:
+        intro = render("log_start", kind=values["kind"])
+    await forms.start(update, context, NAME, draft, intro=intro, at_review=edit_id is not None)
 
 
-async def _hints(context: BotContext, branch_id: int, values: dict[str, Any]) -> dict[str, Any]:
+async def _hints(database: Any, branch_id: int, values: dict[str, Any]) -> dict[str, list[str]]:
     """Quick answers from the last record: the same place, the same host and recorder."""
-    last = await meetings.last_meeting(app_of(context).database, branch_id)
+    last = await meetings.last_meeting(database, branch_id)
     hints: dict[str, list[str]] = {}
     if last is not None:
         if last.place:
@@ -291,409 +489,87 @@ async def _hints(context: BotContext, branch_id: int, values: dict[str, Any]) ->
     return hints
 
 
-async def begin(update: Update, context: BotContext) -> int:
+async def begin(update: Update, context: BotContext) -> None:
     """/log or 记录会议 in the menu: choose the kind first."""
-    return await _start(update, context)
+    await _start(update, context)
 
 
-async def begin_kind(update: Update, context: BotContext) -> int:
+async def begin_kind(update: Update, context: BotContext) -> None:
     """A button that opens logging for one kind (reminders, /status): `log:new:<kind>`."""
     parts = callback_parts(update)
     if len(parts) != 3 or parts[2] not in MEETING_KINDS:
         await answer(update, render("button_expired"), alert=True)
-        return ConversationHandler.END
-    return await _start(update, context, values={"kind": parts[2]})
+        return
+    await _start(update, context, {"kind": parts[2]})
 
 
-async def begin_edit(update: Update, context: BotContext) -> int:
+def _id(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) <= 15 else None
+
+
+async def begin_edit(update: Update, context: BotContext) -> None:
     """✏️ on a saved record (from /history): the review card of that record, to change."""
     parts = callback_parts(update)
-    record = None
-    if len(parts) == 3 and parts[2].isdigit():
-        record = await meetings.get_meeting(app_of(context).database, int(parts[2]))
+    record_id = _id(parts[2]) if len(parts) == 3 else None
+    record = await meetings.get_meeting(app_of(context).database, record_id) if record_id else None
     if record is None or record.id is None or record.branch_id is None:
         await answer(update, render("record_gone"), alert=True)
-        return ConversationHandler.END
-    return await _start(
+        return
+    await _start(
         update,
         context,
-        values=form.from_meeting(record),
+        form.from_meeting(record),
         edit_id=record.id,
         branch_id=record.branch_id,
     )
 
 
-async def begin_plan(update: Update, context: BotContext) -> int:
+async def begin_plan(update: Update, context: BotContext) -> None:
     """记录本月主题党日 from /partyday: pd:log:<branch>:<YYYY-MM>, preset from the plan."""
     parts = callback_parts(update)
-    if len(parts) != 4 or not parts[2].isdigit():
+    branch_id = _id(parts[2]) if len(parts) == 4 else None
+    if branch_id is None:
         await answer(update, render("button_expired"), alert=True)
-        return ConversationHandler.END
-    branch_id = int(parts[2])
+        return
     values: dict[str, Any] = {"kind": "theme_party_day"}
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
-    # The plan is read only for a member of its branch (_start refuses everyone else).
-    if await repo.get_membership(database, user.id, branch_id):
+    # The plan is read only for a member of its branch (the form refuses everyone else).
+    if await access.authorize(database, user.id, branch_id, Need.READ):
         plan = await meetings.get_plan(database, branch_id, parts[3])
         if plan is not None:
             values.update(title=plan.theme, activity_form=plan.activity_form, plan_id=plan.id)
-    return await _start(update, context, values=values, branch_id=branch_id)
+    await _start(update, context, values, branch_id=branch_id)
 
 
-async def begin_checkin(update: Update, context: BotContext) -> int:
+async def begin_checkin(update: Update, context: BotContext) -> None:
     """去记录 after a group sign-in card was closed: log:ck:<checkin id>, preset with the card's
-    date, kind and attendance (only for a recorder of the card's branch: _start checks)."""
+    date, kind and attendance (only for a recorder of the card's branch: the form checks)."""
     parts = callback_parts(update)
+    checkin_id = _id(parts[2]) if len(parts) == 3 else None
     found = None
-    if len(parts) == 3 and parts[2].isdigit():
-        found = await checkins.attendance(app_of(context).database, int(parts[2]))
-    if found is None:
+    if checkin_id is not None:
+        found = await checkins.attendance(app_of(context).database, checkin_id)
+    if found is None or checkin_id is None:
         await answer(update, render("button_expired"), alert=True)
-        return ConversationHandler.END
+        return
     values: dict[str, Any] = {
         "held_on": found["held_on"].isoformat(),
         **{k: found[k] for k in ("expected", "present", "on_leave", "absentees")},
     }
     if found["kind"] in MEETING_KINDS:
         values["kind"] = found["kind"]
-    result = await _start(update, context, values=values, branch_id=found["branch_id"])
-    draft = user_data(context).get(DRAFT)
-    if draft is not None and draft.get("branch_id") == found["branch_id"]:
-        draft["checkin_id"] = int(parts[2])
-    return result
-
-
-async def typed(update: Update, context: BotContext) -> int:
-    """A typed answer to the current step."""
-    draft = _draft(context)
-    assert update.message is not None
-    text = update.message.text or ""
-    step = draft["step"]
-    values = draft["values"]
-    if step in {"kind", "activity_form", "photos"}:
-        error = InvalidAnswer("need_photo" if step == "photos" else "choice")
-        return await _ask(update, context, error)
-    profile = await _profile(context, draft)
-    kind = values.get("kind", "")
-    try:
-        new_values = form.read_step(
-            step,
-            kind,
-            text,
-            today=local_today(context),
-            default_expected=form.default_expected(kind, profile),
-        )
-    except InvalidAnswer as error:
-        return await _ask(update, context, error)
-    return await _accept(update, context, new_values)
-
-
-def _valid_tap(draft: dict[str, Any], parts: list[str]) -> bool:
-    """Whether a tapped answer belongs to the step being asked (else it is an old button)."""
-    step = draft["step"]
-    action = parts[1] if len(parts) > 1 else ""
-    expected = {
-        "kind": "kind",
-        "day": "held_on",
-        "form": "activity_form",
-        "all": "attendance",
-        "skip": "resolutions",
-        "done": "photos",
-        "clear": "photos",
-    }
-    if action == "hint":
-        return len(parts) == 4 and parts[2] == step
-    return expected.get(action) == step
-
-
-async def tapped(update: Update, context: BotContext) -> int:
-    """A tapped answer; buttons left over from an earlier step are refused."""
-    draft = _draft(context)
-    parts = callback_parts(update)
-    if not _valid_tap(draft, parts):
-        await answer(update, render("button_expired"), alert=True)
-        return State.ASKING
-    values = draft["values"]
-    action = parts[1]
-    new_values: dict[str, Any] = {}
-    try:
-        if action == "kind":
-            if len(parts) != 3 or parts[2] not in MEETING_KINDS:
-                raise InvalidAnswer("choice")
-            values.clear()
-            new_values = {"kind": parts[2]}
-        elif action == "day":
-            if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) not in QUICK_DAYS:
-                raise InvalidAnswer("choice")
-            day = date.fromordinal(local_today(context).toordinal() - int(parts[2]))
-            new_values = {"held_on": day.isoformat()}
-        elif action == "form":
-            if len(parts) != 3 or parts[2] not in form.ACTIVITY_FORMS:
-                raise InvalidAnswer("choice")
-            new_values = {"activity_form": parts[2]}
-        elif action == "all":
-            profile = await _profile(context, draft)
-            expected = form.default_expected(values["kind"], profile)
-            if not expected:
-                raise InvalidAnswer("choice")
-            new_values = form.full_attendance(expected)
-        elif action == "skip":
-            new_values = {"resolutions": ""}
-        elif action == "done":
-            new_values = {}
-        elif action == "clear":
-            values["photos"] = []
-            await answer(update)
-            await close_keyboard(update)
-            return await _ask(update, context)
-        elif action == "hint":
-            hints = draft.get("hints", {}).get(parts[2], [])
-            if not parts[3].isdigit() or int(parts[3]) >= len(hints):
-                raise InvalidAnswer("choice")
-            profile = await _profile(context, draft)
-            kind = values.get("kind", "")
-            new_values = form.read_step(
-                parts[2],
-                kind,
-                hints[int(parts[3])],
-                today=local_today(context),
-                default_expected=form.default_expected(kind, profile),
-            )
-    except InvalidAnswer:
-        await answer(update, render("button_expired"), alert=True)
-        return State.ASKING
-    await answer(update)
-    await close_keyboard(update)
-    return await _accept(update, context, new_values)
-
-
-async def photo(update: Update, context: BotContext) -> int:
-    """A photo (or an image sent as a file) while the photos step is asked."""
-    draft = _draft(context)
-    message = update.message
-    assert message is not None
-    if draft["step"] != "photos":
-        await reply_template(update, "log_photo_not_now")
-        return await _ask(update, context)
-    if message.photo:
-        biggest = message.photo[-1]
-        file_id, unique = biggest.file_id, biggest.file_unique_id
-    else:
-        assert message.document is not None
-        file_id, unique = message.document.file_id, message.document.file_unique_id
-    added = form.add_photo(draft["values"], file_id, unique)
-    count = len(draft["values"].get("photos", []))
-    lab = labels()
-    rows = [[(lab.PHOTOS_DONE, "lg:done")]]
-    await reply_template(update, "log_photo_added", rows, count=count, full=not added)
-    return State.ASKING
-
-
-async def back(update: Update, context: BotContext) -> int:
-    """Back to the previous step."""
-    await answer(update)
-    await close_keyboard(update)
-    draft = _draft(context)
-    steps = _steps(draft)
-    index = steps.index(draft["step"])
-    if index > 0 and draft.get("preset_kind_step") != draft["step"]:
-        draft["step"] = steps[index - 1]
-        done = draft["values"].get("_done", [])
-        if draft["step"] in done:
-            done.remove(draft["step"])
-    return await _ask(update, context)
-
-
-async def to_review(update: Update, context: BotContext) -> int:
-    """Leave a step unchanged and return to the review card."""
-    await answer(update)
-    await close_keyboard(update)
-    return await _review(update, context)
-
-
-async def edit(update: Update, context: BotContext) -> int:
-    """Change one step from the review card."""
-    draft = _draft(context)
-    parts = callback_parts(update)
-    if len(parts) != 3 or parts[2] not in _steps(draft) or parts[2] == "kind":
-        await answer(update, render("button_expired"), alert=True)
-        return State.REVIEW
-    await answer(update)
-    await close_keyboard(update)
-    draft["step"] = parts[2]
-    draft["to_review"] = True
-    return await _ask(update, context)
-
-
-async def combine(update: Update, context: BotContext) -> int:
-    """Count the sitting also as another obligation (党员大会 + 党课), or stop counting it."""
-    draft = _draft(context)
-    parts = callback_parts(update)
-    try:
-        if len(parts) != 3:
-            raise InvalidAnswer("choice")
-        form.toggle_combined(draft["values"], parts[2])
-    except InvalidAnswer:
-        await answer(update, render("button_expired"), alert=True)
-        return State.REVIEW
-    await answer(update)
-    await close_keyboard(update)
-    return await _review(update, context)
-
-
-async def review_typed(update: Update, context: BotContext) -> int:
-    """Text or a photo while the review card waits for a tap."""
-    await reply(update, render("input_error", error=InvalidAnswer("need_button")))
-    return await _review(update, context)
-
-
-async def save(update: Update, context: BotContext) -> int:
-    """Save the record (or the changes); a second tap cannot save it twice."""
-    draft = _draft(context)
-    user = update.effective_user
-    assert user is not None
-    database = app_of(context).database
-    edit_id = draft.get("edit_id")
-    record = await meetings.get_meeting(database, edit_id) if edit_id else None
-    if edit_id and record is None:
-        await answer(update, render("record_gone"), alert=True)
-        return await _drop(update, context)
-    if await _allowed(context, user.id, draft["branch_id"], record) is None:
-        await answer(update, render("no_permission"), alert=True)
-        return await _drop(update, context)
-    meeting = form.to_meeting(draft["values"])
-    if _next_step(draft):
-        return await _review(update, context)
-    if record is not None and record.id is not None:
-        changes = {
-            name: getattr(meeting, name)
-            for name in meetings.EDITABLE_FIELDS
-            if getattr(meeting, name) != getattr(record, name)
-        }
-        saved = await meetings.update_meeting(
-            database, user_id=user.id, meeting_id=record.id, changes=changes
-        )
-        created = bool(changes)
-        template = "log_updated" if changes else "log_unchanged"
-    else:
-        accepted = tuple(draft.get("warnings", []))
-        saved, created = await meetings.create_meeting(
-            database,
-            user_id=user.id,
-            branch_id=draft["branch_id"],
-            meeting=Meeting(**{**_fields(meeting), "accepted_warnings": accepted}),
-            draft_key=draft["key"],
-        )
-        template = "log_saved" if created else "log_already_saved"
-    assert saved is not None and saved.id is not None
-    _LOGGER.info("Meeting %s saved for branch %s (new=%s)", saved.id, saved.branch_id, created)
-    if draft.get("checkin_id"):
-        await checkins.set_meeting(database, draft["checkin_id"], saved.id)
-    await _cancel_reminders(context, draft["branch_id"], saved)
-    await answer(update)
-    await close_keyboard(update)
-    lab = labels()
-    rows = [
-        [(lab.VIEW_RECORD, f"hi:o:{saved.id}"), (lab.EXPORT_WORD, f"hi:w:{saved.id}")],
-        [(lab.LOG_ANOTHER, "menu:log"), (lab.MENU, "menu:home")],
-    ]
-    await reply_template(update, template, rows, m=saved)
-    # The draft is dropped only once the user has seen the result (see registration.save).
-    user_data(context).pop(DRAFT, None)
-    set_flow(context, None)
-    return ConversationHandler.END
-
-
-async def _cancel_reminders(context: BotContext, branch_id: int, meeting: Meeting) -> None:
-    """A reminder already queued for what was just logged is not sent."""
-    database = app_of(context).database
-    branch_settings = await settings.get_settings(database, branch_id)
-    frequencies = {**DEFAULT_FREQUENCY, **branch_settings.frequencies}
-    for code in meeting.counts_as:
-        frequency = frequencies.get(code, "off")
-        if frequency != "off":
-            start = period_of(frequency, meeting.held_on).start
-            await outbox.cancel(database, keys_prefix(branch_id, code, start))
-
-
-def _fields(meeting: Meeting) -> dict[str, Any]:
-    return {name: getattr(meeting, name) for name in meeting.__dataclass_fields__}
-
-
-async def _drop(update: Update, context: BotContext) -> int:
-    await close_keyboard(update)
-    user_data(context).pop(DRAFT, None)
-    set_flow(context, None)
-    return ConversationHandler.END
-
-
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leave logging; nothing of the draft is kept (a saved record is not touched)."""
-    await answer(update)
-    await _drop(update, context)
-    await reply_template(update, "cancelled")
-    return ConversationHandler.END
-
-
-async def resume(update: Update, context: BotContext) -> None:
-    """/log again while logging: continue where the user left off."""
-    await answer(update)
-    await reply_template(update, "log_resume")
-    draft = _draft(context)
-    if draft["to_review"] and not _next_step(draft):
-        await _review(update, context)
-    else:
-        await _ask(update, context)
-
-
-async def busy(update: Update, context: BotContext) -> None:
-    """Opening another record to edit while one is being logged."""
-    await answer(update, render("finish_flow_first"), alert=True)
+    await _start(update, context, values, branch_id=found["branch_id"], checkin_id=checkin_id)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """The logging conversation."""
-    text = filters.TEXT & ~filters.COMMAND
-    pictures = filters.PHOTO | filters.Document.IMAGE
+    """The ways into the logging form."""
     return [
-        conversation(
-            name="meeting_log",
-            entry_points=[
-                CommandHandler("log", begin),
-                CallbackQueryHandler(begin, pattern=r"^menu:log$"),
-                CallbackQueryHandler(begin_kind, pattern=r"^log:new:"),
-                CallbackQueryHandler(begin_checkin, pattern=r"^log:ck:"),
-                CallbackQueryHandler(begin_edit, pattern=r"^hi:edit:"),
-                CallbackQueryHandler(begin_plan, pattern=r"^pd:log:"),
-            ],
-            states={
-                State.ASKING: [
-                    MessageHandler(text, typed),
-                    MessageHandler(pictures, photo),
-                    CallbackQueryHandler(back, pattern=r"^lg:back$"),
-                    CallbackQueryHandler(to_review, pattern=r"^lg:review$"),
-                    CallbackQueryHandler(cancel, pattern=r"^lg:cancel$"),
-                    CallbackQueryHandler(
-                        tapped, pattern=r"^lg:(kind|day|form|all|skip|done|clear|hint)(:|$)"
-                    ),
-                ],
-                State.REVIEW: [
-                    CallbackQueryHandler(save, pattern=r"^lg:save$"),
-                    CallbackQueryHandler(edit, pattern=r"^lg:edit:"),
-                    CallbackQueryHandler(combine, pattern=r"^lg:comb:"),
-                    CallbackQueryHandler(cancel, pattern=r"^lg:cancel$"),
-                    MessageHandler(text | pictures, review_typed),
-                ],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CommandHandler("log", resume),
-                CallbackQueryHandler(
-                    resume, pattern=r"^(menu:log|log:new:.*|log:ck:.*|pd:log:.*)$"
-                ),
-                CallbackQueryHandler(busy, pattern=r"^hi:edit:"),
-            ],
-        )
+        CommandHandler("log", begin),
+        CallbackQueryHandler(begin, pattern=r"^menu:log$"),
+        CallbackQueryHandler(begin_kind, pattern=r"^log:new:"),
+        CallbackQueryHandler(begin_checkin, pattern=r"^log:ck:"),
+        CallbackQueryHandler(begin_edit, pattern=r"^hi:edit:"),
+        CallbackQueryHandler(begin_plan, pattern=r"^pd:log:"),
     ]
