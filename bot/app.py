@@ -92,7 +92,7 @@ def build_application(
 def build_forms() -> FormEngine:
     """Every guided conversation, declared once."""
     engine = FormEngine()
-    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM):
+    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
         engine.add(form)
     return engine
 

@@ -580,7 +580,9 @@ class FormEngine:
         turn, session, form = started
         action, rest = parts[2], parts[3:]
         step = self._step(form, turn.draft, session.step) if session.step else None
-        if not await self._act(turn, form, session, step, action, rest):
+        if await self._act(turn, form, session, step, action, rest):
+            await _answer(update)
+        else:
             await _answer(update, render("button_expired"), alert=True)
 
     async def _act(
@@ -596,21 +598,17 @@ class FormEngine:
         update, context = turn.update, turn.context
         on_step = step is not None and rest[:1] == [step.name] and not session.confirming
         if action == "X" and session.confirming:
-            await _answer(update)
             await _close_keyboard(update)
             await self._end(context, turn.user_id)
             await _send(update, render("cancelled"), [])
             return True
         if action == "x":
-            await _answer(update)
             await _close_keyboard(update)
             await self.cancel(turn, form, session)
             return True
         if action == "c" and not session.confirming:
-            await _answer(update)
             await self._present(turn, form, session)
             return True
-        await _answer(update)
         if action == "c":
             session.confirming = False
             session.rev += 1

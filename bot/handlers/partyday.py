@@ -6,53 +6,35 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from enum import IntEnum
 from typing import Any
 
+import msgspec
 from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot import access
 from bot import meeting_form as form
+from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.dates import DateError, parse_date
+from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
 from bot.handlers.common import (
-    active_flow,
     answer,
     callback_parts,
     close_keyboard,
-    conversation,
     forbidden,
-    in_rows,
     is_private,
     local_today,
-    reply,
     reply_template,
-    set_flow,
-    user_data,
 )
 from bot.partyday import default_party_day, ideas_for
 from bot.texts import labels, render
 from db import meetings, repo
-from db.models import Branch
+from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
-FLOW = "party_day"
-DRAFT = "party_day"
 IDEAS_SHOWN = 4
-
-
-class State(IntEnum):
-    """Where the planning conversation is."""
-
-    ASKING = 1
 
 
 def _month_after(day: date) -> tuple[int, int]:
@@ -112,192 +94,182 @@ async def show(update: Update, context: BotContext) -> None:
     await reply_template(update, "party_day_card", rows, months=months, ideas=ideas, today=today)
 
 
-def _draft(context: BotContext) -> dict[str, Any]:
-    draft = user_data(context).get(DRAFT)
-    assert draft is not None, "the planning conversation has no draft"
-    return draft
+class PlanDraft(msgspec.Struct):
+    """A month's 主题党日 plan being filled in."""
+
+    branch_id: int
+    year: int
+    month: int
+    fixed_day: str
+    ideas: list[list[str]] = []
+    planned_on: str | None = None
+    theme: str | None = None
+    activity_form: str | None = None
 
 
-async def _ask(update: Update, context: BotContext, error: InvalidAnswer | None = None) -> int:
-    draft = _draft(context)
+def _ask(step: str) -> Any:
+    def question(turn: Turn[PlanDraft]) -> str:
+        return render("party_day_ask", step=step, month=turn.draft.month, error=None)
+
+    return question
+
+
+def _day_choices(turn: Turn[PlanDraft]) -> list[list[Choice]]:
+    fixed = date.fromisoformat(turn.draft.fixed_day)
+    return [[Choice("fixed", labels().FIXED_DAY.format(day=f"{fixed.month}月{fixed.day}日"))]]
+
+
+def _read_day(turn: Turn[PlanDraft], text: str) -> None:
+    draft = turn.draft
+    try:
+        day = parse_date(text, turn.today, past=False)
+    except DateError as error:
+        raise InvalidAnswer("date_" + error.code) from None
+    if (day.year, day.month) != (draft.year, draft.month):
+        raise InvalidAnswer("other_month", month=draft.month)
+    if day < turn.today:
+        raise InvalidAnswer("date_past")
+    draft.planned_on = day.isoformat()
+
+
+def _pick_day(turn: Turn[PlanDraft], code: str) -> None:
+    if code != "fixed":
+        raise InvalidAnswer("choice")
+    fixed = date.fromisoformat(turn.draft.fixed_day)
+    turn.draft.planned_on = max(fixed, turn.today).isoformat()
+
+
+def _idea_choices(turn: Turn[PlanDraft]) -> list[list[Choice]]:
+    return [[Choice(str(i), idea[0][:30])] for i, idea in enumerate(turn.draft.ideas)]
+
+
+def _read_theme(turn: Turn[PlanDraft], text: str) -> None:
+    turn.draft.theme = form.read_title(text)["title"]
+    turn.draft.activity_form = None
+
+
+def _pick_idea(turn: Turn[PlanDraft], code: str) -> None:
+    if not code.isdigit() or int(code) >= len(turn.draft.ideas):
+        raise InvalidAnswer("choice")
+    turn.draft.theme, turn.draft.activity_form = turn.draft.ideas[int(code)]
+
+
+def _form_choices(turn: Turn[PlanDraft]) -> list[list[Choice]]:
+    names = labels().ACTIVITY_FORMS
+    forms = [Choice(f, names[f]) for f in form.ACTIVITY_FORMS]
+    return [forms[i : i + 3] for i in range(0, len(forms), 3)]
+
+
+def _pick_form(turn: Turn[PlanDraft], code: str) -> None:
+    if code not in form.ACTIVITY_FORMS:
+        raise InvalidAnswer("choice")
+    turn.draft.activity_form = code
+
+
+_STEPS: list[Step[PlanDraft]] = [
+    Step(
+        name="day",
+        question=_ask("day"),
+        answered=lambda d: d.planned_on is not None,
+        read=_read_day,
+        choices=_day_choices,
+        pick=_pick_day,
+        current=lambda t: _day_text(t.draft.planned_on),
+    ),
+    Step(
+        name="theme",
+        question=_ask("theme"),
+        answered=lambda d: d.theme is not None,
+        read=_read_theme,
+        choices=_idea_choices,
+        pick=_pick_idea,
+        current=lambda t: t.draft.theme,
+    ),
+    Step(
+        name="form",
+        question=_ask("form"),
+        answered=lambda d: d.activity_form is not None,
+        choices=_form_choices,
+        pick=_pick_form,
+        current=lambda t: labels().ACTIVITY_FORMS[t.draft.activity_form],
+    ),
+]
+
+
+def _day_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    day = date.fromisoformat(value)
+    return f"{day.month}月{day.day}日"
+
+
+async def _load(turn: Turn[PlanDraft]) -> tuple[Membership, Branch]:
+    found = await access.authorize(turn.database, turn.user_id, turn.draft.branch_id, Need.RECORD)
+    if found is None:
+        raise Refused("no_permission")
+    return found
+
+
+async def _save(turn: Turn[PlanDraft], key: str) -> Outcome:
+    draft = turn.draft
+    assert draft.planned_on and draft.theme and draft.activity_form
+    plan = await meetings.save_plan(
+        turn.database,
+        user_id=turn.user_id,
+        branch_id=draft.branch_id,
+        planned_on=date.fromisoformat(draft.planned_on),
+        theme=draft.theme,
+        activity_form=draft.activity_form,
+    )
     lab = labels()
-    step = draft["step"]
-    rows: list[list[tuple[str, str]]] = []
-    if step == "day":
-        fixed = date.fromisoformat(draft["fixed_day"])
-        rows.append([(lab.FIXED_DAY.format(day=f"{fixed.month}月{fixed.day}日"), "pds:day")])
-    elif step == "theme":
-        rows += [[(idea[0][:30], f"pds:idea:{i}")] for i, idea in enumerate(draft["ideas"])]
-    elif step == "form":
-        names = lab.ACTIVITY_FORMS
-        rows += in_rows([(names[f], f"pds:form:{f}") for f in form.ACTIVITY_FORMS], 3)
-    rows.append([(lab.CANCEL, "pds:cancel")])
-    text = render("party_day_ask", step=step, month=draft["month"], error=error)
-    await reply(update, text, rows)
-    return State.ASKING
+    rows = [[(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU, "menu:home")]]
+    return Outcome(render("party_day_planned", plan=plan), rows)
 
 
-async def begin(update: Update, context: BotContext) -> int:
+FORM: Form[PlanDraft] = Form(
+    name="pds",
+    title="主题党日安排",
+    draft=PlanDraft,
+    steps=lambda draft: _STEPS,
+    load=_load,
+    save=_save,
+)
+
+
+async def begin(update: Update, context: BotContext) -> None:
     """Plan a month's 主题党日: pd:plan:<branch>:<YYYY-MM>."""
     parts = callback_parts(update)
     user = update.effective_user
     assert user is not None
     try:
+        if len(parts[2]) > 15:
+            raise ValueError(parts[2])
         branch_id = int(parts[2])
         year, month = (int(x) for x in parts[3].split("-"))
         date(year, month, 1)
     except (IndexError, ValueError):
         await answer(update, render("button_expired"), alert=True)
-        return ConversationHandler.END
-    database = app_of(context).database
-    membership = await repo.get_membership(database, user.id, branch_id)
-    branch = await repo.get_branch(database, branch_id)
-    if membership is None or branch is None or not membership.can_record:
+        return
+    found = await access.authorize(app_of(context).database, user.id, branch_id, Need.RECORD)
+    if found is None:
         await forbidden(update)
-        return ConversationHandler.END
-    if active_flow(context) and active_flow(context) != FLOW:
-        await answer(update, render("finish_flow_first"), alert=True)
-        return ConversationHandler.END
-    await answer(update)
-    await close_keyboard(update)
+        return
+    branch = found[1]
     ideas = ideas_for(month, branch.profile.organization_type, limit=IDEAS_SHOWN)
-    user_data(context)[DRAFT] = {
-        "branch_id": branch_id,
-        "month": month,
-        "year": year,
-        "fixed_day": default_party_day(year, month, branch.profile.party_day).isoformat(),
-        "ideas": [[idea.theme, idea.form] for idea in ideas],
-        "step": "day",
-        "values": {},
-    }
-    set_flow(context, FLOW)
-    return await _ask(update, context)
-
-
-async def typed(update: Update, context: BotContext) -> int:
-    """A typed day or theme."""
-    draft = _draft(context)
-    assert update.message is not None
-    text = update.message.text or ""
-    try:
-        if draft["step"] == "day":
-            try:
-                day = parse_date(text, local_today(context), past=False)
-            except DateError as error:
-                raise InvalidAnswer("date_" + error.code) from None
-            if (day.year, day.month) != (draft["year"], draft["month"]):
-                raise InvalidAnswer("other_month", month=draft["month"])
-            if day < local_today(context):
-                raise InvalidAnswer("date_past")
-            draft["values"]["planned_on"] = day.isoformat()
-            draft["step"] = "theme"
-        elif draft["step"] == "theme":
-            draft["values"]["theme"] = form.read_title(text)["title"]
-            draft["step"] = "form"
-        else:
-            raise InvalidAnswer("choice")
-    except InvalidAnswer as error:
-        return await _ask(update, context, error)
-    return await _ask(update, context)
-
-
-async def tapped(update: Update, context: BotContext) -> int:
-    """The fixed day, a suggested theme, or the activity form."""
-    draft = _draft(context)
-    parts = callback_parts(update)
-    step = draft["step"]
-    values = draft["values"]
-    if parts[1:2] == ["day"] and step == "day":
-        fixed = date.fromisoformat(draft["fixed_day"])
-        values["planned_on"] = max(fixed, local_today(context)).isoformat()
-        draft["step"] = "theme"
-    elif parts[1:2] == ["idea"] and step == "theme" and len(parts) == 3 and parts[2].isdigit():
-        index = int(parts[2])
-        if index >= len(draft["ideas"]):
-            await answer(update, render("button_expired"), alert=True)
-            return State.ASKING
-        values["theme"], values["activity_form"] = draft["ideas"][index]
-        draft["step"] = "done"
-    elif (
-        parts[1:2] == ["form"]
-        and step == "form"
-        and parts[2:3]
-        and parts[2] in form.ACTIVITY_FORMS
-    ):
-        values["activity_form"] = parts[2]
-        draft["step"] = "done"
-    else:
-        await answer(update, render("button_expired"), alert=True)
-        return State.ASKING
-    await answer(update)
-    await close_keyboard(update)
-    if draft["step"] == "done":
-        return await _save(update, context)
-    return await _ask(update, context)
-
-
-async def _save(update: Update, context: BotContext) -> int:
-    draft = _draft(context)
-    user = update.effective_user
-    assert user is not None
-    database = app_of(context).database
-    membership = await repo.get_membership(database, user.id, draft["branch_id"])
-    if membership is None or not membership.can_record:
-        await forbidden(update)
-    else:
-        values = draft["values"]
-        plan = await meetings.save_plan(
-            database,
-            user_id=user.id,
-            branch_id=draft["branch_id"],
-            planned_on=date.fromisoformat(values["planned_on"]),
-            theme=values["theme"],
-            activity_form=values["activity_form"],
-        )
-        lab = labels()
-        rows = [[(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU, "menu:home")]]
-        await reply_template(update, "party_day_planned", rows, plan=plan)
-    user_data(context).pop(DRAFT, None)
-    set_flow(context, None)
-    return ConversationHandler.END
-
-
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leave planning; the saved plan (if any) stays as it was."""
-    await answer(update)
-    await close_keyboard(update)
-    user_data(context).pop(DRAFT, None)
-    set_flow(context, None)
-    await reply_template(update, "cancelled")
-    return ConversationHandler.END
-
-
-async def resume(update: Update, context: BotContext) -> int:
-    """/partyday while planning: continue the step."""
-    await answer(update)
-    return await _ask(update, context)
+    draft = PlanDraft(
+        branch_id=branch_id,
+        year=year,
+        month=month,
+        fixed_day=default_party_day(year, month, branch.profile.party_day).isoformat(),
+        ideas=[[idea.theme, idea.form] for idea in ideas],
+    )
+    await app_of(context).forms.start(update, context, FORM.name, draft)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/partyday and the planning conversation."""
-    text = filters.TEXT & ~filters.COMMAND
     return [
-        conversation(
-            name="party_day_plan",
-            entry_points=[CallbackQueryHandler(begin, pattern=r"^pd:plan:")],
-            states={
-                State.ASKING: [
-                    MessageHandler(text, typed),
-                    CallbackQueryHandler(cancel, pattern=r"^pds:cancel$"),
-                    CallbackQueryHandler(tapped, pattern=r"^pds:"),
-                ]
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CommandHandler("partyday", resume),
-                CallbackQueryHandler(resume, pattern=r"^(menu:partyday|pd:plan:.*)$"),
-            ],
-        ),
+        CallbackQueryHandler(begin, pattern=r"^pd:plan:"),
         CommandHandler("partyday", show),
         CallbackQueryHandler(show, pattern=r"^menu:partyday$"),
     ]

@@ -1,0 +1,162 @@
+"""The form engine's semantics, the same in every conversation: back means back, edit from the
+review card returns to it, a question the user never saw is asked again before an answer is
+taken, and old or forged buttons are refused."""
+
+from __future__ import annotations
+
+import time_machine
+
+from db import meetings, repo
+from tests.conftest import SECRETARY, Harness
+
+NOW = "2026-11-23 10:00 +08:00"  # a Monday
+
+
+async def _fill_registration(h: Harness, upto: int) -> list[str]:
+    answers = [
+        ("send", "测试党支部"),
+        ("send", "测试协会"),
+        ("tap", "基金会"),
+        ("tap", "单独组建"),
+        ("send", "5"),
+        ("send", "1"),
+        ("tap", "没有"),
+        ("tap", "没有"),
+        ("send", "15"),
+    ]
+    replies = await h.send("/start")
+    for how, value in answers[:upto]:
+        replies = await (h.send(value) if how == "send" else h.tap(value))
+    return replies
+
+
+async def test_back_in_registration_asks_the_following_steps_again(harness: Harness) -> None:
+    await _fill_registration(harness, 5)  # up to 正式党员
+    replies = await harness.tap("⬅️ 上一步")
+    assert replies[-1].startswith("第 5/9 项\n<b>现有正式党员几人？</b>")
+    replies = await harness.tap("⬅️ 上一步")
+    assert replies[-1] == (
+        "第 4/9 项\n<b>支部是怎样组建的？</b>请点选：\n"
+        "单独组建：本单位有3名以上正式党员；联合组建：与邻近、同行业单位一起建；挂靠组建：挂靠业务"
+        "主管单位等的党组织；行业组建、区域组建：按行业或商务楼宇、园区等区域建。\n"
+        '当前：单独组建（不改就点"↪️ 保持原样"）'
+    )
+    # Changing it goes on to the next step in order, which shows its earlier answer.
+    replies = await harness.tap("联合组建")
+    assert replies[-1] == (
+        "第 5/9 项\n<b>现有正式党员几人？</b>请输入数字，例如 5。\n"
+        '当前：5 人（不改就点"↪️ 保持原样"）'
+    )
+    assert "↪️ 保持原样" in harness.buttons()
+    replies = await harness.tap("↪️ 保持原样")
+    assert replies[-1].startswith("第 6/9 项\n<b>现有预备党员几人？</b>")
+    # The step was never answered before: no "保持原样" there.
+    assert "↪️ 保持原样" not in harness.buttons()
+    await harness.send("1")
+    for _ in range(3):
+        await harness.tap("没有") if "没有" in harness.buttons() else await harness.send("15")
+    replies = await harness.send("15")
+    assert "请核对支部信息" in replies[-1] and "组建方式：联合组建" in replies[-1]
+
+
+async def test_edit_from_the_review_card_returns_to_it(harness: Harness) -> None:
+    replies = await _fill_registration(harness, 9)
+    assert "请核对支部信息" in replies[-1]
+    replies = await harness.tap("✏️ 正式党员")
+    assert replies[-1] == (
+        '<b>现有正式党员几人？</b>请输入数字，例如 5。\n当前：5 人（不改就点"↪️ 保持原样"）'
+    )
+    assert harness.buttons() == ["↪️ 保持原样", "↩️ 回到确认页", "✖️ 取消"]
+    replies = await harness.send("7")
+    assert "请核对支部信息" in replies[-1] and "正式党员：7 人" in replies[-1]
+    await harness.tap("✅ 确认登记")
+    assert harness.app is not None
+    [(_, branch)] = await repo.list_memberships(harness.app.database, SECRETARY)
+    assert branch.profile.formal_members == 7 and branch.profile.probationary_members == 1
+
+
+async def test_a_typed_answer_to_a_question_never_shown_is_not_taken(harness: Harness) -> None:
+    await harness.send("/start")
+    # Telegram refuses the next question: the user still sees the first one.
+    harness.fake.fail_next("sendMessage", error_code=0, description="network down")
+    await harness.send("测试党支部")
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["name"] == "测试党支部"
+    # What they type next was meant for the question on their screen, not the unseen one.
+    replies = await harness.send("另一个名字")
+    assert replies[-1].startswith("第 2/9 项\n<b>支部所在单位（社会组织）的名称？</b>")
+    assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] is None
+    await harness.send("测试协会")
+    assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] == "测试协会"
+
+
+async def test_old_and_forged_form_buttons_are_refused(harness: Harness) -> None:
+    await harness.send("/start")
+    await harness.send("测试党支部")
+    await harness.send("测试协会")
+    old = harness.last_message()["message_id"]
+    await harness.tap("基金会")
+    for data in (
+        "reg:3:a:organization_type:foundation",  # an answered question's button
+        "reg:999999999999999999999999999999:a:formation_mode:joint",  # a 30-digit revision
+        "reg:4:a:formation_mode:nonsense",  # no such option
+        "reg:4:e:formation_mode",  # not on the review card
+        "lg:4:v",  # another form
+    ):
+        before = len(harness.callback_answers())
+        await harness.tap_data(data, old)
+        assert harness.callback_answers()[before:] == ["这个按钮已过期，请按最新的消息操作。"]
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["formation_mode"] is None
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_back_in_the_meeting_log_keeps_the_order(harness: Harness) -> None:
+    branch = await harness.register(formal_members=9, probationary_members=1)
+    await harness.send("/log")
+    await harness.tap("党员大会")
+    await harness.tap("昨天")
+    await harness.send("14:30 会议室")
+    await harness.send("张三 李四")
+    # Back to the date: change it, then the place and the people are asked again, in order.
+    await harness.tap("⬅️ 上一步")
+    await harness.tap("⬅️ 上一步")
+    replies = await harness.tap("⬅️ 上一步")
+    assert replies[-1].startswith("第 2/9 步 · 党员大会\n<b>哪一天开的？</b>")
+    assert '当前：2026年11月22日（周日）（不改就点"↪️ 保持原样"）' in replies[-1]
+    replies = await harness.send("11月20日")
+    assert replies[-1].startswith("第 3/9 步 · 党员大会\n<b>几点开始、在哪里？</b>")
+    assert "当前：14:30 会议室" in replies[-1]
+    # Kept as it was, the people come next (not the step after the last one filled).
+    replies = await harness.tap("↪️ 保持原样")
+    assert replies[-1].startswith("第 4/9 步 · 党员大会\n<b>主持人和记录人？</b>")
+    await harness.tap("↪️ 保持原样")
+    await harness.send("10 10")
+    await harness.send("学习")
+    await harness.send("内容")
+    await harness.tap("跳过（没有决议）")
+    card = (await harness.tap("没有照片，完成"))[-1]
+    assert "2026年11月20日（周五） 14:30" in card and "主持人：张三" in card
+    await harness.tap("✅ 保存记录")
+    assert harness.app is not None
+    [record], _ = await meetings.list_meetings(harness.app.database, branch.id, limit=10)
+    assert (record.place, record.host, record.recorder) == ("会议室", "张三", "李四")
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_back_in_party_day_planning(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/partyday")
+    await harness.tap_data(f"pd:plan:{branch.id}:2026-12")
+    await harness.send("12月10日")
+    await harness.send("学习新党章")
+    replies = await harness.tap("⬅️ 上一步")
+    assert '当前：学习新党章（不改就点"↪️ 保持原样"）' in replies[-1]
+    await harness.tap("↪️ 保持原样")
+    replies = await harness.tap("志愿服务")
+    assert replies[0].startswith(
+        "✅ 已安排 2026年12月10日（周四） 的主题党日：《学习新党章》，志愿服务。"
+    )
+    assert harness.app is not None
+    plan = await meetings.get_plan(harness.app.database, branch.id, "2026-12")
+    assert plan is not None and (plan.theme, plan.activity_form) == ("学习新党章", "volunteer")
