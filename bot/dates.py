@@ -28,12 +28,20 @@ _DAY = re.compile(rf"^{_NUMBER}\s*[日号]$")
 _WEEK = re.compile(r"^(上上|上|本|这|下)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天七1-7])$")
 
 
-class DateError(ValueError):
-    """A text that is not a usable date; ``code`` picks the message shown to the user."""
+# A date typed without a year that lies further back than this is confirmed with its year.
+CONFIRM_AFTER_DAYS = 183
 
-    def __init__(self, code: str) -> None:
+
+class DateError(ValueError):
+    """A text that is not a usable date; ``code`` picks the message shown to the user.
+
+    ``offer`` is the date the user probably meant, to confirm with one tap (never taken silently).
+    """
+
+    def __init__(self, code: str, offer: date | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.offer = offer
 
 
 def _number(text: str) -> int:
@@ -77,6 +85,30 @@ def parse_date(text: str, today: date, *, past: bool = True) -> date:
         raise DateError("too_old")
     if past and result > today:
         raise DateError("future")
+    return result
+
+
+def parse_held_on(text: str, today: date) -> date:
+    """The day a meeting was held, never guessed into another year without asking.
+
+    A month and day still ahead this year is "还没到" (offering last year's, unless that is
+    recent, as 12月30日 typed in January); a date typed without a year that lies more than about
+    six months back is offered for confirmation with its year.
+    """
+    value = to_halfwidth(clean_line(text)).translate(_TRADITIONAL).replace(" ", "")
+    value = value.rstrip("。!！")
+    if match := _MONTH_DAY.match(value):
+        month, day = (_number(g) for g in match.groups())
+        if _valid(today.year, month, day) and _make(today.year, month, day) > today:
+            last = (
+                _make(today.year - 1, month, day) if _valid(today.year - 1, month, day) else None
+            )
+            if last is None or (today - last).days > CONFIRM_AFTER_DAYS:
+                raise DateError("future_this_year", offer=last)
+    result = parse_date(text, today, past=True)
+    has_year = bool(_FULL.match(value))
+    if not has_year and (today - result).days > CONFIRM_AFTER_DAYS:
+        raise DateError("confirm_year", offer=result)
     return result
 
 

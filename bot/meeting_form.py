@@ -13,9 +13,10 @@ from datetime import date
 from typing import Any
 
 from bot.branch_profile import InvalidAnswer, RuleWarning
-from bot.dates import DateError, parse_date
+from bot.dates import DateError, parse_held_on
 from bot.meetings import COMBINABLE, MEETING_KINDS, MeetingDraft, check_meeting, make_attendance
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
+from bot.texts import labels
 from db.meetings import MAX_PHOTOS
 from db.models import BranchProfile, Meeting, Photo
 
@@ -106,9 +107,29 @@ def _names(text: str) -> list[str]:
 def read_date(text: str, today: date) -> dict[str, Any]:
     """The day it was held: not in the future, and a day that exists."""
     try:
-        held_on = parse_date(text, today, past=True)
+        held_on = parse_held_on(text, today)
     except DateError as error:
-        raise InvalidAnswer("date_" + error.code) from None
+        offer = error.offer
+        if offer is None:
+            code = "future" if error.code == "future_this_year" else error.code
+            raise InvalidAnswer("date_" + code) from None
+        label = labels().CONFIRM_DAY.format(y=offer.year, m=offer.month, d=offer.day)
+        raise InvalidAnswer(
+            "date_" + error.code, day=offer, offer=(f"y{offer.isoformat()}", label)
+        ) from None
+    return {"held_on": held_on.isoformat()}
+
+
+def read_offered_date(code: str, today: date) -> dict[str, Any]:
+    """A date the user confirmed with one tap (`y<YYYY-MM-DD>`): real, not ahead, not ancient."""
+    try:
+        held_on = (
+            date.fromisoformat(code[1:]) if code.startswith("y") and len(code) == 11 else None
+        )
+    except ValueError:
+        held_on = None
+    if held_on is None or held_on > today or held_on.year < 2000:
+        raise InvalidAnswer("choice")
     return {"held_on": held_on.isoformat()}
 
 

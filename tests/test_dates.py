@@ -112,3 +112,22 @@ def test_day_without_month_in_a_short_previous_month_is_refused() -> None:
         parse_date("31号", date(2026, 12, 5))
     assert caught.value.code == "no_such_date"
     assert parse_date("5号", date(2026, 12, 5)) == date(2026, 12, 5)
+
+
+def test_held_on_never_moves_a_date_to_another_year_silently() -> None:
+    from bot.dates import parse_held_on
+
+    today = date(2026, 11, 30)
+    with pytest.raises(DateError) as ahead:
+        parse_held_on("12月25日", today)
+    assert (ahead.value.code, ahead.value.offer) == ("future_this_year", date(2025, 12, 25))
+    with pytest.raises(DateError) as old:
+        parse_held_on("3月5日", today)
+    assert (old.value.code, old.value.offer) == ("confirm_year", date(2026, 3, 5))
+    assert parse_held_on("11月20日", today) == date(2026, 11, 20)
+    assert parse_held_on("2025年12月25日", today) == date(2025, 12, 25)
+    # December typed in early January is last month: taken at once.
+    assert parse_held_on("12月30日", date(2027, 1, 5)) == date(2026, 12, 30)
+    with pytest.raises(DateError) as leap:
+        parse_held_on("2月29日", date(2027, 1, 5))
+    assert (leap.value.code, leap.value.offer) == ("no_such_date", None)

@@ -160,3 +160,42 @@ async def test_back_in_party_day_planning(harness: Harness) -> None:
     assert harness.app is not None
     plan = await meetings.get_plan(harness.app.database, branch.id, "2026-12")
     assert plan is not None and (plan.theme, plan.activity_form) == ("学习新党章", "volunteer")
+
+
+@time_machine.travel("2026-11-30 20:00 +08:00", tick=True)
+async def test_a_date_without_a_year_is_never_moved_to_another_year_silently(
+    harness: Harness,
+) -> None:
+    branch = await harness.register()
+    await harness.send("/log")
+    await harness.tap("支委会")
+    replies = await harness.send("12月25日")
+    assert replies[-1].startswith(
+        "⚠️ 12月25日还没到。如果是去年的12月25日，请点下面的按钮；否则请输入正确的日期。"
+    )
+    assert harness.buttons()[0] == "✅ 是2025年12月25日"
+    # More than half a year back: confirmed with the year shown, not taken as typed.
+    replies = await harness.send("3月5日")
+    assert replies[-1].startswith("⚠️ 是 2026年3月5日 吗？那是半年多以前了。")
+    assert harness.buttons()[0] == "✅ 是2026年3月5日"
+    replies = await harness.tap("✅ 是2026年3月5日")
+    assert replies[-1].startswith("第 3/9 步 · 支委会\n<b>几点开始、在哪里？</b>")
+    await harness.tap("⬅️ 上一步")
+    # A recent date, and one with its year, are taken at once.
+    replies = await harness.send("11月20日")
+    assert replies[-1].startswith("第 3/9 步")
+    await harness.tap("⬅️ 上一步")
+    replies = await harness.send("2025-12-25")
+    assert replies[-1].startswith("第 3/9 步")
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["held_on"] == "2025-12-25"
+    # A forged offer (a day still ahead) is refused.
+    await harness.tap("⬅️ 上一步")
+    await harness.send("12月25日")
+    await harness.tap_data(
+        harness.fake.bot_messages(SECRETARY)[-1]["reply_markup"]["inline_keyboard"][0][0][
+            "callback_data"
+        ].replace("2025-12-25", "2026-12-25")
+    )
+    assert harness.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
+    assert branch.id

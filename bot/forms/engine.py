@@ -333,6 +333,10 @@ class FormEngine:
             for row in step.choices(turn)
         ]  # fmt: skip
         rows = [row for row in rows if row]
+        if error is not None and "offer" in error.params:
+            # The reader's best guess, never taken without the user's tap.
+            code, label = error.params["offer"]
+            rows.insert(0, [(label, self._data(form, session, f"a:{step.name}:{code}"))])
         if answered and (session.mode == "edit" or step.name in session.visited):
             rows.append([(lab.FORM_KEEP, self._data(form, session, f"k:{step.name}"))])
         for label, name, arg in step.tools(turn):

@@ -147,6 +147,9 @@ def _pick(step: str) -> Any:
                     setattr(draft, name, getattr(fresh, name))
                 draft.kind = code
             return
+        if step == "held_on" and code.startswith("y"):
+            draft.apply(form.read_offered_date(code, turn.today))
+            return
         if step == "held_on":
             if not code.isdigit() or int(code) not in QUICK_DAYS:
                 raise InvalidAnswer("choice")
