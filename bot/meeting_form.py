@@ -193,21 +193,56 @@ def read_title(text: str) -> dict[str, Any]:
     return {"title": _text(text, LIMITS["title"])}
 
 
+_COUNT_PART = re.compile(r"[应实到会出席人名位\s:：/、\d零〇一二两三四五六七八九十]+")
+_ENTRY_SPLIT = re.compile(r"[，,；;。]")
+_DIGIT = re.compile(r"\d|[一二两三四五六七八九十]")
+# Words a reason starts with, to split "王建华出差" into a name and a reason.
+_REASON_WORDS = (
+    "病假", "事假", "产假", "婚假", "丧假", "公假", "请假", "休假", "出差", "外出",
+    "住院", "生病", "有事", "因公", "探亲", "培训", "值班", "加班", "工作", "身体",
+)  # fmt: skip
+_ENTRY_LABEL = re.compile(r"^(?:缺席|未到|没到|请假人员|缺席人员)[:：]?")
+
+
+def _absentee(entry: str) -> list[str]:
+    """One absentee as typed: 王五 出差, 王五：出差, 王五（出差）, 王五出差, or just 王五."""
+    entry = _ENTRY_LABEL.sub("", entry).strip()
+    if match := re.fullmatch(r"(.+?)\s*[（(]\s*(.*?)\s*[)）]", entry):
+        name, reason = match.groups()
+    else:
+        name, _, reason = entry.replace("：", " ").replace(":", " ").partition(" ")
+        if not reason:
+            cuts = [i for w in _REASON_WORDS if (i := name.find(w)) > 0]
+            if cuts:
+                name, reason = name[: min(cuts)], name[min(cuts) :]
+    name = name.strip(",，、 ")
+    reason = reason.strip(" ,，、()（）")
+    if len(name) > LIMITS["name"]:
+        raise InvalidAnswer("name_too_long", limit=LIMITS["name"], name=name[:10])
+    if len(reason) > LIMITS["reason"]:
+        raise InvalidAnswer("too_long", limit=LIMITS["reason"], length=len(reason))
+    return [name, reason]
+
+
 def read_attendance(text: str, default_expected: int | None) -> dict[str, Any]:
-    """First line 应到 实到 ("20 18", "应到20 实到18", or "18" when 应到 is known); then one
-    line per absentee: 姓名 原因 (a reason with 假 counts as leave)."""
+    """应到 实到 and who was absent, as people write it: "20 18" and one line per absentee
+    (姓名 原因), or all in one line: "应到9人，实到7人，王建华出差，李明病假". "18" alone is 实到
+    when 应到 is known. A reason with 假 counts as leave."""
     lines = [clean_line(to_halfwidth(line)) for line in text.replace("\r", "").split("\n")]
-    lines = [line for line in lines if line]
-    if not lines:
+    parts = [part.strip() for line in lines for part in _ENTRY_SPLIT.split(line)]
+    parts = [part for part in parts if part]
+    if not parts:
         raise InvalidAnswer("empty")
-    counts_line = re.sub(r"[应实到会人名位,，:：/、]", " ", lines[0])
-    tokens = counts_line.split()
+    if re.search(r"-\d", parts[0]):
+        raise InvalidAnswer("negative")
+    counts = [p for p in parts if _COUNT_PART.fullmatch(p) and _DIGIT.search(p)]
+    if not counts or counts[0] != parts[0]:
+        raise InvalidAnswer("attendance_format")
+    counts_line = re.sub(r"[应实到会出席人名位:：/、]", " ", " ".join(counts))
     numbers = []
-    for token in tokens:
+    for token in counts_line.split():
         number = int(token) if token.isdigit() else chinese_to_int(token)
         if number is None:
-            if re.fullmatch(r"-\d+", token):
-                raise InvalidAnswer("negative")
             raise InvalidAnswer("attendance_format")
         numbers.append(number)
     if len(numbers) == 1 and default_expected:
@@ -216,16 +251,7 @@ def read_attendance(text: str, default_expected: int | None) -> dict[str, Any]:
         expected, present = numbers
     else:
         raise InvalidAnswer("attendance_format")
-    absentees: list[list[str]] = []
-    for line in lines[1:]:
-        name, _, reason = line.replace("：", " ").replace(":", " ").partition(" ")
-        name = name.strip(",，、")
-        if len(name) > LIMITS["name"]:
-            raise InvalidAnswer("name_too_long", limit=LIMITS["name"], name=name[:10])
-        reason = reason.strip(" ,，、()（）")
-        if len(reason) > LIMITS["reason"]:
-            raise InvalidAnswer("too_long", limit=LIMITS["reason"], length=len(reason))
-        absentees.append([name, reason])
+    absentees = [_absentee(p) for p in parts if p not in counts]
     if present <= expected and len(absentees) > expected - present:
         raise InvalidAnswer(
             "too_many_absentees", missing=expected - present, listed=len(absentees)

@@ -345,3 +345,19 @@ async def test_quick_answers_from_the_last_record(harness: Harness) -> None:
     replies = await harness.tap("会议室")
     assert "主持人和记录人" in replies[-1]
     assert "张三" in harness.buttons()
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_attendance_in_one_line_as_people_write_it(harness: Harness) -> None:
+    branch = await harness.register(formal_members=9, probationary_members=2)
+    await _to_attendance(harness)
+    await harness.send("应到9人，实到7人，王建华出差，李明病假")
+    await harness.send("学习")
+    await harness.send("内容")
+    await harness.tap("跳过（没有决议）")
+    card = (await harness.tap("没有照片，完成"))[-1]
+    assert "应到 9 人，实到 7 人，请假 1 人" in card
+    assert "王建华：出差" in card and "李明：病假" in card
+    await harness.tap("✅ 保存记录")
+    [record] = await _records(harness, branch.id)
+    assert record.absentees == (("王建华", "出差"), ("李明", "病假"))

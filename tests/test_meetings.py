@@ -107,3 +107,16 @@ def test_only_allowed_combinations() -> None:
                       PROFILE)  # fmt: skip
     with pytest.raises(InvalidAnswer):
         check_meeting(MeetingDraft("tea_party", DAY), PROFILE)
+
+
+def test_attendance_as_people_write_it_in_one_line() -> None:
+    from bot.meeting_form import read_attendance
+
+    found = read_attendance("应到9人，实到7人，王建华出差，李明病假", None)
+    assert (found["expected"], found["present"], found["on_leave"]) == (9, 7, 1)
+    assert found["absentees"] == [["王建华", "出差"], ["李明", "病假"]]
+    found = read_attendance("应到9人、实到8人；缺席：张三（住院）", None)
+    assert found["absentees"] == [["张三", "住院"]] and found["on_leave"] == 0
+    found = read_attendance("7\n王五 出差，赵六：事假", 9)
+    assert found["absentees"] == [["王五", "出差"], ["赵六", "事假"]] and found["on_leave"] == 1
+    assert read_attendance("实到七人", 9)["present"] == 7
