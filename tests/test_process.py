@@ -26,7 +26,7 @@ async def _spawn(config: Path, cwd: Path) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def _say(fake: FakeTelegram, text: str, expect: str, timeout: float = 20) -> str:
+async def _say(fake: FakeTelegram, text: str, expect: str, timeout: float = 60) -> str:
     """Send a text and wait for a bot message containing `expect`."""
     before = len(fake.bot_messages(USER))
     fake.send_text(USER, text)

@@ -96,10 +96,16 @@ def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
+# Ids and numbers in buttons: anything longer is forged (SQLite's integers end at 19 digits).
+MAX_DIGITS = 15
+
+
 def callback_parts(update: Update) -> list[str]:
-    """The tapped button's data split at ':'."""
+    """The tapped button's data split at ':'. A number no button of ours carries (too many
+    digits) becomes "", so every handler's "is it a number?" check refuses it as expired."""
     query = update.callback_query
-    return (query.data or "").split(":") if query else []
+    parts = (query.data or "").split(":") if query else []
+    return ["" if p.isdigit() and len(p) > MAX_DIGITS else p for p in parts]
 
 
 def local_today(context: BotContext) -> date:

@@ -17,6 +17,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.application import BotContext, app_of
+from bot.dates import EARLIEST_YEAR
 from bot.handlers.common import (
     answer,
     callback_parts,
@@ -342,7 +343,13 @@ async def export_start(update: Update, context: BotContext) -> None:
 async def export_year(update: Update, context: BotContext) -> None:
     """The Excel ledger of a year (ex:y:<branch>:<year>)."""
     parts = callback_parts(update)
-    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+    today = local_today(context)
+    if (
+        len(parts) != 4
+        or not parts[2].isdigit()
+        or not parts[3].isdigit()
+        or not EARLIEST_YEAR <= int(parts[3]) <= today.year + 1
+    ):
         await answer(update, render("button_expired"), alert=True)
         return
     found = await _member(update, context, int(parts[2]))
@@ -353,7 +360,6 @@ async def export_year(update: Update, context: BotContext) -> None:
     await answer(update, render("preparing_file"))
     database = app_of(context).database
     records = await meetings.meetings_of_year(database, branch.id, year)
-    today = local_today(context)
     from bot import exports  # openpyxl and python-docx load on first use, not at start-up
 
     data = await asyncio.to_thread(exports.ledger_workbook, branch, year, records, today)
