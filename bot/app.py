@@ -92,6 +92,7 @@ def build_application(
 def build_forms() -> FormEngine:
     """Every guided conversation, declared once."""
     engine = FormEngine()
+    engine.on_question = guidance.answer_question
     for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
         engine.add(form)
     return engine

@@ -199,3 +199,52 @@ async def test_a_date_without_a_year_is_never_moved_to_another_year_silently(
     )
     assert harness.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
     assert branch.id
+
+
+async def test_a_question_typed_in_a_form_is_answered_not_stored(harness: Harness) -> None:
+    await harness.send("/start")
+    replies = await harness.send("只有两个党员能建支部吗")
+    # The question is answered as /ask answers it, then the same question is asked again.
+    assert len(replies) == 2
+    assert replies[-1].startswith("第 1/9 项\n<b>支部的全称是什么？</b>")
+    assert harness.buttons()[0] == "✍️ 用作答案"
+    assert (await harness.send("/ask 只有两个党员能建支部吗")) == replies[:1]
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["name"] is None
+    # A real answer goes on as usual.
+    await harness.send("测试党支部")
+    await harness.send("测试协会")
+    await harness.tap("基金会")
+    await harness.tap("单独组建")
+    await harness.send("5")
+    await harness.send("0")
+    # At a yes/no step a question is answered too; nothing is stored, the step is asked again.
+    replies = await harness.send("要不要设支委会？")
+    assert replies[-1].startswith("第 7/9 项\n<b>是否设立了支部委员会（支委会）？</b>")
+    assert "✍️ 用作答案" not in harness.buttons()
+    assert harness.app.forms.peek(SECRETARY)[1]["has_committee"] is None
+
+
+async def test_use_as_answer_keeps_a_name_that_reads_like_a_question(harness: Harness) -> None:
+    await harness.send("/start")
+    await harness.send("为什么不呢党支部吗")
+    replies = await harness.tap("✍️ 用作答案")
+    assert replies[-1].startswith("第 2/9 项")
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["name"] == "为什么不呢党支部吗"
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_question_at_a_free_text_step_of_the_meeting_log(harness: Harness) -> None:
+    await harness.register()
+    await harness.send("/log")
+    await harness.tap("党员大会")
+    await harness.tap("今天")
+    replies = await harness.send("主持人可以是副书记吗？")
+    assert replies[-1].startswith("第 3/9 步 · 党员大会\n<b>几点开始、在哪里？</b>")
+    assert harness.buttons()[0] == "✍️ 用作答案"
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["place"] is None
+    replies = await harness.send("14:30 会议室")
+    assert replies[-1].startswith("第 4/9 步")
+    assert harness.app.forms.peek(SECRETARY)[1]["place"] == "会议室"

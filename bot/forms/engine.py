@@ -17,6 +17,7 @@ replayed after a crash is not applied twice.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -157,6 +158,9 @@ class Session(msgspec.Struct):
     mode: str = "go"  # "go": step by step; "edit": one step from the review card
     visited: list[str] = []
     confirming: bool = False
+    # A question typed where an answer was expected that would also read as an answer: kept
+    # aside (not stored in the draft) until the user taps "用作答案".
+    pending: str | None = None
 
 
 _encoder = msgspec.json.Encoder()
@@ -167,6 +171,8 @@ class FormEngine:
 
     def __init__(self) -> None:
         self.forms: dict[str, Form[Any]] = {}
+        # Answers a rule question typed in the middle of a form (the /ask path), if set.
+        self.on_question: Callable[[Update, BotContext, str], Awaitable[None]] | None = None
         # The last committed state of each open conversation, and the revision shown.
         self._state: dict[int, tuple[str, bytes, int]] = {}
 
@@ -257,6 +263,7 @@ class FormEngine:
 
     def _move(self, session: Session, step: str) -> None:
         """Go to another question (or the review card): older buttons expire."""
+        session.pending = None
         session.rev += 1
         session.entered = session.rev
         session.step = step
@@ -333,6 +340,8 @@ class FormEngine:
             for row in step.choices(turn)
         ]  # fmt: skip
         rows = [row for row in rows if row]
+        if session.pending is not None:
+            rows.insert(0, [(lab.FORM_USE_TEXT, self._data(form, session, f"u:{step.name}"))])
         if error is not None and "offer" in error.params:
             # The reader's best guess, never taken without the user's tap.
             code, label = error.params["offer"]
@@ -485,16 +494,41 @@ class FormEngine:
         if message.photo or message.document:
             await self._photo(turn, form, session, step, message)
             return
+        text = message.text or ""
+        if self.on_question is not None and looks_like_question(text):
+            await self._question_typed(turn, form, session, step, text)
+            return
         if step.read is None:
             need = "need_photo" if step.photo is not None else "choice"
             await self._present(turn, form, session, InvalidAnswer(need))
             return
         try:
-            step.read(turn, message.text or "")
+            step.read(turn, text)
         except InvalidAnswer as error:
             await self._present(turn, form, session, error)
             return
+        session.pending = None
         await self._advance(turn, form, session)
+
+    async def _question_typed(
+        self, turn: Turn[Any], form: Form[Any], session: Session, step: Step[Any], text: str
+    ) -> None:
+        """A rule question where an answer was expected: answer it, then ask the step again.
+        Nothing is stored; if the text would also do as an answer, "用作答案" takes it."""
+        parses = False
+        if step.read is not None:
+            probe = msgspec.json.decode(_encoder.encode(turn.draft), type=form.draft)
+            try:
+                step.read(Turn(turn.update, turn.context, turn.user_id, turn.today, probe,
+                               turn.env), text)  # fmt: skip
+                parses = True
+            except InvalidAnswer:
+                parses = False
+        session.pending = text if parses else None
+        await self._commit(turn.context, turn.user_id, session, turn.draft)
+        assert self.on_question is not None
+        await self.on_question(turn.update, turn.context, text)
+        await self._present(turn, form, session)
 
     async def _photo(
         self,
@@ -625,6 +659,15 @@ class FormEngine:
             await _close_keyboard(update)
             await self._advance(turn, form, session)
             return True
+        elif action == "u" and on_step and step is not None and step.read and session.pending:
+            try:
+                step.read(turn, session.pending)
+            except InvalidAnswer:
+                return False
+            session.pending = None
+            await _close_keyboard(update)
+            await self._advance(turn, form, session)
+            return True
         elif action == "k" and on_step and step is not None and step.answered(turn.draft):
             await _close_keyboard(update)
             await self._advance(turn, form, session)
@@ -733,6 +776,19 @@ class _OpenForm(BaseHandler[Update, Any, Any]):
         self, context: Any, update: Update, application: Any, check_result: Any
     ) -> None:
         self.inner.collect_additional_context(context, update, application, check_result)
+
+
+_QUESTION_END = re.compile(r"(?:[？?]|[吗呢么嘛][？?。!！~～]*)$")
+_QUESTION_START = re.compile(
+    r"^(?:请问|怎么|怎样|如何|什么|为什么|为啥|能不能|能否|可不可以|可以不|是不是|是否|要不要|"
+    r"需不需要|需要不|有没有|哪些|哪个|多少|几个|几次|多久|谁)"
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether a typed text reads as a question (ends with ？/吗/呢, or starts with 怎么/是否…)."""
+    value = text.strip()
+    return bool(value) and bool(_QUESTION_END.search(value) or _QUESTION_START.match(value))
 
 
 def _today(context: BotContext) -> date:
