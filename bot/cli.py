@@ -16,7 +16,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot import redaction
+from bot import flood, redaction
 from bot.app import OFFLINE_TOKEN, build_application, post_init
 from bot.config import Config, ConfigError, load_config, require_token
 from db import DatabaseError
@@ -122,6 +122,7 @@ async def _demo(config: Config, user_id: int) -> None:
     application = build_application(
         config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
     )
+    flood.unlimited(application)
     loop = asyncio.get_running_loop()
 
     async def read_line() -> str | None:

@@ -1,19 +1,22 @@
 """Flood control: one noisy user (or group) cannot slow everyone else down.
 
-Every reply shares Telegram's budget of about 30 messages a second per bot, so a user or script
-sending hundreds of updates a minute would delay every other secretary and the reminders. Each
-user, and each group chat as a whole, has a token bucket: a generous burst, refilled at a steady
-rate. An update that finds its bucket empty is dropped before any handler sees it; the first
-drop of a flood episode gets one polite notice, the rest silence, until the bucket is full again.
-Admins (config admin_ids and invited admins) are not exempt but have a larger bucket.
+Every reply shares Telegram's budget of about 30 messages a second per bot, and a chat that gets
+more than about one message a second makes Telegram answer 429, on which python-telegram-bot
+pauses every send; so a user or script sending hundreds of updates a minute would delay every
+other secretary and the reminders. Each user, and the messages of each group chat, have a token
+bucket: a burst, refilled at a steady rate. An update that finds its bucket empty is dropped
+before any handler sees it; the first drop of a flood episode gets one polite notice, the rest
+silence, until the bucket is full again. Admins (config admin_ids and invited admins) are not
+exempt but have a larger bucket.
 
-Counts live in memory: a restart forgives everyone, which is harmless for a limit this generous.
+Counts live in memory: a restart forgives everyone, which is harmless (it takes seconds to refill).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from telegram.ext import Application, ApplicationHandlerStop, BaseHandler
 
 from bot.application import BotContext, app_of
 from bot.texts import render
@@ -44,11 +47,21 @@ class Limit:
         return min(self.burst, tokens + seconds * self.per_minute / 60)
 
 
-# A person typing and tapping stays far below these; a script does not.
-USER = Limit(per_minute=30, burst=30)
-ADMIN = Limit(per_minute=120, burst=60)
-# All members of one group chat together (a sign-in taps once per member).
-GROUP_CHAT = Limit(per_minute=60, burst=60)
+# Sized to what one chat can take: Telegram lets a bot send about one message a second to a
+# chat, with bursts of about three, and answers more with 429, on which python-telegram-bot
+# pauses every send of the bot. So a user gets three updates at once and 30 a minute after
+# that: a person reading and tapping stays below it, a script does not, and one flooder's
+# replies never cost anyone else a 429.
+USER = Limit(per_minute=30, burst=3)
+ADMIN = Limit(per_minute=50, burst=3)
+# The notice is a message to the chat too: it waits until a second after the last reply (a drop
+# before that is silent) and takes a token, so that the chat never gets more than it can take.
+NOTICE_GAP = 1.0
+# The messages (not taps) in one group chat together: Telegram allows 20 messages a minute in
+# a group, which python-telegram-bot waits out; a sign-in's taps are answered by toasts.
+GROUP_CHAT = Limit(per_minute=15, burst=10)
+# An album arrives as one update per photo; it counts once. Ids of the latest albums kept:
+_ALBUMS_KEPT = 1_000
 # Full buckets carry no information: they are forgotten once this many buckets exist.
 _PRUNE_ABOVE = 10_000
 
@@ -59,7 +72,7 @@ class Verdict(enum.Enum):
     PASS = "pass"
     DROP = "drop"  # silently: the flooder has already been told
     NOTIFY = "notify"  # drop, and tell the flooder once for this episode
-    ASK_ROLE = "ask_role"  # the user's bucket is empty: an admin may have a bigger one
+    ASK_ROLE = "ask_role"  # the user's bucket ran empty: an admin's is bigger
 
 
 @dataclass
@@ -69,6 +82,7 @@ class _Bucket:
     stamp: float
     # The flooder has been told; cleared once the bucket is full again (the episode is over).
     told: bool = False
+    last_pass: float = float("-inf")
     role_known: bool = False
 
     def refill(self, now: float) -> None:
@@ -92,6 +106,7 @@ class FloodLimiter:
         self.clock = clock
         self.user, self.admin, self.group = user, admin, group
         self._buckets: dict[tuple[str, int], _Bucket] = {}
+        self._albums: dict[str, None] = {}
 
     def _bucket(self, key: tuple[str, int], limit: Limit, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
@@ -122,21 +137,33 @@ class FloodLimiter:
         if empty is None:
             for bucket in buckets:
                 bucket.tokens -= 1
+                bucket.last_pass = now
             return Verdict.PASS
         if empty is user and not user.role_known:
             return Verdict.ASK_ROLE
-        if empty.told:
+        if empty.told or now - empty.last_pass < NOTICE_GAP:
             return Verdict.DROP
         empty.told = True
+        empty.tokens -= 1
         return Verdict.NOTIFY
 
-    def set_admin(self, user_id: int, is_admin: bool) -> None:
-        """Record the user's role; an admin's bucket grows to the admin limit."""
+    def seen_album(self, media_group_id: str) -> bool:
+        """Whether another part of this album has been counted already."""
+        if media_group_id in self._albums:
+            return True
+        self._albums[media_group_id] = None
+        if len(self._albums) > _ALBUMS_KEPT:
+            del self._albums[next(iter(self._albums))]
+        return False
+
+    def set_admin(self, user_id: int, is_admin: bool, group_id: int | None) -> Verdict:
+        """Record the user's role (an admin's bucket grows to the admin limit), then take."""
         bucket = self._bucket(("user", user_id), self.user, self.clock())
         bucket.role_known = True
         if is_admin and bucket.limit != self.admin:
             bucket.tokens += self.admin.burst - bucket.limit.burst
             bucket.limit = self.admin
+        return self.take(user_id, group_id)
 
 
 def _counted(update: Update) -> bool:
@@ -144,35 +171,58 @@ def _counted(update: Update) -> bool:
     return update.my_chat_member is None and update.chat_member is None
 
 
-class FloodGuard(TypeHandler[Update, BotContext, None]):
+class FloodGuard(BaseHandler[Update, BotContext, None]):
     """The handler that lets an update through or drops it (ApplicationHandlerStop)."""
 
     def __init__(self, limiter: FloodLimiter) -> None:
-        super().__init__(Update, self._check)
+        super().__init__(self._decide)
         self.limiter = limiter
+        # The verdicts that need the callback (a notice, a role lookup), by update id.
+        self._pending: dict[int, Verdict] = {}
 
-    async def _check(self, update: Update, context: BotContext) -> None:
-        """Pass the update on, or drop it (telling the flooder once per episode)."""
-        if not _counted(update):
-            return
-        user = update.effective_user
-        chat = update.effective_chat
-        user_id = user.id if user else None
-        group_id = chat.id if chat and chat.type != ChatType.PRIVATE else None
-        verdict = self.limiter.take(user_id, group_id)
+    def check_update(self, update: object) -> bool:
+        """False lets the update through; True hands it to the callback to drop.
+
+        A silent drop happens here, before python-telegram-bot builds a context: raised from
+        the check, ApplicationHandlerStop also spares the persistence write that a handled
+        update costs, so a flooder's excess costs next to nothing.
+        """
+        if not isinstance(update, Update) or not _counted(update):
+            return False
+        album = update.message.media_group_id if update.message else None
+        if album is not None and self.limiter.seen_album(album):
+            return False
+        verdict = self.limiter.take(*_keys(update))
+        if verdict is Verdict.PASS:
+            return False
+        if verdict is Verdict.DROP:
+            raise ApplicationHandlerStop
+        self._pending[update.update_id] = verdict
+        return True
+
+    async def _decide(self, update: Update, context: BotContext) -> None:
+        """Look up whether an empty bucket is an admin's (larger); tell the flooder once."""
+        verdict = self._pending.pop(update.update_id, Verdict.DROP)
+        user_id, group_id = _keys(update)
         if verdict is Verdict.ASK_ROLE and user_id is not None:
             application = app_of(context)
             configured = application.config.bot.admin_ids
-            self.limiter.set_admin(
-                user_id, await admins.is_admin(application.database, user_id, configured)
-            )
-            verdict = self.limiter.take(user_id, group_id)
+            is_admin = await admins.is_admin(application.database, user_id, configured)
+            verdict = self.limiter.set_admin(user_id, is_admin, group_id)
         if verdict is Verdict.PASS:
             return
         if verdict is Verdict.NOTIFY:
             _LOGGER.info("Flood: dropping updates from user %s in chat %s", user_id, group_id)
             await _tell(update)
         raise ApplicationHandlerStop
+
+
+def _keys(update: Update) -> tuple[int | None, int | None]:
+    """The user's id, and the group's for a message in a group (a tap is answered by a toast)."""
+    user, chat = update.effective_user, update.effective_chat
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    group_id = chat.id if in_group and update.callback_query is None else None
+    return (user.id if user is not None else None), group_id
 
 
 async def _tell(update: Update) -> None:
@@ -190,6 +240,12 @@ async def _tell(update: Update) -> None:
 def register(application: Application, clock: Callable[[], float] = time.monotonic) -> None:
     """Put the flood guard before every other handler."""
     application.add_handler(FloodGuard(FloodLimiter(clock)), group=GROUP)
+
+
+def unlimited(application: Application) -> None:
+    """No limit at all: for the offline demo, where the one user types into a local emulator."""
+    limiter = limiter_of(application)
+    limiter.user = limiter.admin = limiter.group = Limit(per_minute=math.inf, burst=math.inf)
 
 
 def limiter_of(application: Application) -> FloodLimiter:
