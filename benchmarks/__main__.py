@@ -9,6 +9,7 @@ import sys
 from benchmarks import (
     ask_path,
     fanout,
+    flood_path,
     help_path,
     meetings_path,
     overview_path,
@@ -27,6 +28,7 @@ def main() -> int:
     asyncio.run(fanout.run())
     asyncio.run(roster_import.run())
     asyncio.run(overview_path.run())
+    asyncio.run(flood_path.run())
     return 0
 
 

@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CommandHandler, Defaults
 from telegram.request import BaseRequest
 
+from bot import flood
 from bot.application import BotApplication
 from bot.config import Config
 from bot.forms import FormEngine
@@ -100,6 +101,7 @@ def build_forms() -> FormEngine:
 
 def register_handlers(application: BotApplication) -> None:
     """Add every capability's handlers, in the order they must be tried."""
+    flood.register(application)
     # Chat-level events first, in their own group: they never stop the update.
     for handler, group in zip(chats.handlers(), chats.GROUPS, strict=True):
         application.add_handler(handler, group=group)

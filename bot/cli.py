@@ -7,17 +7,20 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
+from bot import flood, redaction
 from bot.app import OFFLINE_TOKEN, build_application, post_init
 from bot.config import Config, ConfigError, load_config, require_token
 from db import DatabaseError
+from db.files import database_files, exposed
 
 _LOGGER = logging.getLogger("bot")
 DEFAULT_CONFIG = Path("config.toml")
@@ -26,14 +29,43 @@ DEMO_USER_ID = 10001
 EXIT_CONFIG = 2
 
 
-def setup_logging(level: str) -> None:
-    """Log to stderr once; keep the HTTP client quiet (its lines carry the bot token)."""
+def setup_logging(level: str, tokens: Iterable[str] = ()) -> None:
+    """Log to stderr once, with the tokens masked; the HTTP client speaks only at DEBUG."""
+    redaction.install(tokens)
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level, force=True
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # One line per request is noise at INFO; at DEBUG it is wanted, and the token is masked.
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    logging.getLogger("httpx").setLevel(quiet)
+    logging.getLogger("httpcore").setLevel(quiet)
+    logging.getLogger("apscheduler").setLevel(quiet)
+    # At DEBUG these two write every update, message and query parameter (names, texts) into
+    # the log, which never holds members' data.
+    floor = max(logging.INFO, logging.getLogger().level)
+    logging.getLogger("telegram").setLevel(floor)
+    logging.getLogger("aiosqlite").setLevel(floor)
+
+
+def exposure_warning(config: Config, config_path: Path | None) -> str | None:
+    """One line naming the files other accounts can read (data, token) and the chmod to fix it."""
+    files = database_files(config.database_path)
+    token = config.telegram.token
+    if config_path is not None and token:
+        try:
+            holds_token = token in config_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            holds_token = False
+        if holds_token:
+            files.append(config_path)
+    found = exposed(files)
+    if not found:
+        return None
+    names = " ".join(str(path) for path in found)
+    return (
+        f"Other accounts on this machine can read {names}, which hold members' data or the "
+        f"bot token: run chmod 600 {names}"
+    )
 
 
 def _config_path(args: argparse.Namespace) -> Path | None:
@@ -42,9 +74,14 @@ def _config_path(args: argparse.Namespace) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
 
 
-def run(config: Config) -> int:
+def run(config: Config, config_path: Path | None = None) -> int:
     """Long-poll Telegram until SIGINT/SIGTERM, then shut down cleanly."""
     require_token(config)
+    # Whatever the service manager's umask, nothing this process creates is shared.
+    os.umask(0o077)
+    warning = exposure_warning(config, config_path)
+    if warning:
+        _LOGGER.warning(warning)
     application = build_application(config)
     _LOGGER.info(
         "Starting; database %s; connecting to %s (retrying until it answers)",
@@ -85,6 +122,7 @@ async def _demo(config: Config, user_id: int) -> None:
     application = build_application(
         config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
     )
+    flood.unlimited(application)
     loop = asyncio.get_running_loop()
 
     async def read_line() -> str | None:
@@ -118,6 +156,7 @@ async def _demo(config: Config, user_id: int) -> None:
 
 def demo(config: Config, user_id: int) -> int:
     """Chat with the real bot in the terminal, on the offline emulator."""
+    os.umask(0o077)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_demo(config, user_id))
     return 0
@@ -143,8 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "sub_config", None):
         args.config = args.sub_config
     try:
-        config = load_config(_config_path(args))
-        setup_logging(config.bot.log_level)
+        config_path = _config_path(args)
+        config = load_config(config_path)
+        setup_logging(config.bot.log_level, tokens=[config.telegram.token])
         if args.command == "demo":
             # The terminal is the chat: only problems are logged there.
             logging.getLogger().setLevel(logging.WARNING)
@@ -156,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             telegram = dataclasses.replace(config.telegram, token=OFFLINE_TOKEN)
             config = dataclasses.replace(config, storage=storage, telegram=telegram)
             return demo(config, args.user_id)
-        return run(config)
+        return run(config, config_path)
     except (ConfigError, DatabaseError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -15,6 +15,8 @@ from typing import Any
 
 import aiosqlite
 
+from db.files import private_file
+
 _LOGGER = logging.getLogger(__name__)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -64,13 +66,14 @@ class Database:
         return self._conn
 
     async def open(self) -> None:
-        """Open the file (creating its folder), set the pragmas and apply pending migrations."""
+        """Open the file (created owner-only), set the pragmas and apply pending migrations."""
         async with self._open_lock:
             if self._conn is not None:
                 return
             try:
                 if str(self.path) != ":memory:":
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    # Created owner-only before SQLite sees it: -wal and -shm copy its mode.
+                    private_file(self.path, tighten=False)
                 conn = await aiosqlite.connect(self.path, isolation_level=None)
             except (OSError, sqlite3.Error) as exc:
                 raise DatabaseError(
