@@ -10,10 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.emulator.html import parse_html
-from bot.handlers import checkin
 from db import checkins, members, repo, settings
 from db.models import MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
@@ -151,7 +148,9 @@ async def test_binding_refusals_status_and_removal(harness: Harness) -> None:
 # ---- 2. thirty quick taps ----------------------------------------------------------------
 
 
-async def test_thirty_taps_under_flood_limits(harness: Harness) -> None:
+async def test_thirty_taps_under_flood_limits(real_clock_harness: Harness) -> None:
+    # On the real clock: the production 4-second edit interval under Telegram's limits.
+    harness = real_clock_harness
     assert harness.app is not None
     database = harness.app.database
     # 31 on the roster: 30 linked users tap at once, the 31st links itself in private.
@@ -211,7 +210,8 @@ async def test_thirty_taps_under_flood_limits(harness: Harness) -> None:
     assert 2 <= len(edits) <= 6, len(edits)  # 35 taps that changed or touched the card
     assert len(edit_times) == len(edits)
     assert all(
-        b - a >= checkin.EDIT_INTERVAL - 0.1 for a, b in itertools.pairwise(edit_times[:-1])
+        b - a >= harness.config.pacing.card_edit_interval - 0.1
+        for a, b in itertools.pairwise(edit_times[:-1])
     )
     assert await checkins.open_makeups(database, branch_id) == []
 
@@ -219,10 +219,7 @@ async def test_thirty_taps_under_flood_limits(harness: Harness) -> None:
 # ---- 3. leave, refusals, forged taps; 4. closing, 补学, 去记录 -------------------------------
 
 
-async def test_leave_forgery_close_makeups_and_log(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(checkin, "EDIT_INTERVAL", 0.3)
+async def test_leave_forgery_close_makeups_and_log(harness: Harness) -> None:
     assert harness.app is not None
     database = harness.app.database
     branch_id, member_ids, users = await roster_branch(harness, size=4, linked=4)

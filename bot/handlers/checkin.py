@@ -7,8 +7,9 @@ the bot drops the binding.
 Sign-in (/checkin in a bound group): a card with 签到, 请假 and 结束签到. A member signs in with
 one tap once their Telegram user is linked to their roster entry; the first time, they pick their
 name in a private chat (never as a list in the group). 请假 asks the reason in private. The card
-is edited at most once every EDIT_INTERVAL seconds however fast people tap: taps only write the
-database and ask for a refresh, which a JobQueue job renders from the database. Closing creates
+is edited at most once every card_edit_interval seconds (bot/pacing.py) however fast people
+tap: taps only write the database and ask for a refresh, which a JobQueue job renders from the
+database. Closing creates
 the 补学 items and sends the closer the attendance summary with a button into /log.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -65,7 +65,6 @@ _LOGGER = logging.getLogger(__name__)
 FLOW = "checkin_leave"
 PICK = "checkin_pick"  # user_data: {"id": card id, "intent": "in" | "lv"} while a name is picked
 LEAVE = "checkin_leave"  # user_data: {"id": card id, "member_id": …} while a reason is asked
-EDIT_INTERVAL = 4.0  # seconds between two edits of one card: 15 a minute, under a group's 20
 NAMES_PER_PAGE = 30
 MAKEUPS_SHOWN = 20
 REASON_LIMIT = 100
@@ -326,10 +325,11 @@ def request_refresh(application: BotApplication, checkin_id: int) -> None:
         application.create_task(refresh_card(application, checkin_id))
         return
     edits.pending.add(checkin_id)
+    clock = application.config.pacing
     last = edits.edited_at.get(checkin_id)
-    delay = 0.0 if last is None else max(last + EDIT_INTERVAL - time.monotonic(), 0.0)
+    delay = 0.0 if last is None else last + clock.card_edit_interval - clock.now()
     job_queue.run_once(
-        _refresh_job, when=delay, data=checkin_id, name=f"checkin-card-{checkin_id}"
+        _refresh_job, when=clock.real(delay), data=checkin_id, name=f"checkin-card-{checkin_id}"
     )
 
 
@@ -352,7 +352,8 @@ async def refresh_card(application: BotApplication, checkin_id: int) -> None:
         text, rows = await _card_view(application, card)
         if edits.shown.get(checkin_id) == text:
             return
-        edits.edited_at[checkin_id] = time.monotonic()
+        clock = application.config.pacing
+        edits.edited_at[checkin_id] = clock.now()
         try:
             await application.bot.edit_message_text(
                 text, chat_id=card.chat_id, message_id=card.message_id, reply_markup=keyboard(rows)
@@ -360,7 +361,7 @@ async def refresh_card(application: BotApplication, checkin_id: int) -> None:
         except RetryAfter as exc:
             wait = _retry_seconds(exc)
             _LOGGER.info("Card %d: edit refused for %.0f s, retrying", checkin_id, wait)
-            edits.edited_at[checkin_id] = time.monotonic() + wait - EDIT_INTERVAL
+            edits.edited_at[checkin_id] = clock.now() + wait - clock.card_edit_interval
             request_refresh(application, checkin_id)
             return
         except BadRequest as exc:
@@ -481,7 +482,7 @@ async def _post_card(
     await checkins.set_message(database, card.id, message.message_id)
     edits = _edits(application)
     edits.shown[card.id] = text
-    edits.edited_at[card.id] = time.monotonic()
+    edits.edited_at[card.id] = application.config.pacing.now()
     _LOGGER.info("Card %d opened in group %d for branch %d", card.id, chat.id, branch.id)
 
 
