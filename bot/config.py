@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.pacing import Pacing
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_API_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_DATABASE = "data/bot.sqlite3"
@@ -62,6 +64,9 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     bot: BotConfig = field(default_factory=BotConfig)
+    # Not read from the file: Telegram's limits are not the operator's choice (tests speed the
+    # clock up).
+    pacing: Pacing = field(default_factory=Pacing)
 
     @property
     def database_path(self) -> Path:

@@ -18,7 +18,8 @@ jitter is a 429 that stops all sends for over a second (measured: 164 of them, 1
 little room is left for the replies to users who are chatting meanwhile), which measured no 429
 at all. It sends to one chat one at a time and at most once per `chat_interval` (Telegram's
 per-chat limit), keeps up to `concurrency` sends in flight, and if a 429 still gets through it
-pauses every send for retry_after and then sends the same row again.
+pauses every send for retry_after and then sends the same row again. All of these waits are on
+the clock of the configuration's `Pacing` (bot/pacing.py), which the tests run faster.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import heapq
 import itertools
 import logging
 import math
-import time
 import warnings
 import weakref
 from collections import Counter, deque
@@ -50,6 +50,7 @@ from telegram.ext import ContextTypes, Job, JobQueue
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.application import BotApplication
+from bot.pacing import Pacing
 from db import Database, outbox, settings
 from db.outbox import OutboxRow
 
@@ -118,7 +119,7 @@ class _Run:
 class _Chats:
     """The chats of one batch, each with one worker at a time, each sent to in order.
 
-    A chat waits in a heap by the loop time it may be sent to next (its pacing), or is with
+    A chat waits in a heap by the clock time it may be sent to next (its pacing), or is with
     exactly one worker: its sends never overlap. Workers wait while another one is busy, since
     that one may give its chat back.
     """
@@ -147,7 +148,7 @@ class _Chats:
         return bool(self._heap) or self._busy == 0 or not run.active()
 
     async def take(self, run: _Run) -> tuple[float, int] | None:
-        """(loop time it may be sent to, chat), or None when the batch is done."""
+        """(clock time it may be sent to, chat), or None when the batch is done."""
         async with self._changed:
             await self._changed.wait_for(lambda: self._idle(run))
             if not self._heap or not run.active():
@@ -175,9 +176,10 @@ class Deliverer:
 
     `concurrency` sends (to different chats) wait on the rate limiter at once; rows are read
     `batch` at a time; a row that failed `max_attempts` times (network, 5xx) is marked failed;
-    retries wait `backoff` seconds, doubling up to `max_backoff`; one chat gets at most one
-    message per `chat_interval` seconds; sends are spaced evenly at `per_second` (None: only the
-    application's rate limiter paces them).
+    retries wait `backoff` seconds, doubling up to `max_backoff`. `pacing` (default: the
+    application's configuration) gives the clock, `chat_interval` (one chat gets at most one
+    message in that time) and `per_second` (sends spaced evenly; None: only the application's
+    rate limiter paces them).
     """
 
     def __init__(
@@ -187,11 +189,10 @@ class Deliverer:
         concurrency: int = 8,
         batch: int = 200,
         max_attempts: int = 10,
-        chat_interval: float = 1.0,
         backoff: float = 2.0,
         max_backoff: float = 600.0,
         waits_in_place: int = 3,
-        per_second: float | None = 29.0,
+        pacing: Pacing | None = None,
     ) -> None:
         if concurrency < 1 or batch < 1 or max_attempts < 1:
             raise ValueError("concurrency, batch and max_attempts must be at least 1")
@@ -199,7 +200,8 @@ class Deliverer:
         self.concurrency = concurrency
         self.batch = batch
         self.max_attempts = max_attempts
-        self.chat_interval = chat_interval
+        self.pacing = pacing or application.config.pacing
+        self.chat_interval = self.pacing.chat_interval
         self.backoff = backoff
         self.max_backoff = max_backoff
         # A 429 that got past the rate limiter is waited out in place this often before the row
@@ -207,10 +209,10 @@ class Deliverer:
         self.waits_in_place = waits_in_place
         self.job: Job[ContextTypes.DEFAULT_TYPE] | None = None
         self._again = False
-        self.per_second = per_second
-        self._next_slot = 0.0  # loop time of the next evenly spaced send
-        self._resume_at = 0.0  # loop time before which nothing is sent (a 429 pause)
-        self._last_send: dict[int, float] = {}  # chat -> loop time of its last send
+        self.per_second = self.pacing.per_second
+        self._next_slot = 0.0  # clock time of the next evenly spaced send
+        self._resume_at = 0.0  # clock time before which nothing is sent (a 429 pause)
+        self._last_send: dict[int, float] = {}  # chat -> clock time of its last send
 
     @property
     def database(self) -> Database:
@@ -224,11 +226,13 @@ class Deliverer:
     # ---- scheduling -----------------------------------------------------------------------
 
     def start(
-        self, job_queue: JobQueue[ContextTypes.DEFAULT_TYPE], interval: float = 5.0
+        self, job_queue: JobQueue[ContextTypes.DEFAULT_TYPE], interval: float | None = None
     ) -> Job[ContextTypes.DEFAULT_TYPE]:
-        """Run every `interval` seconds as the repeating job "delivery" (and now, if running)."""
+        """Run every `interval` clock seconds (default: the pacing's) as the repeating job
+        "delivery", and now if the application is running."""
+        every = self.pacing.real(self.pacing.delivery_interval if interval is None else interval)
         # APScheduler cannot start an interval job "now": the first run is spawned here instead.
-        self.job = job_queue.run_repeating(self._tick, interval=interval, name=JOB_NAME)
+        self.job = job_queue.run_repeating(self._tick, interval=every, name=JOB_NAME)
         self._spawn()
         return self.job
 
@@ -273,11 +277,11 @@ class Deliverer:
     # ---- one run --------------------------------------------------------------------------
 
     async def _run(self, run: _Run) -> DeliveryStats:
-        started = time.monotonic()
+        clock = self.pacing
+        started = clock.now()
         stats = DeliveryStats()
-        loop_now = asyncio.get_running_loop().time()
         self._last_send = {
-            chat: at for chat, at in self._last_send.items() if loop_now - at < self.chat_interval
+            chat: at for chat, at in self._last_send.items() if started - at < self.chat_interval
         }
         previous: list[OutboxRow] = []
         while run.active():
@@ -288,7 +292,7 @@ class Deliverer:
                 break
             previous = rows
             await self._send_batch(rows, run, stats)
-        stats.seconds = time.monotonic() - started
+        stats.seconds = clock.now() - started
         if stats.sent or stats.retried or stats.blocked or stats.failed or stats.expired:
             _LOGGER.info(
                 "Delivery: %d sent, %d retried, %d held (blocked chats), %d failed, %d expired "
@@ -304,7 +308,7 @@ class Deliverer:
 
     async def _send_batch(self, rows: list[OutboxRow], run: _Run, stats: DeliveryStats) -> None:
         """Send a batch: chats concurrently, each chat's rows one at a time and in order."""
-        loop = asyncio.get_running_loop()
+        clock = self.pacing
         chats = _Chats(
             rows, lambda chat: self._last_send.get(chat, -math.inf) + self.chat_interval
         )
@@ -314,9 +318,9 @@ class Deliverer:
                 at, chat = taken
                 then = _Next.HOLD
                 try:
-                    delay = max(at, self._resume_at) - loop.time()
+                    delay = max(at, self._resume_at) - clock.now()
                     if delay > 0:
-                        await asyncio.sleep(delay)
+                        await clock.sleep(delay)
                     await self._pace()
                     if run.active():
                         then = await self._deliver(chats.head(chat), run, stats)
@@ -332,11 +336,11 @@ class Deliverer:
         """Wait for this send's slot: sends evenly spaced at `per_second`, never in bursts."""
         if not self.per_second:
             return
-        now = asyncio.get_running_loop().time()
+        now = self.pacing.now()
         slot = max(self._next_slot, now)
         self._next_slot = slot + 1 / self.per_second
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self.pacing.sleep(slot - now)
 
     async def _deliver(self, row: OutboxRow, run: _Run, stats: DeliveryStats) -> _Next:
         """Send one row and record the outcome."""
@@ -351,8 +355,7 @@ class Deliverer:
             )
         except RetryAfter as error:
             seconds = _retry_seconds(error)
-            loop = asyncio.get_running_loop()
-            self._resume_at = max(self._resume_at, loop.time() + seconds)
+            self._resume_at = max(self._resume_at, self.pacing.now() + seconds)
             stats.retried += 1
             run.waits[row.id] += 1
             _LOGGER.info("Outbox row %d: 429, every send waits %.0f s", row.id, seconds)
@@ -397,7 +400,7 @@ class Deliverer:
         await asyncio.shield(
             outbox.mark_sent(db, row.id, message.message_id, run.fixed_now or datetime.now(UTC))
         )
-        self._last_send[row.chat_id] = asyncio.get_running_loop().time()
+        self._last_send[row.chat_id] = self.pacing.now()
         stats.sent += 1
         return _Next.CONTINUE
 

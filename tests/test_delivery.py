@@ -23,6 +23,7 @@ from bot.config import Config, StorageConfig, TelegramConfig
 from bot.delivery import JOB_NAME, Deliverer
 from bot.emulator.core import NETWORK_ERROR, TIMED_OUT, FakeTelegram
 from bot.emulator.request import EmulatorRequest
+from bot.pacing import Pacing
 from db import outbox
 from db.outbox import OutboxMessage
 from tests.conftest import OTHER, SECRETARY, Harness
@@ -74,12 +75,15 @@ async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
         await h.stop()
 
 
-def deliverer(h: Harness, **options: Any) -> Deliverer:
-    """A deliverer for the harness's app; no pacing of its own unless asked."""
+def deliverer(
+    h: Harness, chat_interval: float = 0, per_second: float | None = None, **options: Any
+) -> Deliverer:
+    """A deliverer for the harness's app (and its clock); no pacing of its own unless asked."""
     assert h.app is not None
-    options.setdefault("chat_interval", 0)
-    options.setdefault("per_second", None)
-    return Deliverer(h.app, **options)
+    pacing = dataclasses.replace(
+        h.config.pacing, chat_interval=chat_interval, per_second=per_second
+    )
+    return Deliverer(h.app, pacing=pacing, **options)
 
 
 def texts(h: Harness, chat: int) -> list[str]:
@@ -211,10 +215,12 @@ async def test_retry_after_is_honoured(bot: Harness) -> None:
         times=2,
     )
     d = deliverer(bot, waits_in_place=1)
-    started = time.monotonic()
+    clock = bot.config.pacing
+    started = clock.now()
     first = await d.run_once(NOW)
-    # The first 429 is waited out in place, the second puts the row back for a later run.
-    assert time.monotonic() - started >= 1
+    # The first 429 is waited out in place (on the bot's clock, which runs fast here), the second
+    # puts the row back for a later run.
+    assert clock.now() - started >= 1
     assert (first.sent, first.retried) == (0, 2)
     row = await outbox.by_key(db, "k:1")
     assert row is not None
@@ -228,7 +234,8 @@ async def test_retry_after_is_honoured(bot: Harness) -> None:
 
 
 async def test_429_storm_through_the_rate_limiter(tmp_path: Path) -> None:
-    h = quiet(Harness(tmp_path / "bot.sqlite3"))
+    # On the real clock: python-telegram-bot's rate limiter waits out retry_after in real time.
+    h = quiet(Harness(tmp_path / "bot.sqlite3", pacing=Pacing()))
     h.config = dataclasses.replace(
         h.config, telegram=dataclasses.replace(h.config.telegram, rate_limit=True)
     )
@@ -379,22 +386,40 @@ async def test_one_chat_is_paced_others_go_meanwhile(bot: Harness) -> None:
     assert bot.app is not None
     bot.fake.add_user(3003)
     arrivals: list[tuple[int, float]] = []
+    clock = bot.config.pacing
     bot.fake.subscribe(
         lambda event, m: (
-            arrivals.append((m["chat"]["id"], time.monotonic())) if event == "new" else None
+            arrivals.append((m["chat"]["id"], clock.now())) if event == "new" else None
         )
     )
     rows = [message(f"k:s{n}", text=str(n)) for n in range(3)]
     rows += [message(f"k:o{n}", OTHER, text=str(n)) for n in range(2)]
     rows.append(message("k:t", 3003))
     await outbox.enqueue(bot.app.database, rows)
-    stats = await deliverer(bot, chat_interval=0.3, concurrency=2).run_once(NOW)
+    # Telegram's one message a second per chat, on the fast clock.
+    stats = await deliverer(bot, chat_interval=1.0, concurrency=2).run_once(NOW)
     assert stats.sent == 6
     assert texts(bot, SECRETARY) == ["0", "1", "2"]
     mine = [at for chat, at in arrivals if chat == SECRETARY]
-    assert all(b - a >= 0.29 for a, b in itertools.pairwise(mine))
+    assert all(b - a >= 0.99 for a, b in itertools.pairwise(mine))
     # The third chat did not wait for the first one's pauses.
     assert next(at for chat, at in arrivals if chat == 3003) < mine[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class SteppedPacing(Pacing):
+    """A fake clock that moves only when the bot sleeps: spacing is exact whatever the load."""
+
+    elapsed: list[float] = dataclasses.field(default_factory=lambda: [0.0])
+
+    def now(self) -> float:
+        """The clock seconds slept so far."""
+        return self.elapsed[0]
+
+    async def sleep(self, seconds: float) -> None:
+        """Move the clock on at once, then let the other tasks run."""
+        self.elapsed[0] += max(seconds, 0.0)
+        await asyncio.sleep(0)
 
 
 async def test_sends_are_spaced_evenly(bot: Harness) -> None:
@@ -402,10 +427,13 @@ async def test_sends_are_spaced_evenly(bot: Harness) -> None:
     chats = list(range(8001, 8011))
     for chat in chats:
         bot.fake.add_user(chat)
+    clock = SteppedPacing(chat_interval=0, per_second=20)
     arrivals: list[float] = []
-    bot.fake.subscribe(lambda event, m: arrivals.append(time.monotonic()))
+    bot.fake.subscribe(lambda event, m: arrivals.append(clock.now()))
     await outbox.enqueue(bot.app.database, [message(f"k:{chat}", chat) for chat in chats])
-    assert (await deliverer(bot, per_second=20).run_once(NOW)).sent == len(chats)
+    # One send at a time: the fake clock cannot tell apart tasks that sleep at once.
+    d = Deliverer(bot.app, pacing=clock, concurrency=1)
+    assert (await d.run_once(NOW)).sent == len(chats)
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert min(gaps) >= 0.045, "no bursts: one send every 1/20 s"
     assert arrivals[-1] - arrivals[0] < 0.45 + 0.2
@@ -490,7 +518,7 @@ async def test_group_upgraded_to_supergroup(tmp_path: Path) -> None:
     async with application:
         db = application.database
         await outbox.enqueue(db, [message("k:1", old, text="一"), message("k:2", old, text="二")])
-        stats = await Deliverer(application, chat_interval=0).run_once(NOW)
+        stats = await Deliverer(application, pacing=Pacing(chat_interval=0)).run_once(NOW)
         assert stats.sent == 2
     assert [m["text"] for m in fake.bot_messages(new)] == ["一", "二"]
     assert fake.bot_messages(old) == []
@@ -499,7 +527,8 @@ async def test_group_upgraded_to_supergroup(tmp_path: Path) -> None:
 async def test_stopping_mid_fan_out_then_resuming(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     chats = list(range(7001, 7061))
-    first = quiet(Harness(path))
+    # On the real clock: python-telegram-bot's rate limiter paces in real time too.
+    first = quiet(Harness(path, pacing=Pacing()))
     first.config = dataclasses.replace(
         first.config, telegram=dataclasses.replace(first.config.telegram, rate_limit=True)
     )

@@ -1,0 +1,106 @@
+"""The pieces the sign-in modules share: the user_data keys, the kind's name, short answers,
+writing to a user in private (or the deep link when the bot may not), the card a tap is on.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest, Forbidden
+
+from bot.application import BotContext, app_of
+from bot.handlers.common import (
+    Buttons,
+    answer,
+    callback_parts,
+    is_private,
+    keyboard,
+    reply,
+)
+from bot.texts import labels, render
+from db import checkins
+from db.checkins import Checkin
+
+FLOW = "checkin_leave"
+PICK = "checkin_pick"  # user_data: {"id": card id, "intent": "in" | "lv"} while a name is picked
+LEAVE = "checkin_leave"  # user_data: {"id": card id, "member_id": …} while a reason is asked
+IN_CHAT = frozenset(
+    {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
+)
+
+
+async def say(update: Update, text: str, *, alert: bool = True) -> None:
+    """A short answer: an alert for a button, a message for a command."""
+    if update.callback_query:
+        await answer(update, text, alert=alert)
+    else:
+        await reply(update, text)
+
+
+def kind_name(kind: str) -> str:
+    return str(labels().KINDS.get(kind, kind))
+
+
+def deep_link(context: BotContext, checkin_id: int) -> str:
+    return f"https://t.me/{context.bot.username}?start=checkin_{checkin_id}"
+
+
+async def write_privately(
+    update: Update, context: BotContext, text: str, rows: Buttons = ()
+) -> Message | None:
+    """Write to the user in private; None if the bot may not (they never started it)."""
+    user = update.effective_user
+    assert user is not None
+    if is_private(update):
+        return await reply(update, text, rows)
+    try:
+        return await context.bot.send_message(user.id, text, reply_markup=keyboard(rows))
+    except Forbidden:
+        return None
+    except BadRequest as exc:
+        if "chat not found" in exc.message.lower():
+            return None
+        raise
+
+
+async def cannot_write(update: Update, context: BotContext, card: Checkin) -> None:
+    """Tell the user (alert) to open the bot first; the button opens it too."""
+    link = deep_link(context, card.id)
+    query = update.callback_query
+    if query is None:
+        return
+    text = render("checkin_note", what="open_private", link=link)
+    try:
+        await query.answer(text, show_alert=True, url=link)
+    except BadRequest:
+        await answer(update, text, alert=True)
+
+
+async def card_of_tap(
+    update: Update, context: BotContext, *, on_card: bool = False
+) -> Checkin | None:
+    """The card a ck:<verb>:<id> button belongs to, if still open (else answered).
+
+    With on_card, the tap must come from the card itself in its group: a forged ck:in/ck:lv
+    sent from anywhere else would otherwise list another branch's roster names.
+    """
+    parts = callback_parts(update)
+    card = None
+    if len(parts) >= 3 and parts[2].isdigit():
+        card = await checkins.get(app_of(context).database, int(parts[2]))
+    if card is not None and on_card:
+        query = update.callback_query
+        message = query.message if query else None
+        if (
+            message is None
+            or message.chat.id != card.chat_id
+            or (card.message_id is not None and message.message_id != card.message_id)
+        ):
+            card = None
+    if card is None:
+        await answer(update, render("button_expired"), alert=True)
+        return None
+    if not card.is_open:
+        await answer(update, render("checkin_note", what="closed"), alert=True)
+        return None
+    return card

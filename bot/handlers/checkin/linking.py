@@ -1,0 +1,115 @@
+"""First sign-in: the user picks their roster name in a private chat (never as a list in the
+group), page by page, or says it is not there.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.application import BotContext, app_of
+from bot.handlers.checkin.common import (
+    PICK,
+    cannot_write,
+    card_of_tap,
+    kind_name,
+    say,
+    write_privately,
+)
+from bot.handlers.common import (
+    Buttons,
+    answer,
+    callback_parts,
+    close_keyboard,
+    in_rows,
+    is_private,
+    keyboard,
+    reply_template,
+    user_data,
+)
+from bot.texts import labels, render
+from db import members
+from db.checkins import Checkin
+from db.models import Member
+
+NAMES_PER_PAGE = 30
+
+
+async def _unlinked_party(context: BotContext, branch_id: int) -> list[Member]:
+    roster = await members.list_for(app_of(context).database, branch_id)
+    return [m for m in roster if m.is_party_member and m.user_id is None]
+
+
+async def _names_view(context: BotContext, card: Checkin, page: int) -> tuple[str, Buttons] | None:
+    """The private list of names to pick from (None: no unlinked name left)."""
+    names = await _unlinked_party(context, card.branch_id)
+    if not names:
+        return None
+    pages = (len(names) + NAMES_PER_PAGE - 1) // NAMES_PER_PAGE
+    page = min(max(page, 0), pages - 1)
+    shown = names[page * NAMES_PER_PAGE : (page + 1) * NAMES_PER_PAGE]
+    lab = labels()
+    rows: list[list[tuple[str, str]]] = in_rows(
+        [(m.name, f"ck:me:{card.id}:{m.id}") for m in shown], 3
+    )
+    nav = []
+    if page > 0:
+        nav.append((lab.PREV_PAGE, f"ck:pk:{card.id}:{page - 1}"))
+    if page < pages - 1:
+        nav.append((lab.NEXT_PAGE, f"ck:pk:{card.id}:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    rows.append([(lab.CHECKIN_NOT_LISTED, f"ck:nf:{card.id}")])
+    text = render(
+        "checkin_note",
+        what="pick",
+        kind=kind_name(card.kind),
+        held_on=card.held_on,
+        page=page,
+        pages=pages,
+    )
+    return text, rows
+
+
+async def offer_names(update: Update, context: BotContext, card: Checkin, intent: str) -> None:
+    """First sign-in: the user picks their name in private (the group never sees the list)."""
+    user_data(context)[PICK] = {"id": card.id, "intent": intent}
+    view = await _names_view(context, card, 0)
+    if view is None:
+        await say(update, render("checkin_note", what="not_on_roster"))
+        return
+    sent = await write_privately(update, context, *view)
+    if sent is None:
+        await cannot_write(update, context, card)
+    elif not is_private(update):
+        await answer(update, render("checkin_note", what="pick_sent"), alert=True)
+    else:
+        await answer(update)
+
+
+async def page_tapped(update: Update, context: BotContext) -> None:
+    """ck:pk:<card>:<page>: another page of names."""
+    parts = callback_parts(update)
+    pick = user_data(context).get(PICK)
+    card = await card_of_tap(update, context)
+    if card is None:
+        return
+    if not pick or pick["id"] != card.id or len(parts) != 4 or not parts[3].isdigit():
+        await answer(update, render("button_expired"), alert=True)
+        return
+    view = await _names_view(context, card, int(parts[3]))
+    await answer(update)
+    query = update.callback_query
+    assert query is not None
+    if view is None:
+        await close_keyboard(update)
+        await reply_template(update, "checkin_note", what="not_on_roster")
+        return
+    await query.edit_message_text(view[0], reply_markup=keyboard(view[1]))
+
+
+async def not_listed(update: Update, context: BotContext) -> None:
+    """ck:nf:<card>: 名单里没有我."""
+    await answer(update)
+    await close_keyboard(update)
+    user_data(context).pop(PICK, None)
+    await reply_template(update, "checkin_note", what="not_on_roster")
