@@ -32,7 +32,11 @@ async def test_questions_before_registering(harness: Harness) -> None:
     assert "不能表决" in reply and "至少 7 人" in reply
     # Traditional script and filler; the answer cites its document and offers related entries.
     reply = (await harness.send("請問一下，三必談是哪三種情況？謝謝", user=OTHER))[-1]
-    assert "三必谈" in reply and "依据" in reply
+    assert reply.startswith("三必谈是什么\n“三必谈”是一些地方社会组织支部的交心谈心制度")
+    assert reply.endswith(
+        "📍 地方经验，供参考：《积极推动社会组织党建工作创新》（宜城市）等五篇。"
+        "各地做法不同，以上级党组织要求为准。"
+    )
     related = harness.buttons(OTHER)
     assert 1 <= len(related) <= 3
     replies = await harness.tap(related[0], user=OTHER)
@@ -148,3 +152,25 @@ async def test_selfcheck_saved_per_branch_with_change(harness: Harness) -> None:
         await harness.tap("✅ 是", user=THIRD)
     assert "已保存" not in harness.last_message(THIRD)["text"]
     assert await selfchecks.latest(database, branch.id, "six") is None
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_formation_advice_follows_the_answers(harness: Harness) -> None:
+    # Two formal members, a supervising unit without a party organization, no peers nearby:
+    # the regional organization, with why; not a joint branch.
+    await harness.send("/formation", user=OTHER)
+    for label in ("2名", "没有", "社会团体", "没有", "没有"):
+        await harness.tap(label, user=OTHER)
+    card = harness.last_message(OTHER)["text"]
+    assert card.startswith(
+        "<b>🧭 建议：参加区域性党组织</b>\n"
+        "为什么：正式党员不足3名，附近没有可以一起建的单位，业务主管单位也没有党组织。\n"
+    )
+    assert "联合" not in card.split("📖")[0]
+    # No formal member: an instructor first, whatever the supervising unit has.
+    await harness.tap("🔁 重新评估", user=OTHER)
+    for label in ("0名", "没有", "基金会", "有", "有"):
+        await harness.tap(label, user=OTHER)
+    card = harness.last_message(OTHER)["text"]
+    assert card.startswith("<b>🧭 建议：先请上级委派党建工作指导员</b>\n")
+    assert "党小组" not in card

@@ -88,6 +88,9 @@ def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
     if kind == "dues":
         rows = _entry_rows(["dues-base", "dues-payment", "dues-hardship"])
         return render("kb_numbers", kind=kind, d=value), rows
+    if kind == "dues_range":
+        rows = _entry_rows(["dues-base", "dues-rate"])
+        return render("kb_numbers", kind=kind, r=value), rows
     if kind == "quorum":
         rows = _entry_rows(["quorum-vote", "meeting-general", "admission-vote"])
         return render("kb_numbers", kind=kind, q=value), rows

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.knowledge import entries, numbers, search
 from bot.knowledge import formation as advisor
-from bot.knowledge import numbers, search
 
 QUESTION_LIMIT = 300
 _FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
@@ -34,7 +35,12 @@ def decide(question: str, today: date) -> Decision:
         return Decision("no_such_date")
     if probation is not None:
         return Decision("probation", probation)
-    if (dues := numbers.dues_question(text)) is not None:
+    dues = numbers.dues_question(text)
+    if dues == "rehired":  # the superior organization sets the base: answer with the entry
+        return Decision("entry", entries()["dues-retired"])
+    if isinstance(dues, numbers.DuesRange):
+        return Decision("dues_range", dues)
+    if dues is not None:
         return Decision("dues", dues)
     if (quorum := numbers.quorum_question(text)) is not None:
         return Decision("quorum", quorum)
@@ -42,7 +48,10 @@ def decide(question: str, today: date) -> Decision:
     if counts is not None and any(word in text for word in _FORMATION_WORDS):
         formal = advisor.formal_choice(counts.formal)
         probationary = advisor.probationary_choice(counts.probationary)
-        return Decision("formation", advisor.advise(formal, probationary, "other", "u", "u"))
+        total = counts.formal + counts.probationary
+        advice = advisor.advise(formal, probationary, "other", "u", "u", members_total=total)
+        counted = (counts.formal, counts.probationary)
+        return Decision("formation", dataclasses.replace(advice, counted=counted))
     result = search.index().search(question)
     if result.off_topic:
         return Decision("off_topic", result)
