@@ -96,6 +96,32 @@ def _sources() -> dict[str, dict]:
     return tomllib.loads((HERE / "sources.toml").read_text("utf-8"))
 
 
+@cache
+def _facts() -> dict[str, dict]:
+    """The rule facts added beside FACTS.md (facts_extra.toml), by id."""
+    data = tomllib.loads((HERE / "facts_extra.toml").read_text("utf-8"))
+    return {fact["id"]: fact for fact in data["fact"]}
+
+
+def _check_facts(where: str, raw: dict, facts: dict[str, dict], problems: list[str]) -> None:
+    """An entry resting on a "?" fact is practice; no article is cited for a fact not ✔."""
+    for fid in raw.get("facts", []):
+        fact = facts.get(fid)
+        if fact is None:
+            problems.append(f"{where}: unknown fact {fid!r}")
+            continue
+        if fact["confidence"] == "?" and not raw.get("practice"):
+            problems.append(
+                f"{where}: rests on the practice fact {fid!r}: mark it practice = true"
+            )
+        if fact["confidence"] != "✔":
+            cited = [s for s in raw["sources"] if s.get("doc") == fact["doc"] and s.get("article")]
+            if cited:
+                problems.append(f"{where}: fact {fid!r} is not ✔: cite {fact['doc']} unnumbered")
+        if not any(s.get("doc") == fact["doc"] for s in raw["sources"]):
+            problems.append(f"{where}: fact {fid!r} comes from {fact['doc']}: cite it")
+
+
 def _entry(raw: dict, topic: str, docs: dict[str, dict], problems: list[str]) -> Entry | None:
     eid = raw.get("id", "?")
     where = f"{topic}:{eid}"
@@ -123,6 +149,7 @@ def _entry(raw: dict, topic: str, docs: dict[str, dict], problems: list[str]) ->
         sources.append(Source(src["doc"], doc["name"], article, bool(doc.get("local"))))
     local = bool(raw.get("local", False))
     _check_local(where, raw, sources, local, docs, problems)
+    _check_facts(where, raw, _facts(), problems)
     return Entry(
         id=eid,
         title=raw["title"].strip(),
@@ -174,7 +201,7 @@ def load(directory: Path = HERE) -> dict[str, Entry]:
     problems: list[str] = []
     entries: dict[str, Entry] = {}
     for path in sorted(directory.glob("*.toml")):
-        if path.name == "sources.toml":
+        if path.name in ("sources.toml", "facts_extra.toml"):
             continue
         try:
             data = tomllib.loads(path.read_text("utf-8"))
