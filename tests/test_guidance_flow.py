@@ -174,3 +174,23 @@ async def test_formation_advice_follows_the_answers(harness: Harness) -> None:
     card = harness.last_message(OTHER)["text"]
     assert card.startswith("<b>🧭 建议：先请上级委派党建工作指导员</b>\n")
     assert "党小组" not in card
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_small_talk_gets_a_friendly_line_and_stray_input_a_hint(harness: Harness) -> None:
+    await harness.register()
+    replies = await harness.send("你好")
+    assert replies[-2] == "您好！我是支书助手：帮您记会议、按时提醒，也能回答党支部工作的问题。"
+    assert "请选择要做的事" in replies[-1] and "📖 规则问答" in harness.buttons()
+    replies = await harness.send("谢谢！")
+    assert replies[-2] == "不客气！有问题随时发给我。"
+    replies = await harness.send("2024年3月1日")
+    assert replies[-1] == (
+        "这像是一个日期或数字，但现在没有进行中的操作。\n"
+        "· 记录会议：发送 /log\n"
+        "· 问规则：把问题说完整，例如“预备期从2024年3月1日开始什么时候转正”"
+        "“月工资4500交多少党费”\n"
+        "发送 /menu 打开主菜单。"
+    )
+    replies = await harness.send("帮我写个年终总结")
+    assert replies[-1].startswith("写材料我帮不上忙，但可以告诉您有关规定和要点。\n我能回答")

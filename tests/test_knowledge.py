@@ -476,3 +476,33 @@ def test_entries_resting_on_practice_facts_say_so() -> None:
     ]
     resting = [e for e in raw if set(e.get("facts", [])) & practice]
     assert len(resting) >= 4 and all(e["practice"] for e in resting)
+
+
+# -- small talk and off-topic input (issue 15 item 3; 14.17) -------------------------------------
+
+
+def _off_topic_inputs() -> list[tuple[str, str]]:
+    lines = (QUESTIONS / "off_topic.txt").read_text("utf-8").splitlines()
+    return [tuple(line.split("\t")) for line in lines if line and not line.startswith("#")]
+
+
+def test_a_hundred_off_topic_inputs_get_no_rule_card() -> None:
+    inputs = _off_topic_inputs()
+    assert len(inputs) == 100
+    cards = []
+    for text, kind in inputs:
+        decision = decide(text, TODAY)
+        reply, _ = reply_for(decision, TODAY)
+        if decision.kind != kind or "📖" in reply or "依据" in reply:
+            cards.append((text, decision.kind))
+    assert cards == []
+
+
+def test_questions_that_look_like_small_talk_still_get_answers() -> None:
+    for question, entry in (
+        ("你好，支委会多久开一次", "meeting-committee"),
+        ("会议记录怎么写", "meeting-record"),
+        ("谢谢，党费比例是多少", "dues-rate"),
+    ):
+        decision = decide(question, TODAY)
+        assert decision.kind == "entry" and decision.value.id == entry, question

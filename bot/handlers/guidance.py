@@ -32,6 +32,7 @@ from bot.handlers.common import (
     reply,
     reply_template,
 )
+from bot.handlers.start import send_menu
 from bot.knowledge import Entry, entries, search
 from bot.knowledge import formation as advisor
 from bot.knowledge.answering import Decision, decide
@@ -98,8 +99,10 @@ def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
         detail = f"fa:p:{value.formal}:{value.probationary}"
         rows = [[(labels().FORMATION_DETAIL, detail)], *_entry_rows(["formation-steps"])]
         return render("formation", view="advice", a=value), rows
+    if kind in ("greeting", "thanks", "stray"):
+        return render("kb_small_talk", kind=kind), ()
     if kind == "off_topic":
-        return render("kb_off_topic"), _more_rows()
+        return render("kb_off_topic", write=value == "write"), _more_rows()
     if kind == "weak":
         return render("kb_weak"), _entry_rows([hit.entry.id for hit in value.hits])
     return _entry_reply(value)
@@ -123,6 +126,8 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     )
     text, rows = reply_for(decision, local_today(context))
     await reply(update, text, rows)
+    if decision.kind in ("greeting", "thanks"):  # a friendly line, then the menu
+        await send_menu(update, context)
 
 
 async def entry_tapped(update: Update, context: BotContext) -> None:

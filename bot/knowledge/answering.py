@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.knowledge import entries, numbers, search
+from bot.knowledge import entries, numbers, search, smalltalk
 from bot.knowledge import formation as advisor
+from bot.textnorm import clean_line, to_halfwidth
 
 QUESTION_LIMIT = 300
 _FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
@@ -16,7 +17,8 @@ _FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", 
 
 @dataclass(frozen=True)
 class Decision:
-    """kind: no_such_date, probation, dues, quorum, formation, off_topic, weak or entry."""
+    """kind: greeting, thanks, stray (a bare date or number), off_topic, no_such_date, probation,
+    dues, dues_range, quorum, formation, weak or entry."""
 
     kind: str
     value: Any = None
@@ -26,6 +28,9 @@ def decide(question: str, today: date) -> Decision:
     """The answer for a question typed on `today` (the index must be built)."""
     question = question[:QUESTION_LIMIT]
     index = search.index()
+    plain = index.converter.convert(to_halfwidth(clean_line(question))).lower()
+    if (kind := smalltalk.kind_of(plain)) is not None:
+        return Decision("off_topic", "write") if kind == "write" else Decision(kind)
     text = index.normalize(question)
     if not text.strip():
         return Decision("off_topic")
