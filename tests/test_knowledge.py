@@ -21,7 +21,8 @@ from bot.texts import render
 
 QUESTIONS = Path(__file__).parent / "knowledge"
 TUNING = ("questions_org.toml", "questions_life.toml")  # read while tuning the ranking
-HELD_OUT = ("questions_heldout.toml",)  # written apart from the entries, never tuned against
+# Written apart from the entries, never tuned against (the second after issues 15 and 18).
+HELD_OUT = ("questions_heldout.toml", "questions_fresh.toml")
 VISIBLE_LIMIT = 1200
 TODAY = date(2026, 11, 23)
 
@@ -137,17 +138,25 @@ def _accuracy(names: tuple[str, ...]) -> float:
 
 
 def test_question_sets_are_large_and_labelled_with_existing_entries() -> None:
+    import opencc
+
     questions = _questions(TUNING + HELD_OUT)
-    assert len(questions) >= 200
-    assert len(_questions(HELD_OUT)) >= 60
+    assert len(questions) >= 800
+    assert len(_questions(HELD_OUT)) >= 400
     assert {qid for _, qid in questions} <= set(entries())
-    assert any(any("\u4e00" <= ch <= "\u9fff" for ch in t) and "黨" in t for t, _ in questions)
+    simplified = opencc.OpenCC("t2s")
+    assert sum(simplified.convert(text) != text for text, _ in questions) >= 150
+    fresh = tomllib.loads((QUESTIONS / "questions_fresh.toml").read_text("utf-8"))["q"]
+    assert sum(q["style"] == "colloquial" for q in fresh) >= 150
+    # Every entry is asked for in the never-tuned part.
+    assert {q["id"] for q in fresh} == set(entries())
 
 
 # Issue 15's bars: ≥ 97% top-1 on the tuning part, ≥ 95% on the never-tuned part, traditional and
-# simplified agreeing on ≥ 99%, the "不太确定" fallback on ≤ 4%. The never-tuned bar stands at
-# what was measured (94.3% when it was last run) until the ranking reaches 95% without tuning.
-TUNING_BAR, HELD_OUT_BAR, PARITY_BAR, FALLBACK_BAR = 0.97, 0.94, 0.99, 0.04
+# simplified agreeing on ≥ 99%, the "不太确定" fallback on ≤ 4%. Measured when last run: 98.3%
+# tuning, 95.0% never-tuned (94.3% on the first held-out file, 95.5% on the second), 100% parity,
+# 3.4% fallback.
+TUNING_BAR, HELD_OUT_BAR, PARITY_BAR, FALLBACK_BAR = 0.97, 0.95, 0.99, 0.04
 
 
 def test_top1_accuracy_on_the_tuning_set() -> None:
