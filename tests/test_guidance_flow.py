@@ -32,7 +32,7 @@ async def test_questions_before_registering(harness: Harness) -> None:
     assert "不能表决" in reply and "至少 7 人" in reply
     # Traditional script and filler; the answer cites its document and offers related entries.
     reply = (await harness.send("請問一下，三必談是哪三種情況？謝謝", user=OTHER))[-1]
-    assert reply.startswith("三必谈是什么\n“三必谈”是一些地方社会组织支部的交心谈心制度")
+    assert reply.startswith("“三必谈”是一些地方社会组织支部的交心谈心制度：遇到下面三种情况")
     assert reply.endswith(
         "📍 地方经验，供参考：《积极推动社会组织党建工作创新》（宜城市）等五篇。"
         "各地做法不同，以上级党组织要求为准。"

@@ -334,7 +334,7 @@ def test_formation_rules() -> None:
             "💰 党费测算：每月 500.00 元\n年收入 300000 元，按月算 ÷12 = 25000.00 元/月",
         ),
         ("退休金6000，党费多少", "💰 党费测算：每月 60.00 元\n离退休费 6000 元"),
-        ("退休返聘工资8000党费多少", "离退休党员党费\n"),
+        ("退休返聘工资8000党费多少", "离退休党员按每月领取的离退休费（养老金）交党费，分两档："),
         ("月工资5000到6000交多少党费", "💰 5000–6000 元跨了两个档次，请告诉我具体数字"),
         ("月工资6000-8000党费", "💰 党费测算：每月 90.00–120.00 元"),
         # 3. An extended probation ends later by the extension.
@@ -416,6 +416,11 @@ sources = [{{ doc = "tiaoli" }}]
                       "local = true", "names the practice '三必谈' of seed003 without citing it"),
         "seed-only": ("每年谈一次。", '{ doc = "seed003" }', "",
                       "cites only seed documents: mark it local = true"),
+        # The answer's shape: a first line of at most 40 characters, at most five points.
+        "long-lead": ("谈" * 41, '{ doc = "tiaoli" }', "",
+                      "first line longer than 40 characters"),
+        "six-points": ("每年谈。\\n1. 一\\n2. 二\\n3. 三\\n4. 四\\n5. 五\\n· 六",
+                       '{ doc = "tiaoli" }', "", "more than 5 points"),
         "no-seed": ("每年谈一次。", '{ doc = "tiaoli" }', "local = true",
                     "local = true but no seed document among the sources"),
     }  # fmt: skip

@@ -35,6 +35,9 @@ KIND_GUIDES = {
     "theme_party_day": "guide-party-day",
 }
 ANSWER_LIMIT = 1000  # characters of the answer body; the rendered reply must stay <= 1,200
+LEAD_LIMIT = 40  # characters of an entry's first line (a guide's title stands there instead)
+POINTS_LIMIT = 5  # numbered or bulleted points after it (a guide's steps are not counted)
+_POINT = re.compile(r"^(\d+\.|·)")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Words that say a line is someone's practice, not a rule everyone must follow.
 HEDGES = ("有的地方", "一些地方", "有地方", "材料中", "地方经验", "有的城市", "当地做法")
@@ -64,6 +67,16 @@ class Entry:
     practice: bool
     topic: str
     local: bool = False
+
+    @property
+    def lead(self) -> str:
+        """The answer's first line: it answers the question itself (≤ 40 characters)."""
+        return self.answer.split("\n", 1)[0]
+
+    @property
+    def rest(self) -> str:
+        """The answer after its first line: at most five short points."""
+        return self.answer.split("\n", 1)[1] if "\n" in self.answer else ""
 
     @property
     def rules(self) -> tuple[Source, ...]:
@@ -137,6 +150,12 @@ def _entry(raw: dict, topic: str, docs: dict[str, dict], problems: list[str]) ->
         problems.append(f"{where}: at least 3 phrasings")
     if len(raw["answer"].strip()) > ANSWER_LIMIT:
         problems.append(f"{where}: answer longer than {ANSWER_LIMIT} characters")
+    lead, _, rest = raw["answer"].strip().partition("\n")
+    if not eid.startswith("guide-") and len(lead) > LEAD_LIMIT:
+        problems.append(f"{where}: first line longer than {LEAD_LIMIT} characters")
+    points = [line for line in rest.splitlines() if _POINT.match(line.strip())]
+    if not eid.startswith("guide-") and len(points) > POINTS_LIMIT:
+        problems.append(f"{where}: more than {POINTS_LIMIT} points")
     sources = []
     for src in raw["sources"]:
         doc = docs.get(src.get("doc", ""))
