@@ -176,24 +176,44 @@ class Index:
 
     def terms(self, text: str) -> list[str]:
         """The search terms of a text: words (and their parts) mapped through the synonyms."""
-        value = self.normalize(text)
+        return self._terms_of(self.tokenizer.lcut_for_search(self.normalize(text)))
+
+    def _terms_of(self, words: Iterable[str]) -> list[str]:
         result = []
-        for word in self.tokenizer.lcut_for_search(value):
+        for word in words:
             word = word.strip()
             if not word or _PUNCTUATION.fullmatch(word) or word in self.stopwords:
                 continue
             result.append(self.synonyms.get(word, word))
         return result
 
+    def _for_search(self, tokens: list[str]) -> list[str]:
+        """jieba's cut_for_search from words already cut (the parts of long words, then each
+        word), so a question is segmented once."""
+        found = []
+        for word in tokens:
+            if len(word) > 2:
+                found += [word[i : i + 2] for i in range(len(word) - 1)
+                          if self.tokenizer.FREQ.get(word[i : i + 2])]  # fmt: skip
+            if len(word) > 3:
+                found += [word[i : i + 3] for i in range(len(word) - 2)
+                          if self.tokenizer.FREQ.get(word[i : i + 3])]  # fmt: skip
+            found.append(word)
+        return found
+
     def corrected(self, text: str) -> str:
+        """The question normalized, with homophone typos of domain words put right."""
+        return self._corrected(self.normalize(text))[0]
+
+    def _corrected(self, value: str) -> tuple[str, list[str]]:
         """Homophone typos of domain words put right (换界 → 换届, 三会一颗 → 三会一课, 党元 →
-        党员). A candidate is a run of 1–3 whole words of the segmented question (never part of a
-        word) that sounds like a domain word (toneless pinyin, any reading of each character),
-        holds no domain word and no stop word, and is rarer in everyday Chinese than the word it
-        sounds like. Longest runs first, left to right."""
-        value = self.normalize(text)
+        党员), and the words of the result. A candidate is a run of 1–3 whole words of the
+        segmented question (never part of a word) that sounds like a domain word (toneless
+        pinyin, any reading of each character), holds no domain word and no stop word, and is
+        rarer in everyday Chinese than the word it sounds like. Longest runs first."""
         tokens = self.tokenizer.lcut(value)
         out: list[str] = []
+        changed = False
         i = 0
         while i < len(tokens):
             for size in (3, 2, 1):
@@ -208,12 +228,16 @@ class Index:
                 word = self._sounds_like(chunk)
                 if word and self.tokenizer.FREQ.get(chunk, 0) < max(self.everyday[word], 1):
                     out.append(word)
+                    changed = True
                     i += size
                     break
             else:
                 out.append(tokens[i])
                 i += 1
-        return "".join(out)
+        if not changed:
+            return value, tokens
+        value = "".join(out)
+        return value, self.tokenizer.lcut(value)
 
     def _sounds_like(self, chunk: str) -> str:
         readings = [_readings(ch) for ch in chunk]
@@ -224,8 +248,8 @@ class Index:
                 return word
         return ""
 
-    def bigrams_of(self, text: str) -> list[str]:
-        value = _PUNCTUATION.sub(" ", self.normalize(text))
+    def bigrams_of(self, text: str, *, normalized: bool = False) -> list[str]:
+        value = _PUNCTUATION.sub(" ", text if normalized else self.normalize(text))
         grams = []
         for chunk in value.split():
             grams += [chunk[i : i + 2] for i in range(len(chunk) - 1)] or [chunk]
@@ -233,8 +257,8 @@ class Index:
 
     def search(self, question: str, limit: int = 3) -> Result:
         """The best `limit` entries for a question."""
-        question = self.corrected(question)
-        terms = self.terms(question)
+        question, words = self._corrected(self.normalize(question))
+        terms = self._terms_of(self._for_search(words))
         known = {t for t in terms if t in self.core_df}
         if not known:
             return Result((), False, True, tuple(terms))
@@ -244,7 +268,7 @@ class Index:
             if field == "phrasing":
                 found = np.maximum(np.maximum.reduceat(found, self.phrasing_starts), 0)
             scores += weight * found
-        scores += BIGRAM_WEIGHT * self.bigrams.scores(self.bigrams_of(question))
+        scores += BIGRAM_WEIGHT * self.bigrams.scores(self.bigrams_of(question, normalized=True))
         asked = [j for j, pattern in enumerate(INTENTS.values()) if pattern.search(question)]
         if asked and INTENT_WEIGHT:
             scores *= 1 + INTENT_WEIGHT * self.intent_profile[:, asked].max(axis=1)
