@@ -92,6 +92,8 @@ def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
     if kind == "dues_range":
         rows = _entry_rows(["dues-base", "dues-rate"])
         return render("kb_numbers", kind=kind, r=value), rows
+    if kind == "dues_unclear":
+        return render("kb_numbers", kind=kind, u=value), _entry_rows(["dues-base", "dues-rate"])
     if kind == "quorum":
         rows = _entry_rows(["quorum-vote", "meeting-general", "admission-vote"])
         return render("kb_numbers", kind=kind, q=value), rows

@@ -18,7 +18,7 @@ _FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", 
 @dataclass(frozen=True)
 class Decision:
     """kind: greeting, thanks, stray (a bare date or number), off_topic, no_such_date, probation,
-    dues, dues_range, quorum, formation, weak or entry."""
+    dues, dues_range, dues_unclear, quorum, formation, weak or entry."""
 
     kind: str
     value: Any = None
@@ -45,6 +45,8 @@ def decide(question: str, today: date) -> Decision:
         return Decision("entry", entries()["dues-retired"])
     if isinstance(dues, numbers.DuesRange):
         return Decision("dues_range", dues)
+    if isinstance(dues, numbers.DuesUnclear):
+        return Decision("dues_unclear", dues)
     if dues is not None:
         return Decision("dues", dues)
     if (quorum := numbers.quorum_question(text)) is not None:

@@ -48,6 +48,9 @@ _INCOME_WORDS = (
     "月入",
 )
 _ANNUAL_WORDS = ("年薪", "年收入", "年工资", "一年收入", "全年收入", "年入", "一年挣", "一年拿")
+_MONTHLY_WORDS = ("月", "每个月")
+# A monthly income this high is more likely a yearly one typed without saying so: asked back.
+UNCLEAR_INCOME = Decimal(50000)
 _NOT_RETIRED = re.compile(r"(没|没有|未|还没|还没有|不是|尚未|非)\s*(离退休|退休|离休)")
 _RETIRED_WORDS = ("退休", "离休", "养老金")
 _FULL_DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*[日号]?")
@@ -81,6 +84,15 @@ def dues_for(income: Decimal, *, retired: bool = False, annual: Decimal | None =
             return Dues(income, retired, rate, low, high, monthly, annual)
         low = high
     raise AssertionError("the last bracket has no upper bound")
+
+
+@dataclass(frozen=True)
+class DuesUnclear:
+    """An income that may be monthly or yearly (10万 with neither 月 nor 年 said): asked back."""
+
+    income: Decimal
+    monthly: Dues
+    yearly: Dues
 
 
 @dataclass(frozen=True)
@@ -157,8 +169,9 @@ def is_retired(text: str) -> bool:
     return any(w in text for w in _RETIRED_WORDS) and not _NOT_RETIRED.search(text)
 
 
-def dues_question(text: str) -> Dues | DuesRange | str | None:
-    """A dues question with an income in it: the dues, a range, "rehired"
+def dues_question(text: str) -> Dues | DuesRange | DuesUnclear | str | None:
+    """A dues question with an income in it: the dues, a range, an income that may be yearly,
+    "rehired"
     (返聘: the superior organization sets the base, answered with the entry), or None."""
     if "党费" not in text:
         return None
@@ -179,6 +192,13 @@ def dues_question(text: str) -> Dues | DuesRange | str | None:
     if found is None:
         return None
     value = found[0]
+    if not annual and value >= UNCLEAR_INCOME and not any(w in text for w in _MONTHLY_WORDS):
+        as_year = (value / 12).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return DuesUnclear(
+            value,
+            dues_for(value, retired=retired),
+            dues_for(as_year, retired=retired, annual=value),
+        )
     if annual:
         monthly = (value / 12).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         return dues_for(monthly, retired=retired, annual=value)
