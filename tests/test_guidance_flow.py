@@ -7,12 +7,23 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 
+from bot.knowledge import search
 from db import repo, selfchecks
 from tests.conftest import OTHER, SECRETARY, Harness
 
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _index_built() -> None:
+    # Built once before the bot runs: on a loaded machine a build inside the first reply would
+    # eat into the harness's wait for that reply.
+    search.index()
+
+
 THIRD = 3003
 
 

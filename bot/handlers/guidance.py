@@ -35,7 +35,7 @@ from bot.handlers.common import (
 from bot.handlers.start import send_menu
 from bot.knowledge import Entry, entries, search
 from bot.knowledge import formation as advisor
-from bot.knowledge.answering import Decision, decide
+from bot.knowledge.answering import Decision, decide, small_talk
 from bot.partyday import ideas_for
 from bot.texts import environment, labels, render
 from db import repo, selfchecks
@@ -117,9 +117,11 @@ def _entry_reply(entry: Entry) -> tuple[str, Buttons]:
 
 async def answer_question(update: Update, context: BotContext, question: str) -> None:
     """Answer one question (the index is built in a worker thread if not ready yet)."""
-    if not search.ready():
-        await asyncio.to_thread(search.index)
-    decision = decide(question, local_today(context))
+    decision = small_talk(question)
+    if decision is None:
+        if not search.ready():
+            await asyncio.to_thread(search.index)
+        decision = decide(question, local_today(context))
     # The entry chosen, never the question: logs carry no message texts.
     _LOGGER.info(
         "Question answered: %s %s",

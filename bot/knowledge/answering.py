@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.knowledge import entries, numbers, search, smalltalk
 from bot.knowledge import formation as advisor
-from bot.textnorm import clean_line, to_halfwidth
+from bot.textnorm import clean_line, to_halfwidth, to_simplified
 
 QUESTION_LIMIT = 300
 _FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
@@ -24,13 +24,22 @@ class Decision:
     value: Any = None
 
 
+def small_talk(question: str) -> Decision | None:
+    """Greetings, thanks, stray dates or numbers and off-topic requests: decided without the
+    index (so they never wait for it to be built)."""
+    plain = to_simplified(to_halfwidth(clean_line(question[:QUESTION_LIMIT]))).lower()
+    kind = smalltalk.kind_of(plain)
+    if kind is None:
+        return None
+    return Decision("off_topic", "write") if kind == "write" else Decision(kind)
+
+
 def decide(question: str, today: date) -> Decision:
     """The answer for a question typed on `today` (the index must be built)."""
     question = question[:QUESTION_LIMIT]
+    if (talk := small_talk(question)) is not None:
+        return talk
     index = search.index()
-    plain = index.converter.convert(to_halfwidth(clean_line(question))).lower()
-    if (kind := smalltalk.kind_of(plain)) is not None:
-        return Decision("off_topic", "write") if kind == "write" else Decision(kind)
     text = index.normalize(question)
     if not text.strip():
         return Decision("off_topic")
