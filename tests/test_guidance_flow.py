@@ -7,12 +7,23 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 
+from bot.knowledge import search
 from db import repo, selfchecks
 from tests.conftest import OTHER, SECRETARY, Harness
 
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _index_built() -> None:
+    # Built once before the bot runs: on a loaded machine a build inside the first reply would
+    # eat into the harness's wait for that reply.
+    search.index()
+
+
 THIRD = 3003
 
 
@@ -32,7 +43,11 @@ async def test_questions_before_registering(harness: Harness) -> None:
     assert "不能表决" in reply and "至少 7 人" in reply
     # Traditional script and filler; the answer cites its document and offers related entries.
     reply = (await harness.send("請問一下，三必談是哪三種情況？謝謝", user=OTHER))[-1]
-    assert "三必谈" in reply and "依据" in reply
+    assert reply.startswith("“三必谈”是一些地方社会组织支部的交心谈心制度：遇到下面三种情况")
+    assert reply.endswith(
+        "📍 地方经验，供参考：《积极推动社会组织党建工作创新》（宜城市）等五篇。"
+        "各地做法不同，以上级党组织要求为准。"
+    )
     related = harness.buttons(OTHER)
     assert 1 <= len(related) <= 3
     replies = await harness.tap(related[0], user=OTHER)
@@ -148,3 +163,45 @@ async def test_selfcheck_saved_per_branch_with_change(harness: Harness) -> None:
         await harness.tap("✅ 是", user=THIRD)
     assert "已保存" not in harness.last_message(THIRD)["text"]
     assert await selfchecks.latest(database, branch.id, "six") is None
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_formation_advice_follows_the_answers(harness: Harness) -> None:
+    # Two formal members, a supervising unit without a party organization, no peers nearby:
+    # the regional organization, with why; not a joint branch.
+    await harness.send("/formation", user=OTHER)
+    for label in ("2名", "没有", "社会团体", "没有", "没有"):
+        await harness.tap(label, user=OTHER)
+    card = harness.last_message(OTHER)["text"]
+    assert card.startswith(
+        "<b>🧭 建议：参加区域性党组织</b>\n"
+        "为什么：正式党员不足3名，附近没有可以一起建的单位，业务主管单位也没有党组织。\n"
+    )
+    assert "联合" not in card.split("📖")[0]
+    # No formal member: an instructor first, whatever the supervising unit has.
+    await harness.tap("🔁 重新评估", user=OTHER)
+    for label in ("0名", "没有", "基金会", "有", "有"):
+        await harness.tap(label, user=OTHER)
+    card = harness.last_message(OTHER)["text"]
+    assert card.startswith("<b>🧭 建议：先请上级委派党建工作指导员</b>\n")
+    assert "党小组" not in card
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_small_talk_gets_a_friendly_line_and_stray_input_a_hint(harness: Harness) -> None:
+    await harness.register()
+    replies = await harness.send("你好")
+    assert replies[-2] == "您好！我是支书助手：帮您记会议、按时提醒，也能回答党支部工作的问题。"
+    assert "请选择要做的事" in replies[-1] and "📖 规则问答" in harness.buttons()
+    replies = await harness.send("谢谢！")
+    assert replies[-2] == "不客气！有问题随时发给我。"
+    replies = await harness.send("2024年3月1日")
+    assert replies[-1] == (
+        "这像是一个日期或数字，但现在没有进行中的操作。\n"
+        "· 记录会议：发送 /log\n"
+        "· 问规则：把问题说完整，例如“预备期从2024年3月1日开始什么时候转正”"
+        "“月工资4500交多少党费”\n"
+        "发送 /menu 打开主菜单。"
+    )
+    replies = await harness.send("帮我写个年终总结")
+    assert replies[-1].startswith("写材料我帮不上忙，但可以告诉您有关规定和要点。\n我能回答")

@@ -243,7 +243,10 @@ async def test_help_and_unknown(harness: Harness) -> None:
     replies = await harness.send("/cancel")
     assert "没有进行中的操作" in replies[0]
     replies = await harness.send("你好")
-    assert "/menu" in replies[0]
+    assert replies == [
+        "您好！我是支书助手：帮您记会议、按时提醒，也能回答党支部工作的问题。",
+        "您还没有登记支部。发送 /start 开始登记。",
+    ]
 
 
 async def test_group_chat_points_to_private(harness: Harness) -> None:

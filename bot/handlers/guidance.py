@@ -32,9 +32,10 @@ from bot.handlers.common import (
     reply,
     reply_template,
 )
+from bot.handlers.start import send_menu
 from bot.knowledge import Entry, entries, search
 from bot.knowledge import formation as advisor
-from bot.knowledge.answering import Decision, decide
+from bot.knowledge.answering import Decision, decide, small_talk
 from bot.partyday import ideas_for
 from bot.texts import environment, labels, render
 from db import repo, selfchecks
@@ -88,6 +89,11 @@ def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
     if kind == "dues":
         rows = _entry_rows(["dues-base", "dues-payment", "dues-hardship"])
         return render("kb_numbers", kind=kind, d=value), rows
+    if kind == "dues_range":
+        rows = _entry_rows(["dues-base", "dues-rate"])
+        return render("kb_numbers", kind=kind, r=value), rows
+    if kind == "dues_unclear":
+        return render("kb_numbers", kind=kind, u=value), _entry_rows(["dues-base", "dues-rate"])
     if kind == "quorum":
         rows = _entry_rows(["quorum-vote", "meeting-general", "admission-vote"])
         return render("kb_numbers", kind=kind, q=value), rows
@@ -95,8 +101,10 @@ def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
         detail = f"fa:p:{value.formal}:{value.probationary}"
         rows = [[(labels().FORMATION_DETAIL, detail)], *_entry_rows(["formation-steps"])]
         return render("formation", view="advice", a=value), rows
+    if kind in ("greeting", "thanks", "stray"):
+        return render("kb_small_talk", kind=kind), ()
     if kind == "off_topic":
-        return render("kb_off_topic"), _more_rows()
+        return render("kb_off_topic", write=value == "write"), _more_rows()
     if kind == "weak":
         return render("kb_weak"), _entry_rows([hit.entry.id for hit in value.hits])
     return _entry_reply(value)
@@ -109,9 +117,11 @@ def _entry_reply(entry: Entry) -> tuple[str, Buttons]:
 
 async def answer_question(update: Update, context: BotContext, question: str) -> None:
     """Answer one question (the index is built in a worker thread if not ready yet)."""
-    if not search.ready():
-        await asyncio.to_thread(search.index)
-    decision = decide(question, local_today(context))
+    decision = small_talk(question)
+    if decision is None:
+        if not search.ready():
+            await asyncio.to_thread(search.index)
+        decision = decide(question, local_today(context))
     # The entry chosen, never the question: logs carry no message texts.
     _LOGGER.info(
         "Question answered: %s %s",
@@ -120,6 +130,8 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     )
     text, rows = reply_for(decision, local_today(context))
     await reply(update, text, rows)
+    if decision.kind in ("greeting", "thanks"):  # a friendly line, then the menu
+        await send_menu(update, context)
 
 
 async def entry_tapped(update: Update, context: BotContext) -> None:

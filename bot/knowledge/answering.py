@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.knowledge import entries, numbers, search, smalltalk
 from bot.knowledge import formation as advisor
-from bot.knowledge import numbers, search
+from bot.textnorm import clean_line, to_halfwidth, to_simplified
 
 QUESTION_LIMIT = 300
 _FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
@@ -15,15 +17,28 @@ _FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", 
 
 @dataclass(frozen=True)
 class Decision:
-    """kind: no_such_date, probation, dues, quorum, formation, off_topic, weak or entry."""
+    """kind: greeting, thanks, stray (a bare date or number), off_topic, no_such_date, probation,
+    dues, dues_range, dues_unclear, quorum, formation, weak or entry."""
 
     kind: str
     value: Any = None
 
 
+def small_talk(question: str) -> Decision | None:
+    """Greetings, thanks, stray dates or numbers and off-topic requests: decided without the
+    index (so they never wait for it to be built)."""
+    plain = to_simplified(to_halfwidth(clean_line(question[:QUESTION_LIMIT]))).lower()
+    kind = smalltalk.kind_of(plain)
+    if kind is None:
+        return None
+    return Decision("off_topic", "write") if kind == "write" else Decision(kind)
+
+
 def decide(question: str, today: date) -> Decision:
     """The answer for a question typed on `today` (the index must be built)."""
     question = question[:QUESTION_LIMIT]
+    if (talk := small_talk(question)) is not None:
+        return talk
     index = search.index()
     text = index.normalize(question)
     if not text.strip():
@@ -34,7 +49,14 @@ def decide(question: str, today: date) -> Decision:
         return Decision("no_such_date")
     if probation is not None:
         return Decision("probation", probation)
-    if (dues := numbers.dues_question(text)) is not None:
+    dues = numbers.dues_question(text)
+    if dues == "rehired":  # the superior organization sets the base: answer with the entry
+        return Decision("entry", entries()["dues-retired"])
+    if isinstance(dues, numbers.DuesRange):
+        return Decision("dues_range", dues)
+    if isinstance(dues, numbers.DuesUnclear):
+        return Decision("dues_unclear", dues)
+    if dues is not None:
         return Decision("dues", dues)
     if (quorum := numbers.quorum_question(text)) is not None:
         return Decision("quorum", quorum)
@@ -42,7 +64,10 @@ def decide(question: str, today: date) -> Decision:
     if counts is not None and any(word in text for word in _FORMATION_WORDS):
         formal = advisor.formal_choice(counts.formal)
         probationary = advisor.probationary_choice(counts.probationary)
-        return Decision("formation", advisor.advise(formal, probationary, "other", "u", "u"))
+        total = counts.formal + counts.probationary
+        advice = advisor.advise(formal, probationary, "other", "u", "u", members_total=total)
+        counted = (counts.formal, counts.probationary)
+        return Decision("formation", dataclasses.replace(advice, counted=counted))
     result = search.index().search(question)
     if result.off_topic:
         return Decision("off_topic", result)

@@ -9,6 +9,7 @@ BM25 that forgives typos. The entries themselves go through the same pipeline wh
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -20,9 +21,10 @@ from functools import cache
 import jieba
 import numpy as np
 import opencc
-from rank_bm25 import BM25Okapi
+from pypinyin import Style, lazy_pinyin, pinyin
 
 from bot.knowledge import HERE, Entry, entries
+from bot.knowledge.bm25 import Bm25
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ WEIGHTS = {"title": 1.0, "phrasing": 1.0, "keywords": 1.0, "body": 0.35}
 BIGRAM_WEIGHT = 1.6
 # The best entry must beat the second by this factor, and the question must hold a term that is
 # not common to many entries; otherwise the match is weak and the top 3 are offered instead.
-MARGIN = 1.08
+MARGIN = 1.03
 GENERIC_SHARE = 0.1
 
 _FILLER = re.compile(
@@ -45,6 +47,24 @@ _NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+(?=[�
 _PROTECTED = ("三会一课", "三个有利于", "三必谈", "三同步", "三不会", "八有", "六有", "五好",
               "两新", "一课", "三会", "一岗双责", "四类", "四个")  # fmt: skip
 _PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
+# The kind of answer a question asks for, by its question words. An entry's profile is the share
+# of its title and phrasings of each kind; the question's kinds lift the entries asked that way.
+INTENTS = {
+    "procedure": re.compile(r"怎么|如何|流程|程序|步骤|手续|咋|哪几步|怎样|办理"),
+    "time": re.compile(r"多久|几次|多长时间|什么时候|何时|每年|每月|几月|哪天|期限|几天|一回"),
+    "count": re.compile(r"几个|多少人|几名|几人|多少|几家|几种|比例|几票"),
+    "who": re.compile(r"谁|哪个部门|哪里|归哪|上级是"),
+    "yes_no": re.compile(r"吗|能不能|可不可以|要不要|是否|行不行|可以不|算不算|需不需要|不\?*$"),
+    "definition": re.compile(r"是什么|啥意思|什么意思|指什么|是啥|指的是|含义"),
+    "list": re.compile(r"哪些|包括|有啥|内容|要求"),
+}
+INTENT_WEIGHT = 0.1
+# Question words are never typos of a domain word (几票 is not 计票, 该选 is not 改选).
+_QUESTION_CHARS = frozenset("几该啥咋谁哪吗呢吧么怎多少")
+# Taiwan wording that OpenCC's t2s keeps (it converts script, not vocabulary).
+_TAIWAN = {"发展物件": "发展对象", "程式": "程序", "登出": "注销", "社群党": "社区党",
+           "社群和": "社区和", "资讯": "信息", "网路": "网络"}  # fmt: skip
+_TAIWAN_WORDS = re.compile("|".join(_TAIWAN))
 
 
 def _lines(name: str) -> list[str]:
@@ -92,10 +112,19 @@ class Index:
         words = set(_lines("domain_words.txt")) | set(self.synonyms) | set(self.synonyms.values())
         for entry in found.values():
             words.update(k for k in entry.keywords if len(k) >= 2)
-        for word in sorted(words):
-            self.tokenizer.add_word(self.normalize(word), freq=20000)
+        vocabulary = sorted({self.normalize(word) for word in words})
+        # How common each domain word is in everyday Chinese, before it is boosted below: a typo
+        # is corrected to a word only where the typo itself is the rarer of the two.
+        self.everyday = {word: self.tokenizer.FREQ.get(word, 0) for word in vocabulary}
+        for word in vocabulary:
+            self.tokenizer.add_word(word, freq=20000)
+        self.sounds: dict[tuple[str, ...], str] = {}
+        for word in vocabulary:
+            if 2 <= len(word) <= 6 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
+                key = tuple(lazy_pinyin(word))
+                # Two domain words that sound alike: neither is a safe correction.
+                self.sounds[key] = "" if key in self.sounds else word
         self.entries = list(found.values())
-        self.fields: dict[str, BM25Okapi] = {}
         owners: list[int] = []
         phrasings: list[list[str]] = []
         for i, entry in enumerate(self.entries):
@@ -103,15 +132,27 @@ class Index:
                 phrasings.append(self.terms(text))
                 owners.append(i)
         self.phrasing_owner = np.array(owners)
-        self.fields["phrasing"] = BM25Okapi(phrasings)
-        self.fields["title"] = BM25Okapi([self.terms(e.title) for e in self.entries])
-        self.fields["keywords"] = BM25Okapi(
-            [self.terms(" ".join(e.keywords)) for e in self.entries]
-        )
-        self.fields["body"] = BM25Okapi([self.terms(e.answer) for e in self.entries])
-        self.bigrams = BM25Okapi(
-            [self.bigrams_of(" ".join((e.title, *e.phrasings, *e.keywords))) for e in self.entries]
-        )
+        # Each entry's phrasings are contiguous: the best of each is one reduceat.
+        self.phrasing_starts = np.flatnonzero(np.r_[True, np.diff(self.phrasing_owner) != 0])
+        # The tokenized documents of each field (kept: tests compare the scores with rank-bm25's).
+        self.corpora: dict[str, list[list[str]]] = {
+            "phrasing": phrasings,
+            "title": [self.terms(e.title) for e in self.entries],
+            "keywords": [self.terms(" ".join(e.keywords)) for e in self.entries],
+            "body": [self.terms(e.answer) for e in self.entries],
+            "bigrams": [
+                self.bigrams_of(" ".join((e.title, *e.phrasings, *e.keywords)))
+                for e in self.entries
+            ],
+        }
+        self.fields = {field: Bm25(corpus) for field, corpus in self.corpora.items()}
+        self.bigrams = self.fields.pop("bigrams")
+        self.intent_profile = np.zeros((len(self.entries), len(INTENTS)))
+        for i, entry in enumerate(self.entries):
+            texts = [self.normalize(t) for t in (entry.title, *entry.phrasings)]
+            for j, pattern in enumerate(INTENTS.values()):
+                hits = sum(bool(pattern.search(t)) for t in texts)
+                self.intent_profile[i, j] = hits / len(texts)
         # Core terms: words of titles, phrasings and keywords (not digits, not single characters),
         # with how many entries use each.
         core: list[set[str]] = [set() for _ in self.entries]
@@ -129,22 +170,86 @@ class Index:
     def normalize(self, text: str) -> str:
         """Simplified, half-width, lower-case, numerals before units as digits, no filler."""
         value = self.converter.convert(to_halfwidth(clean_line(text))).lower()
+        value = _TAIWAN_WORDS.sub(lambda match: _TAIWAN[match.group()], value)
         value = _FILLER.sub(" ", value)
         return _digits(value)
 
     def terms(self, text: str) -> list[str]:
         """The search terms of a text: words (and their parts) mapped through the synonyms."""
-        value = self.normalize(text)
+        return self._terms_of(self.tokenizer.lcut_for_search(self.normalize(text)))
+
+    def _terms_of(self, words: Iterable[str]) -> list[str]:
         result = []
-        for word in self.tokenizer.lcut_for_search(value):
+        for word in words:
             word = word.strip()
             if not word or _PUNCTUATION.fullmatch(word) or word in self.stopwords:
                 continue
             result.append(self.synonyms.get(word, word))
         return result
 
-    def bigrams_of(self, text: str) -> list[str]:
-        value = _PUNCTUATION.sub(" ", self.normalize(text))
+    def _for_search(self, tokens: list[str]) -> list[str]:
+        """jieba's cut_for_search from words already cut (the parts of long words, then each
+        word), so a question is segmented once."""
+        found = []
+        for word in tokens:
+            if len(word) > 2:
+                found += [word[i : i + 2] for i in range(len(word) - 1)
+                          if self.tokenizer.FREQ.get(word[i : i + 2])]  # fmt: skip
+            if len(word) > 3:
+                found += [word[i : i + 3] for i in range(len(word) - 2)
+                          if self.tokenizer.FREQ.get(word[i : i + 3])]  # fmt: skip
+            found.append(word)
+        return found
+
+    def corrected(self, text: str) -> str:
+        """The question normalized, with homophone typos of domain words put right."""
+        return self._corrected(self.normalize(text))[0]
+
+    def _corrected(self, value: str) -> tuple[str, list[str]]:
+        """Homophone typos of domain words put right (换界 → 换届, 三会一颗 → 三会一课, 党元 →
+        党员), and the words of the result. A candidate is a run of 1–3 whole words of the
+        segmented question (never part of a word) that sounds like a domain word (toneless
+        pinyin, any reading of each character), holds no domain word and no stop word, and is
+        rarer in everyday Chinese than the word it sounds like. Longest runs first."""
+        tokens = self.tokenizer.lcut(value)
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(tokens):
+            for size in (3, 2, 1):
+                run = tokens[i : i + size]
+                chunk = "".join(run)
+                if len(run) < size or not 2 <= len(chunk) <= 6:
+                    continue
+                if any(t in self.everyday or t in self.stopwords for t in run):
+                    continue
+                if any(ch in _QUESTION_CHARS for ch in chunk):
+                    continue
+                word = self._sounds_like(chunk)
+                if word and self.tokenizer.FREQ.get(chunk, 0) < max(self.everyday[word], 1):
+                    out.append(word)
+                    changed = True
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        if not changed:
+            return value, tokens
+        value = "".join(out)
+        return value, self.tokenizer.lcut(value)
+
+    def _sounds_like(self, chunk: str) -> str:
+        readings = [_readings(ch) for ch in chunk]
+        if not all(readings):
+            return ""
+        for key in itertools.product(*readings):
+            if word := self.sounds.get(key):
+                return word
+        return ""
+
+    def bigrams_of(self, text: str, *, normalized: bool = False) -> list[str]:
+        value = _PUNCTUATION.sub(" ", text if normalized else self.normalize(text))
         grams = []
         for chunk in value.split():
             grams += [chunk[i : i + 2] for i in range(len(chunk) - 1)] or [chunk]
@@ -152,19 +257,21 @@ class Index:
 
     def search(self, question: str, limit: int = 3) -> Result:
         """The best `limit` entries for a question."""
-        terms = self.terms(question)
+        question, words = self._corrected(self.normalize(question))
+        terms = self._terms_of(self._for_search(words))
         known = {t for t in terms if t in self.core_df}
         if not known:
             return Result((), False, True, tuple(terms))
         scores = np.zeros(len(self.entries))
         for field, weight in WEIGHTS.items():
-            found = self.fields[field].get_scores(terms)
+            found = self.fields[field].scores(terms)
             if field == "phrasing":
-                best = np.zeros(len(self.entries))
-                np.maximum.at(best, self.phrasing_owner, found)
-                found = best
+                found = np.maximum(np.maximum.reduceat(found, self.phrasing_starts), 0)
             scores += weight * found
-        scores += BIGRAM_WEIGHT * self.bigrams.get_scores(self.bigrams_of(question))
+        scores += BIGRAM_WEIGHT * self.bigrams.scores(self.bigrams_of(question, normalized=True))
+        asked = [j for j, pattern in enumerate(INTENTS.values()) if pattern.search(question)]
+        if asked and INTENT_WEIGHT:
+            scores *= 1 + INTENT_WEIGHT * self.intent_profile[:, asked].max(axis=1)
         order = np.argsort(-scores)[:limit]
         hits = tuple(Hit(self.entries[i], float(scores[i])) for i in order if scores[i] > 0)
         if not hits:
@@ -172,6 +279,14 @@ class Index:
         specific = any(self.core_df[t] <= GENERIC_SHARE * len(self.entries) for t in known)
         clear = len(hits) == 1 or hits[0].score >= MARGIN * hits[1].score
         return Result(hits, specific and clear, False, tuple(terms))
+
+
+@cache
+def _readings(char: str) -> tuple[str, ...]:
+    """Every toneless pinyin reading of a Chinese character (none for anything else)."""
+    if not "\u4e00" <= char <= "\u9fff":
+        return ()
+    return tuple(dict.fromkeys(pinyin(char, style=Style.NORMAL, heteronym=True)[0]))
 
 
 def _digits(text: str) -> str:
