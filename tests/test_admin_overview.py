@@ -111,7 +111,7 @@ async def test_only_admins_see_the_overview(tmp_path: Path) -> None:
         assert h.app is not None
         await h.register(OTHER, key="other")  # a branch secretary is no admin
         for command in ("/overview", "/notices", "/notice"):
-            assert "没有这个支部的操作权限" in (await h.send(command, user=OTHER))[-1]
+            assert "上级党组织管理员用的" in (await h.send(command, user=OTHER))[-1]
         for data in ("ov:p:1", "ov:x", "ov:home", "nt:l:0", "nt:o:1", "nt:new"):
             await h.tap_data(data, user=OTHER)
             assert "没有这个支部的操作权限" in h.callback_answers()[-1], data
@@ -124,7 +124,7 @@ async def test_only_admins_see_the_overview(tmp_path: Path) -> None:
         assert "没有这个支部的操作权限" in h.callback_answers()[-1]
         # The config's admin and an invited admin get the overview.
         assert "各支部2026年第4季度情况" in (await h.send("/overview"))[-1]
-        assert "没有这个支部的操作权限" in (await h.send("/overview", user=INVITED))[-1]
+        assert "上级党组织管理员用的" in (await h.send("/overview", user=INVITED))[-1]
         await admins.add(h.app.database, INVITED, invited_by=SECRETARY)
         card = (await h.send("/overview", user=INVITED))[-1]
         assert "各支部2026年第4季度情况" in card and "共 1 个支部" in card

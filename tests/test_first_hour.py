@@ -28,3 +28,31 @@ async def test_status_says_today_is_the_deadline(harness: Harness) -> None:
     card = (await harness.send("/status"))[-1]
     assert "⏳ 党费收缴：今天截止（11月30日）" in card
     assert "还有 0 天" not in card
+
+
+@time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TZ), tick=True)
+async def test_selfcheck_names_what_is_missing(harness: Harness) -> None:
+    await harness.register()
+    await harness.send("/selfcheck")
+    await harness.tap("八有标准")
+    for answer in "是是否是是否是是":
+        await harness.tap("✅ 是" if answer == "是" else "❌ 否")
+    card = harness.last_message()["text"]
+    assert "还差 2 项：有阵地、有经费。" in card
+    await harness.tap("🩺 其他自查")
+    await harness.tap("软弱涣散排查")
+    for answer in "是否是是否":
+        await harness.tap("✅ 是" if answer == "是" else "❌ 否")
+    card = harness.last_message()["text"]
+    assert "有 2 种软弱涣散的情形：工作不力、活动不规范。" in card
+
+
+async def test_overview_tells_a_secretary_who_it_is_for(harness: Harness) -> None:
+    await harness.register()
+    reply = (await harness.send("/overview"))[-1]
+    assert reply == (
+        "🏛 这是给上级党组织管理员用的功能：查看所有支部的完成情况、逾期名单，给支部发通知。\n"
+        "怎样成为管理员：请已有的管理员发送 /team admin 生成邀请链接给您，点开即可；"
+        "或请部署机器人的同志把您的 Telegram 用户 ID（1001）加入配置文件的 admin_ids。\n"
+        "支部书记请用 /status 查看本支部的情况。"
+    )
