@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
-from tests.conftest import Harness
+from db import members, repo
+from db.models import MemberInfo
+from tests.conftest import OTHER, SECRETARY, Harness
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +58,26 @@ async def test_overview_tells_a_secretary_who_it_is_for(harness: Harness) -> Non
         "或请部署机器人的同志把您的 Telegram 用户 ID（1001）加入配置文件的 admin_ids。\n"
         "支部书记请用 /status 查看本支部的情况。"
     )
+
+
+async def test_team_shows_names_the_secretary_recognises(harness: Harness) -> None:
+    branch = await harness.register(name="甲支部")
+    assert harness.app is not None
+    database = harness.app.database
+    await repo.add_membership(
+        database, actor_id=SECRETARY, branch_id=branch.id, user_id=OTHER, role="committee"
+    )
+    card = (await harness.send("/team"))[-1]
+    assert "书记 · 书记（我）\n支委 · 别人\n" in card
+    # The Telegram name is read when shown, never stored: a new name shows at once.
+    harness.fake.users[OTHER]["first_name"] = harness.fake.chats[OTHER]["first_name"] = "李明"
+    card = (await harness.send("/team"))[-1]
+    assert "支委 · 李明\n" in card
+    rows = await database.fetchall("SELECT * FROM users")
+    assert all("别人" not in str(tuple(row)) and "李明" not in str(tuple(row)) for row in rows)
+    # Signed in as a roster entry: the roster name.
+    member = await members.add(
+        database, user_id=SECRETARY, branch_id=branch.id, info=MemberInfo("林曉紅", "formal")
+    )
+    assert await members.link_user(database, branch.id, member.id, OTHER)
+    assert "支委 · 林曉紅\n" in (await harness.send("/team"))[-1]
