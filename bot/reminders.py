@@ -387,6 +387,8 @@ def custom_messages(
     if reminder.paused or not occurrences(rule, today, today):
         return []
     moment = datetime.combine(today, rule.at, tz)
+    if reminder.since is not None and moment <= reminder.since:
+        return []  # set up after today's time had passed: the first one is the next
     text = render("custom_reminder", text=reminder.text, branch_name=branch.profile.name)
     lab = labels()
     buttons = ((((lab.MY_REMINDERS, "menu:remind"),)),)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import time_machine
 
+from bot import jobs
+from bot.recurrence import next_time, parse_rule
 from db import members, repo
 from db.models import MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
@@ -81,3 +83,51 @@ async def test_team_shows_names_the_secretary_recognises(harness: Harness) -> No
     )
     assert await members.link_user(database, branch.id, member.id, OTHER)
     assert "支委 · 林曉紅\n" in (await harness.send("/team"))[-1]
+
+
+async def _deliver(h: Harness) -> None:
+    assert h.app is not None
+    found = jobs.deliverer(h.app)
+    assert found is not None
+    await found.run_once()
+
+
+@time_machine.travel(datetime(2026, 11, 30, 20, 0, tzinfo=TZ), tick=True)
+async def test_remind_next_time_is_always_in_the_future(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.sqlite3", reminders=True)
+    await h.start()
+    try:
+        await h.register()
+        # 20:00 on the last day of November: 17:00 today has passed, the next is 31 December.
+        replies = await h.send("/remind 每月最后一天 17:00 收党费")
+        assert "下一次：2026年12月31日 17:00" in replies[-1]
+        await _deliver(h)
+        assert not [m for m in h.fake.bot_messages(SECRETARY) if "收党费" in m["text"][:20]]
+        assert h.app is not None
+        pending = await h.app.database.fetchall("SELECT key FROM outbox WHERE key LIKE 'cr:%'")
+        assert pending == []
+        # Daily and working-day rules; 2 December 2026 is a Wednesday, 5 December a Saturday.
+        replies = await h.send("/remind 每天 9:00 看一眼群消息")
+        assert "✅ 提醒已保存：每天 09:00" in replies[-1]
+        assert "下一次：2026年12月1日 09:00" in replies[-1]
+        replies = await h.send("/remind 每个工作日 8:30 打卡")
+        assert "✅ 提醒已保存：每个工作日 08:30" in replies[-1]
+        assert "下一次：2026年12月1日 08:30" in replies[-1]
+        rows = await h.app.database.fetchall("SELECT rule FROM custom_reminders ORDER BY id")
+        assert [r["rule"] for r in rows] == ["monthly", "daily", "workday"]
+        # A date that does not exist is named as such.
+        replies = await h.send("/remind 2月30日 10:00 报材料")
+        assert replies[-1].startswith("⚠️ 没有这一天（例如2月没有30日），请核对后再写。")
+    finally:
+        await h.stop()
+
+
+def test_workday_rule_skips_weekends_and_holidays() -> None:
+    rule = parse_rule("每个工作日 9:00", date(2026, 9, 30))
+    # 1–7 October 2026 is the National Day holiday; Saturday 10 October is worked (调休).
+    assert next_time(rule, datetime(2026, 9, 30, 10, 0)) == datetime(2026, 10, 8, 9, 0)
+    assert next_time(rule, datetime(2026, 10, 9, 10, 0)) == datetime(2026, 10, 10, 9, 0)
+    assert next_time(rule, datetime(2026, 10, 10, 10, 0)) == datetime(2026, 10, 12, 9, 0)
+    assert next_time(rule, datetime(2026, 9, 30, 8, 0)) == datetime(2026, 9, 30, 9, 0)
+    daily = parse_rule("每天 9:00", date(2026, 9, 30))
+    assert next_time(daily, datetime(2026, 9, 30, 9, 0)) == datetime(2026, 10, 1, 9, 0)

@@ -52,7 +52,7 @@ from bot.obligations import (
     applies,
     term_end,
 )
-from bot.recurrence import Rule, RuleError, next_occurrence, parse_rule, parse_time
+from bot.recurrence import Rule, RuleError, next_time, parse_rule, parse_time
 from bot.reminders import rule_of
 from bot.textnorm import clean_line, to_halfwidth
 from bot.texts import labels, render
@@ -286,22 +286,27 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
 # -- /remind -------------------------------------------------------------------------------------
 
 
-def _view(reminder: CustomReminder, today: date) -> dict[str, Any]:
+def _view(reminder: CustomReminder, now: datetime) -> dict[str, Any]:
+    """What a reminder's card shows; `next` is always in the future (and after it was set)."""
     rule = rule_of(reminder)
+    after = max(now, reminder.since.astimezone(now.tzinfo)) if reminder.since else now
     return {
         "id": reminder.id,
         "rule": rule,
         "text": reminder.text,
         "paused": reminder.paused,
-        "next": next_occurrence(rule, today),
+        "next": next_time(rule, after.replace(tzinfo=None)),
     }
+
+
+def _now(context: BotContext) -> datetime:
+    return datetime.now(app_of(context).config.bot.tzinfo)
 
 
 async def _reminder_list(
     update: Update, context: BotContext, membership: Membership, branch: Branch
 ) -> None:
     database = app_of(context).database
-    today = local_today(context)
     found = await custom_reminders.list_for(database, branch.id)
     s = await settings.get_settings(database, branch.id)
     lab = labels()
@@ -314,7 +319,7 @@ async def _reminder_list(
         "custom_reminders",
         rows,
         view="list",
-        reminders=[_view(r, today) for r in found],
+        reminders=[_view(r, _now(context)) for r in found],
         branch_name=branch.profile.name,
         group=s.group_chat_id is not None and s.to_group,
     )
@@ -338,16 +343,19 @@ async def show_reminders(update: Update, context: BotContext) -> None:
     await _reminder_list(update, context, *current)
 
 
-def split_rule(text: str, today: date) -> tuple[Rule, str] | None:
-    """`/remind 每周五 9:00 收党费`: the longest leading words read as a rule, and the rest."""
+def split_rule(text: str, today: date) -> tuple[Rule, str]:
+    """`/remind 每周五 9:00 收党费`: the longest leading words read as a rule, and the rest.
+
+    Raises InvalidAnswer with the most telling reason (2月30日 does not exist, not "没看懂").
+    """
     words = clean_line(to_halfwidth(text)).split(" ")
+    errors: list[InvalidAnswer] = []
     for cut in range(len(words) - 1, 0, -1):
         try:
-            rule = parse_rule(" ".join(words[:cut]), today)
-        except RuleError:
-            continue
-        return rule, " ".join(words[cut:])
-    return None
+            return _read_rule(" ".join(words[:cut]), today), " ".join(words[cut:])
+        except InvalidAnswer as error:
+            errors.append(error)
+    raise next((e for e in errors if e.code != "rule_unknown"), InvalidAnswer("rule_unknown"))
 
 
 async def _create_from_command(
@@ -356,14 +364,12 @@ async def _create_from_command(
     assert update.message is not None
     today = local_today(context)
     text = (update.message.text or "").partition(" ")[2]
-    found = split_rule(text, today)
-    if found is None:
+    try:
+        rule, words = split_rule(text, today)
+    except InvalidAnswer as error:
         rows = [[(labels().NEW_REMINDER, f"cm:new:{branch.id}")]]
-        await reply_template(
-            update, "reminder_ask", rows, what="", error=InvalidAnswer("rule_unknown")
-        )
+        await reply_template(update, "reminder_ask", rows, what="", error=error)
         return
-    rule, words = found
     try:
         _check_rule(rule, context)
         body = _read_text(words)
@@ -428,7 +434,7 @@ async def _save_new(
         [(lab.NEW_REMINDER, f"cm:new:{branch.id}")],
         [(lab.BACK_TO_REMINDERS, f"cm:l:{branch.id}"), (lab.MENU, "menu:home")],
     ]
-    view = _view(reminder, local_today(context))
+    view = _view(reminder, _now(context))
     await reply_template(update, "custom_reminders", rows, view="saved", r=view)
 
 
@@ -476,7 +482,7 @@ async def reminder_tapped(update: Update, context: BotContext) -> None:
         await answer(update)
         await close_keyboard(update)
         rows = [[(lab.CONFIRM_DELETE, f"cm:dd:{b}:{rid}"), (lab.KEEP, f"cm:o:{b}:{rid}")]]
-        view = _view(reminder, local_today(context))
+        view = _view(reminder, _now(context))
         await reply_template(update, "custom_reminders", rows, view="confirm_delete", r=view)
         return
     elif action == "dd":
@@ -489,11 +495,11 @@ async def reminder_tapped(update: Update, context: BotContext) -> None:
         return
     await answer(update)
     await close_keyboard(update)
-    await _reminder_card(update, membership, branch, reminder, local_today(context))
+    await _reminder_card(update, membership, branch, reminder, _now(context))
 
 
 async def _reminder_card(
-    update: Update, membership: Membership, branch: Branch, reminder: CustomReminder, today: date
+    update: Update, membership: Membership, branch: Branch, reminder: CustomReminder, now: datetime
 ) -> None:
     lab = labels()
     b, rid = branch.id, reminder.id
@@ -505,7 +511,7 @@ async def _reminder_card(
              (lab.DELETE, f"cm:d:{b}:{rid}")],
         ]  # fmt: skip
     rows.append([(lab.BACK_TO_REMINDERS, f"cm:l:{b}")])
-    await reply_template(update, "custom_reminders", rows, view="card", r=_view(reminder, today))
+    await reply_template(update, "custom_reminders", rows, view="card", r=_view(reminder, now))
 
 
 # -- typed answers -------------------------------------------------------------------------------
@@ -655,7 +661,7 @@ async def _accept(update: Update, context: BotContext, value: str) -> int:
         reminder = await custom_reminders.get(database, draft["reminder_id"])
         assert reminder is not None
         await reply_template(update, "reminder_settings", view="saved")
-        await _reminder_card(update, membership, branch, reminder, today)
+        await _reminder_card(update, membership, branch, reminder, _now(context))
         return ConversationHandler.END
     await refresh(context, branch_id, f"ob:{branch_id}:")
     await reply_template(update, "reminder_settings", view="saved")
