@@ -11,7 +11,7 @@ import time_machine
 
 from bot import jobs
 from bot.recurrence import next_time, parse_rule
-from db import members, repo
+from db import members, repo, settings
 from db.models import MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
 
@@ -131,3 +131,25 @@ def test_workday_rule_skips_weekends_and_holidays() -> None:
     assert next_time(rule, datetime(2026, 9, 30, 8, 0)) == datetime(2026, 9, 30, 9, 0)
     daily = parse_rule("每天 9:00", date(2026, 9, 30))
     assert next_time(daily, datetime(2026, 9, 30, 9, 0)) == datetime(2026, 10, 1, 9, 0)
+
+
+@time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TZ), tick=True)
+async def test_term_date_may_be_a_month(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/reminders")
+    await harness.tap("🗳 换届信息")
+    assert "还没到" in (await harness.send("2027年1月"))[-1]
+    assert "没有这一天" in (await harness.send("2024年13月"))[-1]
+    assert "任期几年" in (await harness.send("2024年6月"))[-1]
+    card = (await harness.tap("任期3年"))[-1]
+    assert "换届：上次选举 2024年6月，任期 3 年，届满 2027年6月\n" in card
+    assert harness.app is not None
+    saved = await settings.get_settings(harness.app.database, branch.id)
+    assert (saved.elected_on, saved.elected_month_only) == (date(2024, 6, 1), True)
+    assert "🗳 支部换届：任期至 2027年6月（还有 183 天）" in (await harness.send("/status"))[-1]
+    # A day again: shown with its day.
+    await harness.send("/reminders")
+    await harness.tap("🗳 换届信息")
+    await harness.send("2024年6月18日")
+    card = (await harness.tap("任期3年"))[-1]
+    assert "上次选举 2024年6月18日（周二），任期 3 年，届满 2027年6月18日（周五）" in card

@@ -10,6 +10,7 @@ muted obligation takes effect today; reminders already sent are never sent again
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, time
 from enum import IntEnum
 from typing import Any
@@ -27,7 +28,7 @@ from telegram.ext import (
 from bot import jobs
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
-from bot.dates import DateError, parse_date
+from bot.dates import EARLIEST_YEAR, DateError, parse_date
 from bot.handlers.common import (
     active_flow,
     answer,
@@ -257,7 +258,7 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
     elif action == "ty" and len(args) == 1 and args[0].isdigit() and s.elected_on:
         changes = {"term_years": int(args[0])} if 1 <= int(args[0]) <= 5 else None
     elif action == "clr" and not args:
-        changes = {"elected_on": None}
+        changes = {"elected_on": None, "elected_month_only": False}
     elif action == "obl" and not args:
         await answer(update)
         await close_keyboard(update)
@@ -617,11 +618,9 @@ async def _accept(update: Update, context: BotContext, value: str) -> int:
                 database, user_id=user_id, branch_id=branch_id, lead_days=lead
             )
         elif what == "term":
-            try:
-                elected = parse_date(value, today)
-            except DateError as error:
-                raise InvalidAnswer("date_" + error.code) from None
+            elected, month_only = _read_election(value, today)
             draft["elected_on"] = elected.isoformat()
+            draft["elected_month_only"] = month_only
             draft["what"] = "term_years"
             return await _ask(update, context)
         elif what == "term_years":
@@ -631,6 +630,7 @@ async def _accept(update: Update, context: BotContext, value: str) -> int:
                 user_id=user_id,
                 branch_id=branch_id,
                 elected_on=date.fromisoformat(draft["elected_on"]),
+                elected_month_only=draft.get("elected_month_only", False),
                 term_years=years,
             )
         elif what in ("rule", "edit_rule"):
@@ -698,6 +698,26 @@ def _read_years(value: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 5:
         raise InvalidAnswer("term_years")
     return int(text)
+
+
+_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+
+
+def _read_election(value: str, today: date) -> tuple[date, bool]:
+    """The last 换届: a day, or only a month ("2024年6月", kept as its first day)."""
+    if match := _MONTH.match(to_halfwidth(clean_line(value)).rstrip("。")):
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise InvalidAnswer("date_no_such_date")
+        if year < EARLIEST_YEAR:
+            raise InvalidAnswer("date_too_old")
+        if date(year, month, 1) > today:
+            raise InvalidAnswer("date_future")
+        return date(year, month, 1), True
+    try:
+        return parse_date(value, today), False
+    except DateError as error:
+        raise InvalidAnswer("date_" + error.code) from None
 
 
 def _read_rule(value: str, today: date) -> Rule:
@@ -794,6 +814,7 @@ async def tapped(update: Update, context: BotContext) -> int:
             user_id=current[0].user_id,
             branch_id=draft["branch_id"],
             elected_on=None,
+            elected_month_only=False,
         )
         await _end(context)
         await refresh(context, draft["branch_id"], f"ob:{draft['branch_id']}:")

@@ -123,6 +123,7 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
         "has_roster": bool(facts.roster.get(branch.id)),
         "untracked": [o.code for o in owed if o.state == "not_applicable"] + off,
         "term": term,
+        "term_month_only": branch_settings.elected_month_only,
         "grid": year_grid(
             branch, applicable, records, today, created_on, facts.planned.get(branch.id, {})
         ),

@@ -22,3 +22,8 @@ INSERT INTO custom_reminders_new SELECT id, branch_id, created_by, text, rule, o
 DROP TABLE custom_reminders;
 ALTER TABLE custom_reminders_new RENAME TO custom_reminders;
 CREATE INDEX custom_reminders_branch ON custom_reminders(branch_id);
+
+-- The last 换届 may be known only to the month ("2024年6月"): elected_on is then that month's
+-- first day and is shown as the month.
+ALTER TABLE branch_settings ADD COLUMN elected_month_only INTEGER NOT NULL DEFAULT 0
+    CHECK (elected_month_only IN (0, 1));
