@@ -201,10 +201,14 @@ def roster_duties(
     today: date,
     *,
     off: Iterable[str] = (),
+    party_total: int | None = None,
 ) -> list[Obligation]:
     """What the roster makes the branch owe: 谈心谈话 with every party member this year (one
     line with the progress), each probationary member's 转正 (one year after admission), and a
-    report from each 流动党员 every two months (from the last report, or from leaving)."""
+    report from each 流动党员 every two months (from the last report, or from leaving).
+
+    `party_total` is the branch's party member count when a roster not yet confirmed complete
+    is not the source (bot.member_counts): the progress is counted against it."""
     skipped = set(off)
     result: list[Obligation] = []
     party = [m for m in roster if m.is_party_member]
@@ -213,7 +217,8 @@ def roster_duties(
         counterparts = [who for day, who in talks if year.start <= day <= year.end]
         talked = [m for m in party if any(m.name in who for who in counterparts)]
         days = [day for day, _ in talks if year.start <= day <= year.end]
-        if len(talked) == len(party):
+        total = len(party) if party_total is None else max(party_total, len(party))
+        if len(talked) >= total:
             state, done_on = "done", max(days) if days else today
         else:
             state, done_on = ("overdue" if today > year.end else "due"), None
@@ -224,7 +229,7 @@ def roster_duties(
                 year.end,
                 state,
                 done_on,
-                progress=(len(talked), len(party)),
+                progress=(len(talked), total),
             )
         )
     for member in roster:

@@ -43,6 +43,7 @@ class Branch:
     created_by: int
     created_at: str
     updated_at: str
+    roster_complete: bool = False  # the secretary confirmed the roster lists everyone
 
 
 @dataclass(frozen=True)

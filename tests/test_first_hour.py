@@ -153,3 +153,59 @@ async def test_term_date_may_be_a_month(harness: Harness) -> None:
     await harness.send("2024年6月18日")
     card = (await harness.tap("任期3年"))[-1]
     assert "上次选举 2024年6月18日（周二），任期 3 年，届满 2027年6月18日（周五）" in card
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_a_partial_roster_never_overrides_the_member_counts(harness: Harness) -> None:
+    """A 商会 branch of 9 formal and 2 probationary members adds its first member."""
+    branch = await harness.register(formal_members=9, probationary_members=2)
+    assert harness.app is not None
+    database = harness.app.database
+    await members.add(
+        database,
+        user_id=SECRETARY,
+        branch_id=branch.id,
+        info=MemberInfo("王建华", "formal", date(2016, 7, 1)),
+    )
+    saved = await repo.get_branch(database, branch.id)
+    assert saved is not None and saved.profile.formal_members == 9
+    assert saved.profile.probationary_members == 2
+    screen = (await harness.send("/members"))[-1]
+    assert (
+        "党员人数按支部信息：正式党员 9 名、预备党员 2 名（花名册已录 1 名党员，尚未确认录完）。"
+        '全部录完后点"✅ 已录完"，之后人数以花名册为准。'
+    ) in screen
+    assert "✅ 已录完，按花名册：正式 1、预备 0" in harness.buttons()
+    # /branch: no "不足3人" warning, and it says where the numbers come from.
+    card = (await harness.send("/branch"))[-1]
+    assert "正式党员：9 人　预备党员：2 人" in card and "不足3人" not in card
+    assert (
+        "党员人数按支部信息：正式党员 9 名、预备党员 2 名（花名册已录 1 名党员，尚未确认录完）；"
+        "录完后在 /members 中确认。"
+    ) in card
+    # /status: 谈心谈话 counted against the 11 members, saying so.
+    status = (await harness.send("/status"))[-1]
+    assert (
+        "⏳ 谈心谈话：已谈 0/11 人（按支部信息：正式党员 9 名、预备党员 2 名"
+        "（花名册已录 1 名党员，尚未确认录完））"
+    ) in status
+    # /log: the default 应到 is the 11, and says so; 实到 9 is accepted.
+    await harness.send("/log")
+    await harness.tap("党员大会")
+    await harness.send("11月20日")
+    await harness.send("14:30 会议室")
+    replies = await harness.send("张三 李四")
+    assert "应到按支部信息中的党员人数 11 人算" in replies[-1]
+    assert "议题：每行一个" in (await harness.send("9"))[-1]  # 实到 9 of 应到 11: accepted
+    await harness.send("/cancel")
+    # One tap confirms the roster: from then on the counts come from it.
+    await harness.send("/members")
+    await harness.tap("✅ 已录完，按花名册：正式 1、预备 0")
+    assert harness.callback_answers()[-1] == "✅ 好的，党员人数今后以花名册为准。"
+    screen = harness.last_message()["text"]
+    assert "党员人数按花名册：正式党员 1 名、预备党员 0 名。" in screen
+    saved = await repo.get_branch(database, branch.id)
+    assert saved is not None and saved.roster_complete
+    assert (saved.profile.formal_members, saved.profile.probationary_members) == (1, 0)
+    status = (await harness.send("/status"))[-1]
+    assert "⏳ 谈心谈话：已谈 0/1 人，" in status

@@ -90,9 +90,9 @@ async def test_add_edit_delete_with_second_chances(harness: Harness) -> None:
         MemberInfo("王伟", "formal", date(2016, 7, 1), "第一党小组", "secretary", True,
                    "广东省深圳市", date(2025, 3, 1), date(2025, 5, 1))
     ]  # fmt: skip
-    # The branch profile's counts follow the roster.
+    # A roster not confirmed complete leaves the branch profile's counts alone.
     profile = (await repo.get_branch(harness.app.database, branch.id)).profile  # type: ignore[union-attr]
-    assert (profile.formal_members, profile.probationary_members) == (1, 0)
+    assert (profile.formal_members, profile.probationary_members) == (5, 1)
 
     # A second one: duplicate refused with a hint, a non-member is asked less.
     await harness.tap("➕ 继续添加")
@@ -108,7 +108,7 @@ async def test_add_edit_delete_with_second_chances(harness: Harness) -> None:
     assert "✅ 已添加" in card and "流动党员" not in card
     screen = (await harness.tap("⬅️ 返回花名册"))[-1]
     assert "共 2 人：正式党员 1，预备党员 0，发展对象 0，入党积极分子 1，入党申请人 0" in screen
-    assert "支部信息中的党员人数已按花名册更新" in screen
+    assert "党员人数按支部信息：正式党员 5 名、预备党员 1 名（花名册已录 1 名党员" in screen
 
     # Edit one field; a change of status asks for the date again (or keeps it).
     await harness.tap("王伟 🚶")
@@ -247,6 +247,11 @@ async def test_csv_import_all_or_nothing(harness: Harness) -> None:
     assert "花名册里已有同名的人" in report
     assert len(await _roster(harness, branch.id)) == 200
     assert harness.app is not None
+    profile = (await repo.get_branch(harness.app.database, branch.id)).profile  # type: ignore[union-attr]
+    assert (profile.formal_members, profile.probationary_members) == (5, 1)
+    # Confirmed complete, the counts come from the roster.
+    await harness.send("/members")
+    await harness.tap("✅ 已录完，按花名册：正式 40、预备 40")
     profile = (await repo.get_branch(harness.app.database, branch.id)).profile  # type: ignore[union-attr]
     assert (profile.formal_members, profile.probationary_members) == (40, 40)
 

@@ -188,6 +188,7 @@ async def _fill(h: Harness) -> dict[int, int]:
                 branch_id=branch.id,
                 info=MemberInfo(name="张三", status="formal"),
             )
+            await members.confirm_complete(database, user_id=user, branch_id=branch.id)
     async with database.transaction() as conn:
         await conn.execute("UPDATE branches SET created_at = ?", (LONG_AGO,))
     return ids

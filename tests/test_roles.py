@@ -303,7 +303,7 @@ FORGED = [
     "ck:end:{card}", "mk:done:{mk}", "log:ck:{card}",
     "nt:o:{notice}", "nt:read:{notice}",
     "mb:l:{b}:0", "mb:o:{b}:{mem}", "mb:d:{b}:{mem}", "mb:dd:{b}:{mem}", "mb:x:{b}", "mb:t:{b}",
-    "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name",
+    "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name", "mb:done:{b}",
 ]  # fmt: skip
 
 

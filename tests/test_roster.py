@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from bot import roster
 from bot.branch_profile import InvalidAnswer
 from bot.emulator.html import parse_html
+from bot.member_counts import MemberCounts
 from bot.roster import FileProblem, check_file
 from bot.texts import labels, render
 from db.models import Member, MemberInfo
@@ -376,4 +377,5 @@ def test_roster_templates_render() -> None:
     parse_html(render("roster_list", branch_name="<b>", total=2, counts=counts,
                       people=[{"number": 1, "name": "<i>", "status": "正式党员", "role": "书记",
                                "mobile": True}],
-                      page=0, pages=2, can_edit=True, formal=2, probationary=0))  # fmt: skip
+                      page=0, pages=2, can_edit=True,
+                      c=MemberCounts(5, 1, "profile", 2, 0)))  # fmt: skip

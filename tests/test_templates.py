@@ -11,6 +11,7 @@ from bot.emulator.html import parse_html
 from bot.handlers.profile_form import prompt
 from bot.meeting_form import steps_for
 from bot.meetings import MEETING_KINDS
+from bot.member_counts import MemberCounts
 from bot.partyday import ideas_for
 from bot.reminders import Notice
 from bot.texts import labels, render, split_message
@@ -43,7 +44,8 @@ WARNINGS = [
 
 def test_cards_escape_user_text_and_are_valid_html() -> None:
     for name in ("reg_review", "branch_card"):
-        text = render(name, p=PROFILE, warnings=WARNINGS, role="书记", can_edit=True)
+        counts = MemberCounts(5, 1, "profile", 0, 0)
+        text = render(name, p=PROFILE, warnings=WARNINGS, role="书记", can_edit=True, c=counts)
         assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in text
         visible = parse_html(text)
         assert "<b>A&B</b>" in visible

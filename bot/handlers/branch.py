@@ -34,8 +34,9 @@ from bot.handlers.common import (
     user_data,
 )
 from bot.handlers.start import send_menu
+from bot.member_counts import member_counts
 from bot.texts import labels, render
-from db import repo
+from db import members, repo
 from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ async def show_card(
         role=lab.ROLES[membership.role],
         can_edit=membership.can_edit,
         warnings=check_profile(branch.profile),
+        c=member_counts(branch, await members.list_for(app_of(context).database, branch.id)),
     )
 
 

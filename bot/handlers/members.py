@@ -46,6 +46,7 @@ from bot.handlers.common import (
     set_flow,
     user_data,
 )
+from bot.member_counts import member_counts
 from bot.texts import labels, render
 from db import members, repo
 from db.models import MEMBER_STATUSES, Branch, Member, MemberInfo, Membership
@@ -163,6 +164,12 @@ async def _roster(update: Update, context: BotContext, membership: Membership, p
         nav.append((lab.ROSTER_NEXT, f"mb:l:{b}:{page + 1}"))
     if nav:
         rows.append(nav)
+    tally = member_counts(branch, people)
+    if membership.can_edit and tally.awaiting_confirmation:
+        done = lab.ROSTER_COMPLETE.format(
+            formal=tally.roster_formal, probationary=tally.roster_probationary
+        )
+        rows.append([(done, f"mb:done:{b}")])
     if membership.can_edit:
         rows.append([(lab.ROSTER_ADD, f"mb:add:{b}"), (lab.ROSTER_IMPORT, f"mb:imp:{b}")])
         rows.append([(lab.ROSTER_EXPORT, f"mb:x:{b}"), (lab.ROSTER_TEMPLATE, f"mb:t:{b}")])
@@ -189,9 +196,28 @@ async def _roster(update: Update, context: BotContext, membership: Membership, p
         page=page,
         pages=pages,
         can_edit=membership.can_edit,
-        formal=branch.profile.formal_members,
-        probationary=branch.profile.probationary_members,
+        c=tally,
     )
+
+
+async def confirm_complete(update: Update, context: BotContext) -> None:
+    """mb:done:<branch>: the roster lists everyone; from now on the counts come from it."""
+    ids = _ids(update, 1)
+    if ids is None:
+        await _expired(update)
+        return
+    allowed = await _allowed(update, context, ids[0], edit=True)
+    if allowed is None:
+        return
+    membership = allowed[0]
+    user = update.effective_user
+    assert user is not None
+    changed = await members.confirm_complete(
+        app_of(context).database, user_id=user.id, branch_id=ids[0]
+    )
+    await answer(update, render("roster_complete", changed=changed))
+    await close_keyboard(update)
+    await _roster(update, context, membership, 0)
 
 
 async def show_roster(update: Update, context: BotContext) -> None:
@@ -826,6 +852,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("members", show_roster),
         CallbackQueryHandler(show_roster, pattern=r"^(menu:members|mb:l:)"),
         CallbackQueryHandler(open_member, pattern=r"^mb:o:"),
+        CallbackQueryHandler(confirm_complete, pattern=r"^mb:done:"),
         CallbackQueryHandler(ask_delete, pattern=r"^mb:d:"),
         CallbackQueryHandler(delete, pattern=r"^mb:dd:"),
         CallbackQueryHandler(export, pattern=r"^mb:x:"),

@@ -22,6 +22,7 @@ from bot.handlers.common import (
     local_today,
     reply_template,
 )
+from bot.member_counts import counted_total, member_counts
 from bot.obligations import (
     DEFAULT_FREQUENCY,
     ROSTER_DUTIES,
@@ -93,8 +94,14 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
         planned_days=facts.planned.get(branch.id),
     )
     off = [c for c, f in branch_settings.frequencies.items() if f == "off" and c in ROSTER_DUTIES]
+    roster = facts.roster.get(branch.id, [])
+    counts = member_counts(branch, roster)
     duties = roster_duties(
-        facts.roster.get(branch.id, []), facts.talks.get(branch.id, []), today, off=off
+        roster,
+        facts.talks.get(branch.id, []),
+        today,
+        off=off,
+        party_total=counted_total(counts),
     )
     owed += [d for d in duties if d.code == "heart_to_heart_talk"]
     # 转正 within two months, 流动党员汇报 within two weeks, and whatever is overdue.
@@ -123,6 +130,7 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
         "has_roster": bool(facts.roster.get(branch.id)),
         "untracked": [o.code for o in owed if o.state == "not_applicable"] + off,
         "term": term,
+        "counts": counts,
         "term_month_only": branch_settings.elected_month_only,
         "grid": year_grid(
             branch, applicable, records, today, created_on, facts.planned.get(branch.id, {})

@@ -27,3 +27,8 @@ CREATE INDEX custom_reminders_branch ON custom_reminders(branch_id);
 -- first day and is shown as the month.
 ALTER TABLE branch_settings ADD COLUMN elected_month_only INTEGER NOT NULL DEFAULT 0
     CHECK (elected_month_only IN (0, 1));
+
+-- A roster typed in bit by bit does not replace the member counts entered at registration
+-- until the secretary confirms it is complete (bot.member_counts).
+ALTER TABLE branches ADD COLUMN roster_complete INTEGER NOT NULL DEFAULT 0
+    CHECK (roster_complete IN (0, 1));
