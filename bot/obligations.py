@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from bot.textnorm import match_key
 from db.models import BranchProfile, Member
 
 FREQUENCIES = ("monthly", "quarterly", "yearly", "off")
@@ -214,8 +215,9 @@ def roster_duties(
     party = [m for m in roster if m.is_party_member]
     if party and "heart_to_heart_talk" not in skipped:
         year = period_of("yearly", today)
-        counterparts = [who for day, who in talks if year.start <= day <= year.end]
-        talked = [m for m in party if any(m.name in who for who in counterparts)]
+        # Names are matched in their normalized form (林曉紅 on the roster, 林晓红 in the record).
+        counterparts = [match_key(who) for day, who in talks if year.start <= day <= year.end]
+        talked = [m for m in party if any(match_key(m.name) in who for who in counterparts)]
         days = [day for day, _ in talks if year.start <= day <= year.end]
         total = len(party) if party_total is None else max(party_total, len(party))
         if len(talked) >= total:

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from bot import jobs
+from bot.obligations import roster_duties
 from bot.recurrence import next_time, parse_rule
 from db import members, repo, settings
-from db.models import MemberInfo
+from db.models import Member, MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -209,3 +210,52 @@ async def test_a_partial_roster_never_overrides_the_member_counts(harness: Harne
     assert (saved.profile.formal_members, saved.profile.probationary_members) == (1, 0)
     status = (await harness.send("/status"))[-1]
     assert "⏳ 谈心谈话：已谈 0/1 人，" in status
+
+
+@time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=True)
+async def test_members_entry_date_unknown_no_groups_and_cancel_asks(harness: Harness) -> None:
+    branch = await harness.register()  # no party groups
+    assert harness.app is not None
+    database = harness.app.database
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    await harness.send("林曉紅")
+    replies = await harness.tap("预备党员")
+    assert replies[-1] == (
+        "➕ 添加到花名册（第 3 步）\n接收为预备党员日期？例如 2024-05-01 或 2024年5月1日。"
+        '不记得可点"🤷 不记得了"（之后可以补上；没有日期就不计算党龄和预备期满转正的时间，'
+        "也不会提醒转正）。\n发送 /cancel 可随时取消。"
+    )
+    # Typed instead of tapped; the next question is 流动党员, not 党小组 (the branch has none).
+    replies = await harness.send("不记得了")
+    assert "是流动党员吗" in replies[-1]
+    card = (await harness.tap("否"))[-1]
+    assert "接收为预备党员日期：不详（不计算预备期满时间，不提醒转正）" in card
+    assert "党小组" not in " ".join(harness.buttons())
+    [saved] = await members.list_for(database, branch.id)
+    assert saved.info == MemberInfo("林曉紅", "probationary")  # stored as typed
+    # The same person typed in simplified is a duplicate: matching normalizes.
+    await harness.tap("➕ 继续添加")
+    assert "花名册里已有同名" in (await harness.send("林晓红"))[-1]
+    # ✖️ 取消 after something was typed asks first; 继续填写 goes back to the question.
+    await harness.send("张三")
+    replies = await harness.tap("✖️ 取消")
+    assert replies[-1] == "已经填了 张三 的信息，取消就不保存了。确定不要了吗？"
+    assert harness.buttons() == ["🗑 不要了，取消", "✏️ 继续填写"]
+    assert "张三 的身份" in (await harness.tap("✏️ 继续填写"))[-1]
+    await harness.tap("✖️ 取消")
+    assert "已取消" in (await harness.tap("🗑 不要了，取消"))[-1]
+    assert len(await members.list_for(database, branch.id)) == 1
+    # Nothing typed yet: ✖️ 取消 cancels at once.
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    assert "已取消" in (await harness.tap("✖️ 取消"))[-1]
+
+
+def test_talks_match_names_in_their_normalized_form() -> None:
+    roster = [
+        Member(1, 1, MemberInfo("林曉紅", "formal")),
+        Member(2, 1, MemberInfo("王伟", "formal")),
+    ]
+    [talk] = roster_duties(roster, [(date(2026, 3, 1), "林晓红")], date(2026, 11, 23))
+    assert talk.progress == (1, 2)
