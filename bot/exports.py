@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from docx import Document
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.image.image import Image as DocxImage
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 from openpyxl import Workbook
@@ -174,12 +175,33 @@ def _day(day: date, *, weekday: bool = False) -> str:
     return text
 
 
+def _on_leave(meeting: Meeting) -> int:
+    """请假 as recorded; for a record without the count, the named absentees whose reason is a
+    leave (病假, 事假 …)."""
+    if meeting.on_leave is not None:
+        return meeting.on_leave
+    return sum(1 for _, reason in meeting.absentees if "假" in reason)
+
+
+def _missing(meeting: Meeting) -> int:
+    """Everyone expected who did not come (on leave or not)."""
+    if meeting.expected is None or meeting.present is None:
+        return len(meeting.absentees)
+    return max(meeting.expected - meeting.present, len(meeting.absentees))
+
+
 def _absentees(meeting: Meeting) -> str:
+    """Who was missing, as the record and the ledger say it: the named with their reasons, and
+    the rest counted as not named (应到 9, 实到 7, no names: "缺席 2 人，未填写姓名")."""
     words = export_labels()
-    return words.LIST_SEP.join(
+    named = [
         words.ABSENTEE.format(name=name, reason=reason) if reason else name
         for name, reason in meeting.absentees
-    )
+    ]
+    unnamed = _missing(meeting) - len(named)
+    if unnamed > 0:
+        named.append((words.MORE_UNNAMED if named else words.UNNAMED).format(n=unnamed))
+    return words.LIST_SEP.join(named)
 
 
 def _agenda_lines(meeting: Meeting) -> list[str]:
@@ -427,7 +449,7 @@ def _getters(kind: str, zone: tzinfo) -> dict[str, Callable[[Meeting], object]]:
         "activity_form": _activity_form,
         "expected": lambda m: m.expected,
         "present": lambda m: m.present,
-        "on_leave": lambda m: m.on_leave,
+        "on_leave": lambda m: _on_leave(m) if m.expected is not None else None,
         "absentees": _absentees,
         "agenda": lambda m: "\n".join(_agenda_lines(m)),
         "content": lambda m: m.content,
@@ -611,7 +633,8 @@ def _header_pairs(meeting: Meeting) -> list[tuple[str, str, bool]]:
             attendance = words.DOC_ATTENDANCE_TEXT.format(
                 expected=meeting.expected,
                 present=meeting.present if meeting.present is not None else "",
-                on_leave=meeting.on_leave or 0,
+                on_leave=_on_leave(meeting),
+                absent=_missing(meeting) - _on_leave(meeting),
             )
         pairs.append((words.DOC_ATTENDANCE, attendance, True))
         pairs.append((words.DOC_ABSENTEES, _absentees(meeting) or words.NONE, True))
@@ -667,11 +690,42 @@ def _section(document: Any, heading: str, lines: Sequence[str], *, indent: bool)
         _paragraph(document, line, indent=indent)
 
 
-def meeting_document(branch: Branch, meeting: Meeting) -> bytes:
+def _photos(document: Any, pictures: Sequence[bytes], total: int) -> None:
+    """The photos themselves, each scaled to fit the text width and half the page height;
+    those not downloaded (or not readable as images) are counted instead."""
+    words = export_labels()
+    _paragraph(document, words.DOC_PHOTOS, bold=True, before=10)
+    section = document.sections[-1]
+    max_width = section.page_width - section.left_margin - section.right_margin
+    max_height = (section.page_height - section.top_margin - section.bottom_margin) // 2
+    shown = 0
+    for data in pictures:
+        try:
+            DocxImage.from_blob(data)
+        except Exception:  # python-docx raises several kinds for a file it cannot read
+            continue
+        picture = document.add_picture(BytesIO(data))
+        ratio = min(max_width / picture.width, max_height / picture.height, 1.0)
+        picture.width, picture.height = int(picture.width * ratio), int(picture.height * ratio)
+        document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        shown += 1
+        caption = _paragraph(document, words.DOC_PHOTO_CAPTION.format(n=shown))
+        caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if total > shown:
+        text = (words.DOC_PHOTOS_MISSING if shown else words.DOC_PHOTOS_TEXT).format(
+            n=total - shown
+        )
+        _paragraph(document, text)
+    elif not total:
+        _paragraph(document, words.NONE)
+
+
+def meeting_document(branch: Branch, meeting: Meeting, pictures: Sequence[bytes] = ()) -> bytes:
     """One record as a .docx laid out like a paper 会议记录, ready to print and sign.
 
     A centred title, a table of time, place, people and attendance, then the agenda, the
-    content (one paragraph per line), the resolutions, the photos, and signature lines.
+    content (one paragraph per line), the resolutions, the photos (`pictures`: the bytes of
+    those downloaded from Telegram, embedded), and signature lines.
     """
     words, lab = export_labels(), labels()
     document = Document()
@@ -703,8 +757,7 @@ def meeting_document(branch: Branch, meeting: Meeting) -> bytes:
         _section(
             document, words.DOC_RESOLUTIONS, resolutions or [words.NONE], indent=bool(resolutions)
         )
-    photos = words.DOC_PHOTOS_TEXT.format(n=len(meeting.photos)) if meeting.photos else words.NONE
-    _section(document, words.DOC_PHOTOS, [photos], indent=False)
+    _photos(document, pictures, len(meeting.photos))
 
     signature = words.DOC_SIGNATURES.get(meeting.kind, words.DOC_SIGNATURE)
     _paragraph(document, signature, before=36)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import struct
 import tomllib
+import zlib
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import docx
 import time_machine
 
 from bot import jobs
 from bot.obligations import roster_duties
 from bot.recurrence import next_time, parse_rule
-from db import members, repo, settings
-from db.models import Member, MemberInfo
+from db import meetings, members, repo, settings
+from db.models import Meeting, Member, MemberInfo, Photo
 from tests.conftest import OTHER, SECRETARY, Harness
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -259,3 +263,72 @@ def test_talks_match_names_in_their_normalized_form() -> None:
     ]
     [talk] = roster_duties(roster, [(date(2026, 3, 1), "林晓红")], date(2026, 11, 23))
     assert talk.progress == (1, 2)
+
+
+def _png(width: int, height: int) -> bytes:
+    """A real (grey) PNG image of the given size."""
+    row = b"\x00" + b"\x80" * width
+    pixels = zlib.compress(row * height)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", pixels)
+        + chunk(b"IEND", b"")
+    )
+
+
+@time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TZ), tick=True)
+async def test_word_record_agrees_with_the_attendance_and_holds_the_photos(
+    harness: Harness,
+) -> None:
+    branch = await harness.register(formal_members=9, probationary_members=0)
+    assert harness.app is not None
+    photos = []
+    for size in ((4000, 3000), (600, 2400)):  # a wide one and a tall one
+        await harness.send_photo(_png(*size))
+        [photo] = harness.fake.messages(SECRETARY)[-2]["photo"][-1:]
+        photos.append(Photo(photo["file_id"], photo["file_unique_id"]))
+    record, _ = await meetings.create_meeting(
+        harness.app.database,
+        user_id=SECRETARY,
+        branch_id=branch.id,
+        meeting=Meeting(
+            kind="member_meeting",
+            held_on=date(2026, 11, 20),
+            place="会议室",
+            host="张三",
+            recorder="李四",
+            expected=9,
+            present=7,
+            on_leave=0,
+            photos=tuple(photos),
+        ),
+        draft_key="m",
+    )
+    await harness.send("/history")
+    await harness.tap("1")
+    await harness.tap("📝 导出Word")
+    sent = harness.fake.sent_files[-1]
+    document = docx.Document(BytesIO(sent["data"]))
+    table = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
+    assert table["出席情况"] == "应到 9 人，实到 7 人，请假 0 人，缺席 2 人"
+    assert table["缺席人员及原因"] == "缺席 2 人，未填写姓名"
+    # The photos are in the record, scaled into the page (text width 16 cm, half a page high).
+    shapes = document.inline_shapes
+    assert len(shapes) == 2
+    section = document.sections[0]
+    width = section.page_width - section.left_margin - section.right_margin
+    height = (section.page_height - section.top_margin - section.bottom_margin) // 2
+    assert all(s.width <= width and s.height <= height for s in shapes)
+    assert shapes[0].width == width  # the wide one fills the width
+    assert shapes[1].height == height  # the tall one is as high as allowed
+    texts = [p.text for p in document.paragraphs]
+    assert "照片 1" in texts and "照片 2" in texts
+    assert not [t for t in texts if "原件保存在" in t]
+    assert record.photos == tuple(photos)

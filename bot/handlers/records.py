@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InputFile, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.application import BotContext, app_of
@@ -304,6 +304,16 @@ async def delete(update: Update, context: BotContext) -> None:
     await reply_template(update, "deleted", rows, m=record)
 
 
+async def _download(context: BotContext, file_id: str) -> bytes | None:
+    """A photo's bytes from Telegram (getFile), or None if it cannot be had now."""
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as exc:
+        _LOGGER.warning("A photo could not be downloaded: %s", type(exc).__name__)
+        return None
+
+
 async def word(update: Update, context: BotContext) -> None:
     """The Word meeting record of one record (hi:w:<id>)."""
     found = await _record(update, context)
@@ -313,7 +323,10 @@ async def word(update: Update, context: BotContext) -> None:
     await answer(update, render("preparing_file"))
     from bot import exports  # openpyxl and python-docx load on first use, not at start-up
 
-    data = await asyncio.to_thread(exports.meeting_document, branch, record)
+    pictures = [await _download(context, photo.file_id) for photo in record.photos]
+    data = await asyncio.to_thread(
+        exports.meeting_document, branch, record, [p for p in pictures if p is not None]
+    )
     name = render("word_file_name", m=record)
     chat = update.effective_chat
     assert chat is not None
