@@ -32,7 +32,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.config import DEFAULT_TIMEZONE
 from bot.meetings import COMBINABLE, MEETING_KINDS
-from bot.obligations import DEFAULT_FREQUENCY, applies, last_day
+from bot.obligations import (
+    DEFAULT_FREQUENCY,
+    applies,
+    held_by_kind,
+    last_day,
+    period_of,
+    state_in,
+)
 from bot.texts import environment, labels
 from db.models import Branch, BranchProfile, Meeting
 
@@ -71,6 +78,7 @@ class PeriodCount:
     start: date
     end: date
     held: int
+    state: str = "due"  # as bot.obligations.state_in decides it
 
 
 @dataclass(frozen=True)
@@ -112,39 +120,54 @@ def year_summary(
     today: date,
     *,
     frequencies: Mapping[str, str] | None = None,
+    created_on: date | None = None,
+    planned_days: Mapping[date, date] | None = None,
 ) -> list[KindSummary]:
     """Each meeting obligation that applies to the branch, with the year's periods counted.
 
     党费 is left out (dues are not meetings), as are obligations turned off. A record counts
-    for every kind in `counts_as`; records of other years are ignored. Only periods that have
-    started by `today` are required (a past year: all of them).
+    for every kind in `counts_as`; records of other years are ignored. Each period is judged by
+    bot.obligations.state_in, as /status judges it: required once started (and not before the
+    branch registered), missing once overdue, pending while due.
     """
     chosen = {**DEFAULT_FREQUENCY, **(frequencies or {})}
-    days: dict[str, list[date]] = {}
-    for meeting in records:
-        if meeting.held_on.year == year:
-            for code in meeting.counts_as:
-                days.setdefault(code, []).append(meeting.held_on)
+    pairs = [(c, m.held_on) for m in records if m.held_on.year == year for c in m.counts_as]
+    held = held_by_kind(pairs)
     result = []
     for code in MEETING_KINDS:
         frequency = chosen.get(code)
         if frequency not in _PERIOD_FREQUENCIES or not applies(code, profile):
             continue
-        held_days = days.get(code, [])
+        held_days = held.get(code, [])
         periods = tuple(
-            PeriodCount(label, start, end, sum(start <= d <= end for d in held_days))
+            PeriodCount(
+                label,
+                start,
+                end,
+                sum(start <= d <= end for d in held_days),
+                state_in(
+                    code,
+                    period_of(frequency, start),
+                    profile,
+                    held,
+                    today,
+                    frequencies=frequencies,
+                    created_on=created_on,
+                    planned_days=planned_days,
+                ).state,
+            )
             for label, start, end in _periods(frequency, year)
         )
-        started = [p for p in periods if p.start <= today]
+        started = [p for p in periods if p.start <= today and p.state != "not_applicable"]
         result.append(
             KindSummary(
                 code=code,
                 frequency=frequency,
                 periods=periods,
                 required=len(started),
-                held=sum(1 for p in started if p.held),
-                missing=tuple(p.label for p in started if not p.held and p.end < today),
-                pending=tuple(p.label for p in started if not p.held and p.end >= today),
+                held=sum(1 for p in started if p.state == "done"),
+                missing=tuple(p.label for p in started if p.state == "overdue"),
+                pending=tuple(p.label for p in started if p.state == "due"),
             )
         )
     return result
@@ -323,10 +346,19 @@ def _summary_sheet(
     records: Sequence[Meeting],
     today: date,
     frequencies: Mapping[str, str] | None,
+    planned_days: Mapping[date, date] | None,
 ) -> None:
     words, lab = export_labels(), labels()
     profile = branch.profile
-    summaries = year_summary(profile, year, records, today, frequencies=frequencies)
+    summaries = year_summary(
+        profile,
+        year,
+        records,
+        today,
+        frequencies=frequencies,
+        created_on=date.fromisoformat(branch.created_at[:10]),
+        planned_days=planned_days,
+    )
     ws.title = words.SUMMARY_SHEET
     title = words.LEDGER_TITLE.format(name=profile.name, year=year)
     _title(ws, 1, title, _STATUS, "x_title", 30)
@@ -352,10 +384,14 @@ def _summary_sheet(
             ws.cell(row=row, column=column).fill = _FILL_UNUSED
         for offset, period in enumerate(summary.periods):
             started = period.start <= today
-            value = period.held if started or period.held else None
+            value: int | str | None = period.held if started or period.held else None
+            if started and not period.held and period.state == "not_applicable":
+                value = words.NOT_OWED  # before the branch registered, as /status shows it
             cell = _put(ws, row, first_column[summary.frequency] + offset, value, "x_middle")
-            if started and not period.held:
-                cell.fill = _FILL_MISSED if period.end < today else _FILL_PENDING
+            if period.state == "overdue":
+                cell.fill = _FILL_MISSED
+            elif started and period.state == "due":
+                cell.fill = _FILL_PENDING
         _put(ws, row, _REQUIRED, summary.required, "x_middle")
         _put(ws, row, _HELD, summary.held, "x_middle")
         _put(ws, row, _STATUS, status_text(summary), "x_text")
@@ -528,6 +564,7 @@ def ledger_workbook(
     today: date,
     *,
     frequencies: Mapping[str, str] | None = None,
+    planned_days: Mapping[date, date] | None = None,
     zone: tzinfo | None = None,
 ) -> bytes:
     """The year's ledger as an .xlsx file: a summary sheet, then one sheet per meeting kind.
@@ -547,7 +584,7 @@ def ledger_workbook(
     )
     _add_styles(workbook, words.BODY_FONT)
     in_year = sorted((m for m in records if m.held_on.year == year), key=_order)
-    _summary_sheet(workbook.active, branch, year, in_year, today, frequencies)
+    _summary_sheet(workbook.active, branch, year, in_year, today, frequencies, planned_days)
     for kind in MEETING_KINDS:
         rows = [m for m in in_year if kind in m.counts_as]
         if rows:

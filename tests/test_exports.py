@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from io import BytesIO
@@ -173,7 +174,10 @@ def test_combined_sitting_is_on_both_sheets_and_counts_for_both() -> None:
 def test_summary_rows_follow_the_branch() -> None:
     without = summary(load(ledger_workbook(make_branch(), 2024, [], TODAY)))
     assert list(without) == ["党员大会", "党课", "组织生活会", "民主评议党员", "主题党日"]
-    with_both = make_branch(has_committee=True, has_party_groups=True)
+    # Registered in 2023: all of 2024 is owed.
+    with_both = replace(
+        make_branch(has_committee=True, has_party_groups=True), created_at="2023-06-01T00:00:00"
+    )
     records = [
         make_meeting(kind="committee_meeting", held_on=date(2024, month, 5), id=month)
         for month in (1, 2, 2, 4)

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import random
 import struct
 import tomllib
 import zlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import docx
+import openpyxl
 import time_machine
 
 from bot import jobs
-from bot.obligations import roster_duties
+from bot.exports import year_summary
+from bot.handlers.status import GRID_MARKS, year_grid
+from bot.meetings import MEETING_KINDS
+from bot.obligations import (
+    DEFAULT_FREQUENCY,
+    applies,
+    held_by_kind,
+    obligations,
+    period_of,
+    roster_duties,
+    state_in,
+)
+from bot.overview import _RANK as RANK
+from bot.overview import quarter_states
 from bot.recurrence import next_time, parse_rule
 from db import meetings, members, repo, settings
-from db.models import Meeting, Member, MemberInfo, Photo
+from db.models import Branch, Meeting, Member, MemberInfo, Photo
 from tests.conftest import OTHER, SECRETARY, Harness
+from tests.factories import make_profile
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
@@ -332,3 +349,125 @@ async def test_word_record_agrees_with_the_attendance_and_holds_the_photos(
     assert "照片 1" in texts and "照片 2" in texts
     assert not [t for t in texts if "原件保存在" in t]
     assert record.photos == tuple(photos)
+
+
+# -- item 5: one rule for what is owed and where it stands -----------------------------------
+
+
+def _random_branch(rng: random.Random) -> tuple[Any, dict[str, str], date, dict[date, date]]:
+    profile = make_profile(
+        has_committee=rng.random() < 0.6,
+        has_party_groups=rng.random() < 0.4,
+        party_day=rng.choice([1, 10, 15, 28, 31]),
+    )
+    frequencies = {
+        code: rng.choice(["monthly", "quarterly", "yearly", "off"])
+        for code in rng.sample(sorted(DEFAULT_FREQUENCY), 3)
+    }
+    created_on = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 300))
+    planned = {}
+    for month in rng.sample(range(1, 13), 3):
+        start = date(2026, month, 1)
+        planned[start] = start + timedelta(days=rng.randrange(0, 28))
+    return profile, frequencies, created_on, planned
+
+
+class _Rule:
+    """state_in for one random branch: the answer every screen must give."""
+
+    def __init__(
+        self, profile: Any, held: Any, chosen: dict[str, str], options: dict[str, Any]
+    ) -> None:
+        self.profile, self.held, self.chosen, self.options = profile, held, chosen, options
+        self.asked = 0
+
+    def __call__(self, code: str, start: date, today: date) -> str:
+        self.asked += 1
+        frequency = self.chosen[code] if self.chosen[code] != "off" else "monthly"
+        period = period_of(frequency, start)
+        return state_in(code, period, self.profile, self.held, today, **self.options).state
+
+
+def test_every_screen_judges_a_year_of_random_records_alike() -> None:
+    """/status (its list and its year grid), the reminders (both call obligations), the Excel
+    summary and /overview, against state_in, on every day of a year of random records."""
+    rng = random.Random(14)
+    for _ in range(4):
+        profile, frequencies, created_on, planned = _random_branch(rng)
+        kinds = sorted(DEFAULT_FREQUENCY)
+        records = [
+            (rng.choice(kinds), date(2026, 1, 1) + timedelta(days=rng.randrange(365)))
+            for _ in range(rng.randrange(5, 40))
+        ]
+        meetings_ = [
+            Meeting(kind=kind, held_on=day) for kind, day in records if kind in MEETING_KINDS
+        ]
+        pairs = [(m.kind, m.held_on) for m in meetings_]
+        held = held_by_kind(pairs)
+        branch = Branch(1, profile, 1, f"{created_on.isoformat()}T00:00:00+00:00", "")
+        chosen = {**DEFAULT_FREQUENCY, **frequencies}
+        options = {"frequencies": frequencies, "created_on": created_on, "planned_days": planned}
+
+        rule = _Rule(profile, held, chosen, options)
+        for today in (date(2026, 1, 1) + timedelta(days=n) for n in range(0, 365, 3)):
+            listed = obligations(profile, pairs, today, **options)
+            for ob in listed:
+                assert ob.state == rule(ob.code, ob.period.start, today), (ob, today)
+            applicable = {c: f for c, f in chosen.items() if f != "off" and applies(c, profile)}
+            for row in year_grid(branch, applicable, pairs, today, created_on, planned):
+                periods = {"monthly": 12, "quarterly": 4, "yearly": 1}[row["frequency"]]
+                for index, cell in enumerate(row["cells"]):
+                    start = date(2026, 1 + index * 12 // periods, 1)
+                    expected = rule(row["code"], start, today)
+                    if expected == "due" and start > today:
+                        expected_mark = "·"
+                    else:
+                        expected_mark = GRID_MARKS[expected]
+                    assert cell == expected_mark, (row["code"], start, today)
+            for summary in year_summary(profile, 2026, meetings_, today, **options):
+                for period in summary.periods:
+                    assert period.state == rule(summary.code, period.start, today)
+            quarter = period_of("quarterly", today)
+            states = quarter_states(profile, pairs, today, **options)
+            for code in DEFAULT_FREQUENCY:
+                frequency = chosen[code] if chosen[code] != "off" else "monthly"
+                starts = sorted(
+                    {
+                        period_of(frequency, quarter.start + timedelta(days=d)).start
+                        for d in range((today - quarter.start).days + 1)
+                    }
+                )
+                worst = max((rule(code, s, today) for s in starts), key=RANK.__getitem__)
+                assert states[code] == worst, (code, today, states[code], worst)
+        assert rule.asked > 5000  # every screen was compared on every third day
+
+
+@time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TZ), tick=True)
+async def test_status_partyday_and_ledger_agree(harness: Harness) -> None:
+    branch = await harness.register(party_day=15)
+    assert harness.app is not None
+    database = harness.app.database
+    async with database.transaction() as conn:
+        await conn.execute(
+            "UPDATE branches SET created_at = ? WHERE id = ?",
+            ("2026-06-10T02:00:00+00:00", branch.id),
+        )
+    status = (await harness.send("/status"))[-1]
+    assert "❗ 主题党日：已过期限（11月15日）" in status
+    # Before the branch registered (10 June): not owed, on every screen.
+    assert "主题党日 －－－－－❗❗❗❗❗❗·\n" in status
+    card = (await harness.send("/partyday"))[-1]
+    assert "11月（固定日 11月15日）\n❗ 已过期限（11月15日），还没有记录。" in card
+    await harness.send("/export")
+    await harness.tap("2026年")
+    workbook = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"]))
+    sheet = workbook["汇总"]
+    header = [cell.value for cell in sheet[3]]
+    rows = {
+        row[0]: dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(4, 8, values_only=True)
+    }
+    party_day = rows["主题党日"]
+    assert [party_day[f"{m}月"] for m in range(1, 13)] == ["－"] * 5 + [0] * 6 + [None]
+    assert party_day["应开"] == 6
+    assert party_day["完成情况"] == "缺 6月、7月、8月、9月、10月、11月"

@@ -175,7 +175,8 @@ def test_every_logging_prompt_and_error_renders() -> None:
 
 def test_party_day_templates_render() -> None:
     plan = PartyDayPlan(1, 1, "2026-12", date(2026, 12, 18), "<b>主题</b>", "volunteer")
-    month = {"month": 12, "fixed_day": date(2026, 12, 15), "held": [], "plan": plan}
+    month = {"month": 12, "fixed_day": date(2026, 12, 15), "held": [], "plan": plan,
+             "state": "due", "deadline": date(2026, 12, 15)}  # fmt: skip
     text = render("party_day_card", months=[month], ideas=ideas_for(3), today=date(2026, 3, 1))
     assert "《<b>主题</b>》，志愿服务" in parse_html(text) and "学雷锋" in text
     parse_html(render("party_day_planned", plan=plan))

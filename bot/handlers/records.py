@@ -7,6 +7,7 @@ branch: a forged or replayed button of another branch gets "no permission", neve
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from datetime import datetime
@@ -29,7 +30,7 @@ from bot.handlers.common import (
 )
 from bot.meetings import MEETING_KINDS
 from bot.texts import labels, render
-from db import meetings, repo
+from db import meetings, repo, sweep_data
 from db.models import Branch, Meeting, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -369,7 +370,20 @@ async def export_year(update: Update, context: BotContext) -> None:
     today = local_today(context)
     from bot import exports  # openpyxl and python-docx load on first use, not at start-up
 
-    data = await asyncio.to_thread(exports.ledger_workbook, branch, year, records, today)
+    # The summary judges each period as /status does: the branch's own frequencies and plans.
+    facts = await sweep_data.load(database, today, branch_ids=[branch.id])
+    branch_settings = facts.settings.get(branch.id)
+    data = await asyncio.to_thread(
+        functools.partial(
+            exports.ledger_workbook,
+            branch,
+            year,
+            records,
+            today,
+            frequencies=branch_settings.frequencies if branch_settings else None,
+            planned_days=facts.planned.get(branch.id),
+        )
+    )
     chat = update.effective_chat
     assert chat is not None
     name = render("ledger_file_name", branch_name=branch.profile.name, year=year)

@@ -28,9 +28,11 @@ from bot.obligations import (
     ROSTER_DUTIES,
     Obligation,
     election,
+    held_by_kind,
     obligations,
     period_of,
     roster_duties,
+    state_in,
 )
 from bot.reminders import LOGGABLE, SNOOZE_DAYS, keys_prefix, next_workday
 from bot.texts import labels, render
@@ -39,6 +41,7 @@ from db.models import Branch
 
 _LOGGER = logging.getLogger(__name__)
 MISSED_DAYS = 30
+GRID_MARKS = {"done": "✅", "overdue": "❗", "due": "⏳", "not_applicable": "－"}
 
 
 def year_grid(
@@ -49,7 +52,9 @@ def year_grid(
     created_on: date,
     planned: dict[date, date],
 ) -> list[dict[str, Any]]:
-    """The 12-month picture of the year: ✅ done, ❗ missed, ⏳ current and open, · not yet."""
+    """The 12-month picture of the year, each period as state_in() decides it: ✅ done,
+    ❗ overdue, ⏳ open, · not started, － not owed (before the branch registered)."""
+    held = held_by_kind(records)
     rows = []
     for code, frequency in frequencies.items():
         if frequency in {"off"} or code not in DEFAULT_FREQUENCY:
@@ -62,17 +67,20 @@ def year_grid(
         }[frequency]
         for start in starts:
             period = period_of(frequency, start)
-            done = any(k == code and period.start <= d <= period.end for k, d in records)
-            if done:
-                cells.append("✅")
-            elif period.start > today:
+            state = state_in(
+                code,
+                period,
+                branch.profile,
+                held,
+                today,
+                frequencies=frequencies,
+                created_on=created_on,
+                planned_days=planned,
+            ).state
+            if state == "due" and period.start > today:
                 cells.append("·")
-            elif period.end < created_on:
-                cells.append("－")
-            elif period.end < today:
-                cells.append("❗")
             else:
-                cells.append("⏳")
+                cells.append(GRID_MARKS[state])
         rows.append({"code": code, "frequency": frequency, "cells": cells})
     return rows
 
