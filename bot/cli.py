@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -82,16 +83,23 @@ async def _demo(config: Config, user_id: int) -> None:
 
     fake = FakeTelegram(token=OFFLINE_TOKEN)
     fake.add_user(user_id, first_name="演示书记")
+    database = Path(config.storage.database)
+    files = database.parent / "demo-files"
     application = build_application(
         config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
     )
     loop = asyncio.get_running_loop()
+    # stdin read by the event loop, not by a thread blocked in input(): Ctrl-C ends the demo at
+    # once instead of waiting for that thread's next line.
+    stdin = asyncio.StreamReader()
+    stdin_fd = sys.stdin.fileno()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin
+    )
 
     async def read_line() -> str | None:
-        try:
-            return await loop.run_in_executor(None, input)
-        except EOFError:
-            return None
+        line = await stdin.readline()
+        return line.decode("utf-8", errors="replace") if line else None
 
     async def wait_idle() -> None:
         await application.wait_for_updates(fake.update_count, timeout=30)
@@ -108,10 +116,16 @@ async def _demo(config: Config, user_id: int) -> None:
                 read_line=read_line,
                 write=lambda text: print(text, flush=True),
                 ansi=sys.stdout.isatty(),
-                banner=render("demo_banner", database=config.storage.database),
+                banner=render("demo_banner", database=config.storage.database, files=files),
                 wait_idle=wait_idle,
+                files=files,
+                state=database.parent / f"{database.stem}-last.json",
             )
         finally:
+            transport.close()
+            # The event loop made stdin non-blocking; the shell after us expects it blocking.
+            with contextlib.suppress(OSError):
+                os.set_blocking(stdin_fd, True)
             await application.updater.stop()
             await application.stop()
 
