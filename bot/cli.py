@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
 import dataclasses
 import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,17 +91,38 @@ async def _demo(config: Config, user_id: int) -> None:
         config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
     )
     loop = asyncio.get_running_loop()
-    # stdin read by the event loop, not by a thread blocked in input(): Ctrl-C ends the demo at
-    # once instead of waiting for that thread's next line.
-    stdin = asyncio.StreamReader()
-    stdin_fd = sys.stdin.fileno()
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin
-    )
+    # Lines are read by a daemon thread from the raw file descriptor: Ctrl-C ends the demo at
+    # once (asyncio.run would join an executor thread blocked in input(), and a daemon thread
+    # inside input() holds the stdin buffer's lock, which aborts the interpreter at exit).
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    stdin = sys.stdin.fileno()
+
+    def put(line: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the demo has ended: nobody reads any more
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+
+    def reader() -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while True:
+            try:
+                chunk = os.read(stdin, 4096)
+            except OSError:
+                chunk = b""
+            pending += decoder.decode(chunk, final=not chunk)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                put(line)
+            if not chunk:
+                if pending:
+                    put(pending)
+                put(None)
+                return
+
+    threading.Thread(target=reader, name="demo-stdin", daemon=True).start()
 
     async def read_line() -> str | None:
-        line = await stdin.readline()
-        return line.decode("utf-8", errors="replace") if line else None
+        return await lines.get()
 
     async def wait_idle() -> None:
         await application.wait_for_updates(fake.update_count, timeout=30)
@@ -122,10 +145,6 @@ async def _demo(config: Config, user_id: int) -> None:
                 state=database.parent / f"{database.stem}-last.json",
             )
         finally:
-            transport.close()
-            # The event loop made stdin non-blocking; the shell after us expects it blocking.
-            with contextlib.suppress(OSError):
-                os.set_blocking(stdin_fd, True)
             await application.updater.stop()
             await application.stop()
 

@@ -208,9 +208,8 @@ async def test_a_partial_roster_never_overrides_the_member_counts(harness: Harne
     # /status: 谈心谈话 counted against the 11 members, saying so.
     status = (await harness.send("/status"))[-1]
     assert (
-        "⏳ 谈心谈话：已谈 0/11 人（按支部信息：正式党员 9 名、预备党员 2 名"
-        "（花名册已录 1 名党员，尚未确认录完））"
-    ) in status
+        "⏳ 谈心谈话：已谈 0/11 人（按支部信息中的 11 人算，花名册尚未确认录完），还有" in status
+    )
     # /log: the default 应到 is the 11, and says so; 实到 9 is accepted.
     await harness.send("/log")
     await harness.tap("党员大会")
@@ -251,7 +250,7 @@ async def test_members_entry_date_unknown_no_groups_and_cancel_asks(harness: Har
     replies = await harness.send("不记得了")
     assert "是流动党员吗" in replies[-1]
     card = (await harness.tap("否"))[-1]
-    assert "接收为预备党员日期：不详（不计算预备期满时间，不提醒转正）" in card
+    assert "接收为预备党员日期：不详（不计算预备期满时间，不提醒转正）\n流动党员：否" in card
     assert "党小组" not in " ".join(harness.buttons())
     [saved] = await members.list_for(database, branch.id)
     assert saved.info == MemberInfo("林曉紅", "probationary")  # stored as typed
@@ -390,9 +389,9 @@ class _Rule:
 
 def test_every_screen_judges_a_year_of_random_records_alike() -> None:
     """/status (its list and its year grid), the reminders (both call obligations), the Excel
-    summary and /overview, against state_in, on every day of a year of random records."""
+    summary and /overview, against state_in, on every fourth day of a year of random records."""
     rng = random.Random(14)
-    for _ in range(4):
+    for _ in range(3):
         profile, frequencies, created_on, planned = _random_branch(rng)
         kinds = sorted(DEFAULT_FREQUENCY)
         records = [
@@ -409,7 +408,7 @@ def test_every_screen_judges_a_year_of_random_records_alike() -> None:
         options = {"frequencies": frequencies, "created_on": created_on, "planned_days": planned}
 
         rule = _Rule(profile, held, chosen, options)
-        for today in (date(2026, 1, 1) + timedelta(days=n) for n in range(0, 365, 3)):
+        for today in (date(2026, 1, 1) + timedelta(days=n) for n in range(0, 365, 4)):
             listed = obligations(profile, pairs, today, **options)
             for ob in listed:
                 assert ob.state == rule(ob.code, ob.period.start, today), (ob, today)
@@ -439,7 +438,7 @@ def test_every_screen_judges_a_year_of_random_records_alike() -> None:
                 )
                 worst = max((rule(code, s, today) for s in starts), key=RANK.__getitem__)
                 assert states[code] == worst, (code, today, states[code], worst)
-        assert rule.asked > 5000  # every screen was compared on every third day
+        assert rule.asked > 3000  # every screen was compared on every fourth day
 
 
 @time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TZ), tick=True)

@@ -268,7 +268,14 @@ async def _card(
     rows = _card_rows(membership, branch, member)
     if view == "added":
         rows.insert(-1, [(labels().ROSTER_ADD_MORE, f"mb:add:{member.branch_id}")])
-    await reply_template(update, "roster_card", rows, view=view, m=_view(member.info))
+    await reply_template(
+        update,
+        "roster_card",
+        rows,
+        view=view,
+        m=_view(member.info),
+        party_groups=branch.profile.has_party_groups,
+    )
 
 
 async def open_member(update: Update, context: BotContext) -> None:
