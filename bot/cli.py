@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
 import dataclasses
 import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -119,17 +121,45 @@ async def _demo(config: Config, user_id: int) -> None:
 
     fake = FakeTelegram(token=OFFLINE_TOKEN)
     fake.add_user(user_id, first_name="演示书记")
+    database = Path(config.storage.database)
+    files = database.parent / "demo-files"
     application = build_application(
         config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
     )
     flood.unlimited(application)
     loop = asyncio.get_running_loop()
+    # Lines are read by a daemon thread from the raw file descriptor: Ctrl-C ends the demo at
+    # once (asyncio.run would join an executor thread blocked in input(), and a daemon thread
+    # inside input() holds the stdin buffer's lock, which aborts the interpreter at exit).
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    stdin = sys.stdin.fileno()
+
+    def put(line: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the demo has ended: nobody reads any more
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+
+    def reader() -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while True:
+            try:
+                chunk = os.read(stdin, 4096)
+            except OSError:
+                chunk = b""
+            pending += decoder.decode(chunk, final=not chunk)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                put(line)
+            if not chunk:
+                if pending:
+                    put(pending)
+                put(None)
+                return
+
+    threading.Thread(target=reader, name="demo-stdin", daemon=True).start()
 
     async def read_line() -> str | None:
-        try:
-            return await loop.run_in_executor(None, input)
-        except EOFError:
-            return None
+        return await lines.get()
 
     async def wait_idle() -> None:
         await application.wait_for_updates(fake.update_count, timeout=30)
@@ -146,8 +176,10 @@ async def _demo(config: Config, user_id: int) -> None:
                 read_line=read_line,
                 write=lambda text: print(text, flush=True),
                 ansi=sys.stdout.isatty(),
-                banner=render("demo_banner", database=config.storage.database),
+                banner=render("demo_banner", database=config.storage.database, files=files),
                 wait_idle=wait_idle,
+                files=files,
+                state=database.parent / f"{database.stem}-last.json",
             )
         finally:
             await application.updater.stop()

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from docx import Document
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.image.image import Image as DocxImage
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 from openpyxl import Workbook
@@ -31,7 +32,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.config import DEFAULT_TIMEZONE
 from bot.meetings import COMBINABLE, MEETING_KINDS
-from bot.obligations import DEFAULT_FREQUENCY, applies, last_day
+from bot.obligations import (
+    DEFAULT_FREQUENCY,
+    applies,
+    held_by_kind,
+    last_day,
+    period_of,
+    state_in,
+)
 from bot.texts import environment, labels
 from db.models import Branch, BranchProfile, Meeting
 
@@ -70,6 +78,7 @@ class PeriodCount:
     start: date
     end: date
     held: int
+    state: str = "due"  # as bot.obligations.state_in decides it
 
 
 @dataclass(frozen=True)
@@ -111,39 +120,54 @@ def year_summary(
     today: date,
     *,
     frequencies: Mapping[str, str] | None = None,
+    created_on: date | None = None,
+    planned_days: Mapping[date, date] | None = None,
 ) -> list[KindSummary]:
     """Each meeting obligation that applies to the branch, with the year's periods counted.
 
     党费 is left out (dues are not meetings), as are obligations turned off. A record counts
-    for every kind in `counts_as`; records of other years are ignored. Only periods that have
-    started by `today` are required (a past year: all of them).
+    for every kind in `counts_as`; records of other years are ignored. Each period is judged by
+    bot.obligations.state_in, as /status judges it: required once started (and not before the
+    branch registered), missing once overdue, pending while due.
     """
     chosen = {**DEFAULT_FREQUENCY, **(frequencies or {})}
-    days: dict[str, list[date]] = {}
-    for meeting in records:
-        if meeting.held_on.year == year:
-            for code in meeting.counts_as:
-                days.setdefault(code, []).append(meeting.held_on)
+    pairs = [(c, m.held_on) for m in records if m.held_on.year == year for c in m.counts_as]
+    held = held_by_kind(pairs)
     result = []
     for code in MEETING_KINDS:
         frequency = chosen.get(code)
         if frequency not in _PERIOD_FREQUENCIES or not applies(code, profile):
             continue
-        held_days = days.get(code, [])
+        held_days = held.get(code, [])
         periods = tuple(
-            PeriodCount(label, start, end, sum(start <= d <= end for d in held_days))
+            PeriodCount(
+                label,
+                start,
+                end,
+                sum(start <= d <= end for d in held_days),
+                state_in(
+                    code,
+                    period_of(frequency, start),
+                    profile,
+                    held,
+                    today,
+                    frequencies=frequencies,
+                    created_on=created_on,
+                    planned_days=planned_days,
+                ).state,
+            )
             for label, start, end in _periods(frequency, year)
         )
-        started = [p for p in periods if p.start <= today]
+        started = [p for p in periods if p.start <= today and p.state != "not_applicable"]
         result.append(
             KindSummary(
                 code=code,
                 frequency=frequency,
                 periods=periods,
                 required=len(started),
-                held=sum(1 for p in started if p.held),
-                missing=tuple(p.label for p in started if not p.held and p.end < today),
-                pending=tuple(p.label for p in started if not p.held and p.end >= today),
+                held=sum(1 for p in started if p.state == "done"),
+                missing=tuple(p.label for p in started if p.state == "overdue"),
+                pending=tuple(p.label for p in started if p.state == "due"),
             )
         )
     return result
@@ -174,12 +198,33 @@ def _day(day: date, *, weekday: bool = False) -> str:
     return text
 
 
+def _on_leave(meeting: Meeting) -> int:
+    """请假 as recorded; for a record without the count, the named absentees whose reason is a
+    leave (病假, 事假 …)."""
+    if meeting.on_leave is not None:
+        return meeting.on_leave
+    return sum(1 for _, reason in meeting.absentees if "假" in reason)
+
+
+def _missing(meeting: Meeting) -> int:
+    """Everyone expected who did not come (on leave or not)."""
+    if meeting.expected is None or meeting.present is None:
+        return len(meeting.absentees)
+    return max(meeting.expected - meeting.present, len(meeting.absentees))
+
+
 def _absentees(meeting: Meeting) -> str:
+    """Who was missing, as the record and the ledger say it: the named with their reasons, and
+    the rest counted as not named (应到 9, 实到 7, no names: "缺席 2 人，未填写姓名")."""
     words = export_labels()
-    return words.LIST_SEP.join(
+    named = [
         words.ABSENTEE.format(name=name, reason=reason) if reason else name
         for name, reason in meeting.absentees
-    )
+    ]
+    unnamed = _missing(meeting) - len(named)
+    if unnamed > 0:
+        named.append((words.MORE_UNNAMED if named else words.UNNAMED).format(n=unnamed))
+    return words.LIST_SEP.join(named)
 
 
 def _agenda_lines(meeting: Meeting) -> list[str]:
@@ -301,10 +346,19 @@ def _summary_sheet(
     records: Sequence[Meeting],
     today: date,
     frequencies: Mapping[str, str] | None,
+    planned_days: Mapping[date, date] | None,
 ) -> None:
     words, lab = export_labels(), labels()
     profile = branch.profile
-    summaries = year_summary(profile, year, records, today, frequencies=frequencies)
+    summaries = year_summary(
+        profile,
+        year,
+        records,
+        today,
+        frequencies=frequencies,
+        created_on=date.fromisoformat(branch.created_at[:10]),
+        planned_days=planned_days,
+    )
     ws.title = words.SUMMARY_SHEET
     title = words.LEDGER_TITLE.format(name=profile.name, year=year)
     _title(ws, 1, title, _STATUS, "x_title", 30)
@@ -330,10 +384,14 @@ def _summary_sheet(
             ws.cell(row=row, column=column).fill = _FILL_UNUSED
         for offset, period in enumerate(summary.periods):
             started = period.start <= today
-            value = period.held if started or period.held else None
+            value: int | str | None = period.held if started or period.held else None
+            if started and not period.held and period.state == "not_applicable":
+                value = words.NOT_OWED  # before the branch registered, as /status shows it
             cell = _put(ws, row, first_column[summary.frequency] + offset, value, "x_middle")
-            if started and not period.held:
-                cell.fill = _FILL_MISSED if period.end < today else _FILL_PENDING
+            if period.state == "overdue":
+                cell.fill = _FILL_MISSED
+            elif started and period.state == "due":
+                cell.fill = _FILL_PENDING
         _put(ws, row, _REQUIRED, summary.required, "x_middle")
         _put(ws, row, _HELD, summary.held, "x_middle")
         _put(ws, row, _STATUS, status_text(summary), "x_text")
@@ -427,7 +485,7 @@ def _getters(kind: str, zone: tzinfo) -> dict[str, Callable[[Meeting], object]]:
         "activity_form": _activity_form,
         "expected": lambda m: m.expected,
         "present": lambda m: m.present,
-        "on_leave": lambda m: m.on_leave,
+        "on_leave": lambda m: _on_leave(m) if m.expected is not None else None,
         "absentees": _absentees,
         "agenda": lambda m: "\n".join(_agenda_lines(m)),
         "content": lambda m: m.content,
@@ -506,6 +564,7 @@ def ledger_workbook(
     today: date,
     *,
     frequencies: Mapping[str, str] | None = None,
+    planned_days: Mapping[date, date] | None = None,
     zone: tzinfo | None = None,
 ) -> bytes:
     """The year's ledger as an .xlsx file: a summary sheet, then one sheet per meeting kind.
@@ -525,7 +584,7 @@ def ledger_workbook(
     )
     _add_styles(workbook, words.BODY_FONT)
     in_year = sorted((m for m in records if m.held_on.year == year), key=_order)
-    _summary_sheet(workbook.active, branch, year, in_year, today, frequencies)
+    _summary_sheet(workbook.active, branch, year, in_year, today, frequencies, planned_days)
     for kind in MEETING_KINDS:
         rows = [m for m in in_year if kind in m.counts_as]
         if rows:
@@ -611,7 +670,8 @@ def _header_pairs(meeting: Meeting) -> list[tuple[str, str, bool]]:
             attendance = words.DOC_ATTENDANCE_TEXT.format(
                 expected=meeting.expected,
                 present=meeting.present if meeting.present is not None else "",
-                on_leave=meeting.on_leave or 0,
+                on_leave=_on_leave(meeting),
+                absent=_missing(meeting) - _on_leave(meeting),
             )
         pairs.append((words.DOC_ATTENDANCE, attendance, True))
         pairs.append((words.DOC_ABSENTEES, _absentees(meeting) or words.NONE, True))
@@ -667,11 +727,42 @@ def _section(document: Any, heading: str, lines: Sequence[str], *, indent: bool)
         _paragraph(document, line, indent=indent)
 
 
-def meeting_document(branch: Branch, meeting: Meeting) -> bytes:
+def _photos(document: Any, pictures: Sequence[bytes], total: int) -> None:
+    """The photos themselves, each scaled to fit the text width and half the page height;
+    those not downloaded (or not readable as images) are counted instead."""
+    words = export_labels()
+    _paragraph(document, words.DOC_PHOTOS, bold=True, before=10)
+    section = document.sections[-1]
+    max_width = section.page_width - section.left_margin - section.right_margin
+    max_height = (section.page_height - section.top_margin - section.bottom_margin) // 2
+    shown = 0
+    for data in pictures:
+        try:
+            DocxImage.from_blob(data)
+        except Exception:  # python-docx raises several kinds for a file it cannot read
+            continue
+        picture = document.add_picture(BytesIO(data))
+        ratio = min(max_width / picture.width, max_height / picture.height, 1.0)
+        picture.width, picture.height = int(picture.width * ratio), int(picture.height * ratio)
+        document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        shown += 1
+        caption = _paragraph(document, words.DOC_PHOTO_CAPTION.format(n=shown))
+        caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if total > shown:
+        text = (words.DOC_PHOTOS_MISSING if shown else words.DOC_PHOTOS_TEXT).format(
+            n=total - shown
+        )
+        _paragraph(document, text)
+    elif not total:
+        _paragraph(document, words.NONE)
+
+
+def meeting_document(branch: Branch, meeting: Meeting, pictures: Sequence[bytes] = ()) -> bytes:
     """One record as a .docx laid out like a paper 会议记录, ready to print and sign.
 
     A centred title, a table of time, place, people and attendance, then the agenda, the
-    content (one paragraph per line), the resolutions, the photos, and signature lines.
+    content (one paragraph per line), the resolutions, the photos (`pictures`: the bytes of
+    those downloaded from Telegram, embedded), and signature lines.
     """
     words, lab = export_labels(), labels()
     document = Document()
@@ -703,8 +794,7 @@ def meeting_document(branch: Branch, meeting: Meeting) -> bytes:
         _section(
             document, words.DOC_RESOLUTIONS, resolutions or [words.NONE], indent=bool(resolutions)
         )
-    photos = words.DOC_PHOTOS_TEXT.format(n=len(meeting.photos)) if meeting.photos else words.NONE
-    _section(document, words.DOC_PHOTOS, [photos], indent=False)
+    _photos(document, pictures, len(meeting.photos))
 
     signature = words.DOC_SIGNATURES.get(meeting.kind, words.DOC_SIGNATURE)
     _paragraph(document, signature, before=36)

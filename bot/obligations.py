@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from bot.textnorm import match_key
 from db.models import BranchProfile, Member
 
 FREQUENCIES = ("monthly", "quarterly", "yearly", "off")
@@ -103,6 +104,61 @@ def applies(code: str, profile: BranchProfile) -> bool:
     return True
 
 
+def held_by_kind(records: Iterable[tuple[str, date]]) -> dict[str, list[date]]:
+    """(kind, date) pairs grouped by kind, the form state_in() reads."""
+    held: dict[str, list[date]] = {}
+    for kind, day in records:
+        held.setdefault(kind, []).append(day)
+    return held
+
+
+def frequency_of(code: str, frequencies: Mapping[str, str] | None = None) -> str:
+    """How often the branch owes `code` (its own choice, else the default)."""
+    frequency = {**DEFAULT_FREQUENCY, **(frequencies or {})}.get(code)
+    if code not in DEFAULT_FREQUENCY or frequency not in FREQUENCIES:
+        raise ValueError(f"unknown obligation or frequency: {code}={frequency}")
+    return frequency
+
+
+def state_in(
+    code: str,
+    period: Period,
+    profile: BranchProfile,
+    held: Mapping[str, Sequence[date]],
+    today: date,
+    *,
+    frequencies: Mapping[str, str] | None = None,
+    created_on: date | None = None,
+    planned_days: Mapping[date, date] | None = None,
+) -> Obligation:
+    """What the branch owes for `code` in `period` and where it stands: the one rule that
+    /status, /partyday, the reminders, the Excel summary and /overview all use.
+
+    not_applicable: turned off, not for this branch (no committee or party groups), or the
+    period ended before the branch registered (`created_on`); done: a record in the period
+    (`held`, from held_by_kind); else due until the deadline (the month's 主题党日 day, as
+    planned in `planned_days` or the fixed day, otherwise the period's end), overdue after it.
+    A period not started yet is "due".
+    """
+    frequency = frequency_of(code, frequencies)
+    deadline = period.end
+    if code == "theme_party_day" and period.frequency == "monthly":
+        deadline = party_day_in(period.start.year, period.start.month, profile.party_day)
+        planned = (planned_days or {}).get(period.start)
+        if planned is not None and period.start <= planned <= period.end:
+            deadline = planned
+    if (
+        frequency == "off"
+        or not applies(code, profile)
+        or (created_on is not None and period.end < created_on)
+    ):
+        return Obligation(code, period, deadline, "not_applicable")
+    days = [d for d in held.get(code, ()) if period.start <= d <= period.end]
+    if days:
+        return Obligation(code, period, deadline, "done", max(days))
+    return Obligation(code, period, deadline, "overdue" if today > deadline else "due")
+
+
 def obligations(
     profile: BranchProfile,
     records: Iterable[tuple[str, date]],
@@ -112,53 +168,43 @@ def obligations(
     created_on: date | None = None,
     planned_days: Mapping[date, date] | None = None,
 ) -> list[Obligation]:
-    """Every obligation of the current periods, plus the previous period's if it was missed.
+    """Every obligation of the current periods, plus the previous period's if it was missed
+    (each decided by state_in).
 
     `records` are (kind, date) pairs; a combined sitting contributes one pair per obligation it
-    counts for. Periods that ended before the branch was created are not owed. `planned_days`
-    maps a month's first day to the day its 主题党日 is planned for (the deadline that month).
+    counts for. `planned_days` maps a month's first day to the day its 主题党日 is planned for.
     """
-    chosen = {**DEFAULT_FREQUENCY, **(frequencies or {})}
-    for code in ROSTER_DUTIES:  # decided by roster_duties()
-        chosen.pop(code, None)
-    held: dict[str, list[date]] = {}
-    for kind, day in records:
-        held.setdefault(kind, []).append(day)
+    held = held_by_kind(records)
     result: list[Obligation] = []
-    for code, frequency in chosen.items():
-        if code not in DEFAULT_FREQUENCY or frequency not in FREQUENCIES:
-            raise ValueError(f"unknown obligation or frequency: {code}={frequency}")
+    for code in DEFAULT_FREQUENCY:
+        frequency = frequency_of(code, frequencies)
         current = period_of(frequency if frequency != "off" else "monthly", today)
-        if frequency == "off" or not applies(code, profile):
-            result.append(Obligation(code, current, current.end, "not_applicable"))
-            continue
-        previous = previous_period(current)
-        if created_on is None or created_on <= previous.start:
-            missed = _state(code, previous, held, today, profile, planned_days)
+        if frequency != "off":
+            missed = state_in(
+                code,
+                previous_period(current),
+                profile,
+                held,
+                today,
+                frequencies=frequencies,
+                created_on=created_on,
+                planned_days=planned_days,
+            )
             if missed.state == "overdue":
                 result.append(missed)
-        result.append(_state(code, current, held, today, profile, planned_days))
+        result.append(
+            state_in(
+                code,
+                current,
+                profile,
+                held,
+                today,
+                frequencies=frequencies,
+                created_on=created_on,
+                planned_days=planned_days,
+            )
+        )
     return result
-
-
-def _state(
-    code: str,
-    period: Period,
-    held: dict[str, list[date]],
-    today: date,
-    profile: BranchProfile,
-    planned_days: Mapping[date, date] | None = None,
-) -> Obligation:
-    deadline = period.end
-    if code == "theme_party_day" and period.frequency == "monthly":
-        deadline = party_day_in(period.start.year, period.start.month, profile.party_day)
-        planned = (planned_days or {}).get(period.start)
-        if planned is not None and period.start <= planned <= period.end:
-            deadline = planned
-    days = [d for d in held.get(code, []) if period.start <= d <= period.end]
-    if days:
-        return Obligation(code, period, deadline, "done", max(days))
-    return Obligation(code, period, deadline, "overdue" if today > deadline else "due")
 
 
 def term_end(elected_on: date, term_years: int) -> date:
@@ -201,19 +247,25 @@ def roster_duties(
     today: date,
     *,
     off: Iterable[str] = (),
+    party_total: int | None = None,
 ) -> list[Obligation]:
     """What the roster makes the branch owe: 谈心谈话 with every party member this year (one
     line with the progress), each probationary member's 转正 (one year after admission), and a
-    report from each 流动党员 every two months (from the last report, or from leaving)."""
+    report from each 流动党员 every two months (from the last report, or from leaving).
+
+    `party_total` is the branch's party member count when a roster not yet confirmed complete
+    is not the source (bot.member_counts): the progress is counted against it."""
     skipped = set(off)
     result: list[Obligation] = []
     party = [m for m in roster if m.is_party_member]
     if party and "heart_to_heart_talk" not in skipped:
         year = period_of("yearly", today)
-        counterparts = [who for day, who in talks if year.start <= day <= year.end]
-        talked = [m for m in party if any(m.name in who for who in counterparts)]
+        # Names are matched in their normalized form (林曉紅 on the roster, 林晓红 in the record).
+        counterparts = [match_key(who) for day, who in talks if year.start <= day <= year.end]
+        talked = [m for m in party if any(match_key(m.name) in who for who in counterparts)]
         days = [day for day, _ in talks if year.start <= day <= year.end]
-        if len(talked) == len(party):
+        total = len(party) if party_total is None else max(party_total, len(party))
+        if len(talked) >= total:
             state, done_on = "done", max(days) if days else today
         else:
             state, done_on = ("overdue" if today > year.end else "due"), None
@@ -224,7 +276,7 @@ def roster_duties(
                 year.end,
                 state,
                 done_on,
-                progress=(len(talked), len(party)),
+                progress=(len(talked), total),
             )
         )
     for member in roster:

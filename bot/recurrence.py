@@ -1,4 +1,5 @@
-"""Custom reminders: once, weekly, monthly or quarterly rules, and reading them (pure functions).
+"""Custom reminders: once, daily, workday, weekly, monthly or quarterly rules, and reading them
+(pure functions).
 
 A rule gives planned dates only; bot.workdays decides when a reminder actually goes out.
 
@@ -11,6 +12,8 @@ A rule gives planned dates only; bot.workdays decides when a reminder actually g
 Accepted by ``parse_rule`` (time of day optional, 09:00 when left out; 9:00, 9点, 9点半, 9点15分,
 八点一刻, 下午3点, 上午, 晚上 ...):
     once:      12月5日 9:00 / 2026-12-05 15:30 / 明天 9点 / 下周三 14:00 (any bot.dates form)
+    daily:     每天 9:00 / 每日 8点半 / 天天
+    workday:   每个工作日 9:00 / 工作日每天 (Chinese working days: bot.workdays, with 调休)
     weekly:    每周五 9:00 / 每星期一 8点半 / 每个礼拜三
     monthly:   每月5日 9:00 / 每月最后一天 17:00 / 每月31号 10:00 / 每月底
     quarterly: 每季度第一个月10日 9:00 / 每季度 10日 / 每季度第二个月5号 / 每季度最后一天
@@ -27,8 +30,9 @@ from datetime import date, datetime, time, timedelta
 
 from bot.dates import DateError, parse_date
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
+from bot.workdays import is_workday
 
-RULES = ("once", "weekly", "monthly", "quarterly")
+RULES = ("once", "daily", "workday", "weekly", "monthly", "quarterly")
 DEFAULT_TIME = time(9, 0)
 LAST_DAY = 31
 
@@ -52,6 +56,8 @@ _PM = {"午后", "下午", "傍晚", "晚上", "晚间", "夜里", "夜间"}
 _AM = {"上午", "早上", "早晨", "清晨", "凌晨"}
 
 _DAY = rf"(?:{_NUMBER}[日号]|(最后一天|最后一日|底|末)|(第一天|第一日))"
+_DAILY = re.compile(r"^(?:每一?天|每日|天天)$")
+_WORKDAY = re.compile(r"^(?:每一?个?工作日|工作日(?:每天)?)$")
 _WEEKLY = re.compile(r"^每个?(?:周|星期|礼拜)([一二三四五六日天七1-7])$")
 _MONTHLY = re.compile(rf"^每个?月的?{_DAY}$")
 _QUARTERLY = re.compile(
@@ -98,6 +104,8 @@ def validate(rule: Rule) -> None:
         raise RuleError("bad_time")
     used = {
         "once": {"on_date"},
+        "daily": set(),
+        "workday": set(),
         "weekly": {"weekday"},
         "monthly": {"day_of_month"},
         "quarterly": {"day_of_month", "quarter_month"},
@@ -152,6 +160,9 @@ def occurrences(rule: Rule, start: date, end: date) -> list[date]:
     if rule.kind == "once":
         assert rule.on_date is not None
         return [rule.on_date] if start <= rule.on_date <= end else []
+    if rule.kind in ("daily", "workday"):
+        days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+        return [d for d in days if rule.kind == "daily" or is_workday(d)]
     if rule.kind == "weekly":
         assert rule.weekday is not None
         first = start + timedelta(days=(rule.weekday - start.weekday()) % 7)
@@ -171,6 +182,13 @@ def next_occurrence(rule: Rule, after: date) -> date | None:
     if rule.kind == "once":
         assert rule.on_date is not None
         return rule.on_date if rule.on_date >= after else None
+    if rule.kind == "daily":
+        return after
+    if rule.kind == "workday":
+        day = after
+        while not is_workday(day):  # at most a Golden Week away
+            day += timedelta(days=1)
+        return day
     if rule.kind == "weekly":
         assert rule.weekday is not None
         return after + timedelta(days=(rule.weekday - after.weekday()) % 7)
@@ -178,6 +196,15 @@ def next_occurrence(rule: Rule, after: date) -> date | None:
         if day >= after:
             return day
     return None
+
+
+def next_time(rule: Rule, after: datetime) -> datetime | None:
+    """The first moment of `rule` strictly after `after` (local, naive): a time already past
+    today moves to the next occurrence; None for a once rule already past."""
+    day = next_occurrence(rule, after.date())
+    if day is not None and datetime.combine(day, rule.at) <= after:
+        day = next_occurrence(rule, after.date() + timedelta(days=1))
+    return datetime.combine(day, rule.at) if day is not None else None
 
 
 # -- reading rules typed in Chinese -------------------------------------------------------------
@@ -271,6 +298,10 @@ def _read_date_part(text: str, today: date) -> Rule:
     value = text.replace(" ", "")
     if not value:
         raise RuleError("unknown")
+    if _DAILY.match(value):
+        return Rule(kind="daily", at=DEFAULT_TIME)
+    if _WORKDAY.match(value):
+        return Rule(kind="workday", at=DEFAULT_TIME)
     if match := _WEEKLY.match(value):
         word = match.group(1)
         weekday = int(word) - 1 if word.isdigit() else _WEEKDAYS[word]

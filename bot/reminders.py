@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
+from bot.member_counts import counted_total, member_counts
 from bot.obligations import (
     PROBATION_LEAD_MONTHS,
     Obligation,
@@ -162,6 +163,7 @@ def owed_for(
     planned_days: Mapping[date, date] | None = None,
     roster: Sequence[Member] = (),
     talks: Iterable[tuple[date, str]] = (),
+    party_total: int | None = None,
 ) -> list[Obligation]:
     """The obligations a reminder may be about: this period's, and the next period's when its
     deadline is within the lead time (e.g. the 2nd's 主题党日 seen from the 26th); plus the
@@ -191,7 +193,7 @@ def owed_for(
         result.append(term)
     if roster:
         off = [code for code, freq in settings.frequencies.items() if freq == "off"]
-        result += roster_duties(roster, talks, today, off=off)
+        result += roster_duties(roster, talks, today, off=off, party_total=party_total)
     return result
 
 
@@ -348,6 +350,7 @@ async def sweep(
             planned_days=facts.planned.get(branch.id),
             roster=facts.roster.get(branch.id, ()),
             talks=facts.talks.get(branch.id, ()),
+            party_total=counted_total(member_counts(branch, facts.roster.get(branch.id, ()))),
         )
         snoozed = {
             (code, start): until
@@ -387,6 +390,8 @@ def custom_messages(
     if reminder.paused or not occurrences(rule, today, today):
         return []
     moment = datetime.combine(today, rule.at, tz)
+    if reminder.since is not None and moment <= reminder.since:
+        return []  # set up after today's time had passed: the first one is the next
     text = render("custom_reminder", text=reminder.text, branch_name=branch.profile.name)
     lab = labels()
     buttons = ((((lab.MY_REMINDERS, "menu:remind"),)),)

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.branch_profile import InvalidAnswer
 from bot.dates import DateError, parse_date
-from bot.textnorm import clean_line, to_halfwidth, to_simplified
+from bot.textnorm import clean_line, match_key, to_halfwidth, to_simplified
 from db.members import MAX_MEMBERS
 from db.models import MEMBER_STATUSES, PARTY_MEMBER_STATUSES, Member, MemberInfo
 
@@ -48,6 +48,9 @@ FIELDS = (
 DATE_FIELDS = frozenset({"joined_on", "left_on", "last_report_on"})
 MOBILE_FIELDS = ("destination", "left_on", "last_report_on")
 OPTIONAL_STEPS = frozenset({"party_group", "last_report_on"})
+# Typed for a date nobody remembers (the same as tapping 不记得了).
+_UNKNOWN_DATE = frozenset({"不记得", "不记得了", "记不清", "记不清了", "不清楚", "不知道", "忘了",
+                           "忘记了", "不详", "未知"})  # fmt: skip
 # Rows whose name starts with this are the template's example and are skipped.
 EXAMPLE_MARK = "示例"
 
@@ -106,14 +109,21 @@ class FileProblem(ValueError):
 
 
 def _line(text: str) -> str:
+    """One line kept as typed (traditional script too): only matching normalizes."""
     if "\n" in text.strip():
         raise InvalidAnswer("multiline")
-    return to_simplified(clean_line(text))
+    return clean_line(text)
 
 
 def _word(text: str) -> str:
     """A short answer reduced for matching: simplified, half-width, no spaces, lower case."""
-    return _BLANKS.sub("", to_halfwidth(to_simplified(clean_line(text)))).lower()
+    return _BLANKS.sub("", match_key(text))
+
+
+def same_name(name: str, names: Collection[str]) -> str | None:
+    """The name among `names` that is the same person's name as `name` (林曉紅 is 林晓红)."""
+    key = match_key(name)
+    return next((n for n in names if match_key(n) == key), None)
 
 
 def _name_char(ch: str) -> bool:
@@ -255,8 +265,6 @@ def tidy(info: MemberInfo) -> MemberInfo:
 def check_info(info: MemberInfo) -> list[tuple[str, InvalidAnswer]]:
     """What is wrong with a whole record, field by field (empty if it can be saved)."""
     problems: list[tuple[str, InvalidAnswer]] = []
-    if info.status in PARTY_MEMBER_STATUSES and info.joined_on is None:
-        problems.append(("joined_on", InvalidAnswer("need_date", status=info.status)))
     if info.committee_role and info.status != "formal":
         problems.append(("committee_role", InvalidAnswer("role_not_formal")))
     if info.mobile:
@@ -273,14 +281,19 @@ def check_info(info: MemberInfo) -> list[tuple[str, InvalidAnswer]]:
     return problems
 
 
-def steps_for(values: Mapping[str, Any], fields: Collection[str] = FIELDS) -> list[str]:
+def steps_for(
+    values: Mapping[str, Any], fields: Collection[str] = FIELDS, *, party_groups: bool = True
+) -> list[str]:
     """The questions that apply to a draft, in order, limited to `fields`.
 
-    The committee role is asked of a 正式党员 only, 流动党员 of party members only, and the
-    流动党员 details only of one.
+    The 党小组 is asked only in a branch with party groups (or of someone who has one); the
+    committee role of a 正式党员 only, 流动党员 of party members only, and the 流动党员 details
+    only of one.
     """
     status = values.get("status")
-    steps = ["name", "status", "joined_on", "party_group"]
+    steps = ["name", "status", "joined_on"]
+    if party_groups or values.get("party_group"):
+        steps.append("party_group")
     if status == "formal":
         steps.append("committee_role")
     if status in PARTY_MEMBER_STATUSES:
@@ -291,10 +304,9 @@ def steps_for(values: Mapping[str, Any], fields: Collection[str] = FIELDS) -> li
 
 
 def date_optional(values: Mapping[str, Any], step: str) -> bool:
-    """Whether a date question may be skipped: 入党日期 only for non-members."""
-    if step == "joined_on":
-        return values.get("status") not in PARTY_MEMBER_STATUSES
-    return step == "last_report_on"
+    """Whether a date question may be skipped: 入党日期 may be unknown (then the 党龄 and the
+    转正 reminder are not computed), as may the last report."""
+    return step in ("joined_on", "last_report_on")
 
 
 def read_answer(step: str, text: str, values: Mapping[str, Any], today: date) -> Any:
@@ -317,6 +329,8 @@ def read_answer(step: str, text: str, values: Mapping[str, Any], today: date) ->
         return parse_short_text(text, DESTINATION_LIMIT, required=True)
     if step not in DATE_FIELDS:
         raise InvalidAnswer("choice")
+    if date_optional(values, step) and _word(text) in _UNKNOWN_DATE:
+        return None
     day = parse_day(text, today)
     left = values.get("left_on") if step == "last_report_on" else day.isoformat()
     report = day.isoformat() if step == "last_report_on" else values.get("last_report_on")
@@ -498,7 +512,8 @@ def check_file(
     if len(records) + len(existing) > MAX_MEMBERS:
         raise FileProblem("roster_full", limit=MAX_MEMBERS, existing=len(existing))
     label = {f: headings.get(f) or column_names[f] for f in FIELDS}
-    infos, errors = _check_rows(records, columns, label, set(existing), today)
+    keys = {match_key(name) for name in existing}
+    infos, errors = _check_rows(records, columns, label, keys, today)
     read = set(columns.values())
     ignored = tuple(dict.fromkeys(h for i, h in enumerate(header_row) if h and i not in read))
     if errors:
@@ -565,13 +580,14 @@ def _check_rows(
                 row_errors.append(RowError(number, label[field], error))
         name = values.get("name")
         if name is not None:
-            if name in existing:
+            key = match_key(name)
+            if key in existing:
                 row_errors.append(RowError(number, label["name"], InvalidAnswer("dup_roster")))
-            elif name in first_row:
-                error = InvalidAnswer("dup_file", row=first_row[name])
+            elif key in first_row:
+                error = InvalidAnswer("dup_file", row=first_row[key])
                 row_errors.append(RowError(number, label["name"], error))
             else:
-                first_row[name] = number
+                first_row[key] = number
         if not row_errors:
             info = MemberInfo(**{f: v for f, v in values.items() if v is not None})
             problems = check_info(info)

@@ -63,5 +63,13 @@ def _t2s() -> Any:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional script to simplified (OpenCC), for every typed answer and imported cell."""
+    """Traditional script to simplified (OpenCC), for reading answers and matching."""
     return str(_t2s().convert(text)) if text else text
+
+
+def match_key(text: str) -> str:
+    """The form two texts are compared by (林曉紅 matches 林晓红, Ｗａｎｇ matches wang).
+
+    What people typed is stored as typed; only matching and search use this form.
+    """
+    return re.sub(r"\s+", "", to_halfwidth(to_simplified(clean_line(text)))).lower()

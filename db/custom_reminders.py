@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from db.database import Database, utcnow
@@ -57,7 +58,7 @@ async def create(db: Database, *, user_id: int, reminder: CustomReminder) -> Cus
             entity_id=new_id,
             changes={k: [None, v] for k, v in values.items() if k != "text"},
         )
-    return replace(reminder, id=new_id, created_by=user_id)
+    return replace(reminder, id=new_id, created_by=user_id, since=datetime.fromisoformat(now))
 
 
 async def get(db: Database, reminder_id: int) -> CustomReminder | None:

@@ -51,7 +51,14 @@ def _from_row(row: aiosqlite.Row) -> Member:
 
 
 async def _sync_counts(conn: aiosqlite.Connection, user_id: int, branch_id: int) -> None:
-    """Once a roster exists, the branch profile's member counts come from it (audited)."""
+    """Once the roster is confirmed complete, the profile's member counts follow it (audited);
+    before that a partial roster never touches them (bot.member_counts)."""
+    async with conn.execute(
+        "SELECT roster_complete FROM branches WHERE id = ?", (branch_id,)
+    ) as cursor:
+        flag = await cursor.fetchone()
+    if flag is None or not flag["roster_complete"]:
+        return
     async with conn.execute(
         "SELECT COUNT(*) AS total, SUM(status = 'formal') AS formal, "
         "SUM(status = 'probationary') AS probationary FROM members WHERE branch_id = ?",
@@ -87,6 +94,30 @@ async def _sync_counts(conn: aiosqlite.Connection, user_id: int, branch_id: int)
         entity_id=branch_id,
         changes=changed,
     )
+
+
+async def confirm_complete(db: Database, *, user_id: int, branch_id: int) -> bool:
+    """The secretary confirmed the roster lists everyone: from now on the counts come from it.
+    False if it was confirmed already."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE branches SET roster_complete = 1, updated_at = ? "
+            "WHERE id = ? AND roster_complete = 0",
+            (utcnow(), branch_id),
+        )
+        if cursor.rowcount == 0:
+            return False
+        await write_audit(
+            conn,
+            user_id=user_id,
+            branch_id=branch_id,
+            action="roster_complete",
+            entity="branch",
+            entity_id=branch_id,
+            changes={"roster_complete": [0, 1]},
+        )
+        await _sync_counts(conn, user_id, branch_id)
+    return True
 
 
 def _audit(name: str, value: Any) -> Any:
@@ -303,10 +334,3 @@ async def unlink_user(db: Database, user_id: int) -> int:
             (utcnow(), user_id),
         )
         return cursor.rowcount
-
-
-def counts(roster: Sequence[Member]) -> tuple[int, int]:
-    """(正式党员, 预备党员) on a roster."""
-    formal = sum(1 for m in roster if m.info.status == "formal")
-    probationary = sum(1 for m in roster if m.info.status == "probationary")
-    return formal, probationary

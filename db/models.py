@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 ROLES = ("secretary", "deputy", "committee", "viewer")
 EDITOR_ROLES = frozenset({"secretary", "deputy"})
@@ -43,6 +43,7 @@ class Branch:
     created_by: int
     created_at: str
     updated_at: str
+    roster_complete: bool = False  # the secretary confirmed the roster lists everyone
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ class CustomReminder:
     quarter_month: int = 1
     paused: bool = False
     created_by: int | None = None
+    # When it was set up or last changed (UTC): a moment before this is never sent.
+    since: datetime | None = None
 
 
 MEMBER_STATUSES = ("formal", "probationary", "candidate", "activist", "applicant")

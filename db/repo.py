@@ -25,6 +25,7 @@ def branch_from_row(row: aiosqlite.Row) -> Branch:
         created_by=row["created_by"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        roster_complete=bool(row["roster_complete"]),
     )
 
 

@@ -30,6 +30,7 @@ class BranchSettings:
     group_chat_id: int | None = None
     elected_on: date | None = None
     term_years: int = 3
+    elected_month_only: bool = False  # only the month of the last 换届 is known
 
 
 def _settings(row: aiosqlite.Row) -> BranchSettings:
@@ -44,6 +45,7 @@ def _settings(row: aiosqlite.Row) -> BranchSettings:
         group_chat_id=row["group_chat_id"],
         elected_on=date.fromisoformat(row["elected_on"]) if row["elected_on"] else None,
         term_years=row["term_years"],
+        elected_month_only=bool(row["elected_month_only"]),
     )
 
 
@@ -58,6 +60,7 @@ def _columns(settings: BranchSettings) -> dict[str, Any]:
         "group_chat_id": settings.group_chat_id,
         "elected_on": settings.elected_on.isoformat() if settings.elected_on else None,
         "term_years": settings.term_years,
+        "elected_month_only": int(settings.elected_month_only),
     }
 
 

@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from db.database import Database
@@ -121,4 +121,5 @@ def custom_reminder(row: Any) -> CustomReminder:
         quarter_month=row["quarter_month"],
         paused=bool(row["paused"]),
         created_by=row["created_by"],
+        since=datetime.fromisoformat(row["updated_at"]),
     )

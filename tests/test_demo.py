@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,27 @@ def test_demo_completes_registration(tmp_path: Path) -> None:
     assert "组建方式：单独组建" in out
     assert "正式党员：5 人" in out
     assert database.exists()
+
+
+def test_ctrl_c_ends_the_demo_at_once(tmp_path: Path) -> None:
+    """Ctrl-C while the demo waits for a line: it exits without waiting for Enter."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--database", str(tmp_path / "demo.sqlite3")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert demo.stdout is not None
+        # The banner's last line: the demo is now waiting for the user to type.
+        while "先发送 /start 试试" not in demo.stdout.readline():
+            assert demo.poll() is None
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=20) == 0  # stdin stays open: input() would still block here
+        assert demo.stderr is not None
+        assert "Traceback" not in demo.stderr.read()
+    finally:
+        demo.kill()
+        demo.wait()

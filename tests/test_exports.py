@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from io import BytesIO
@@ -173,7 +174,10 @@ def test_combined_sitting_is_on_both_sheets_and_counts_for_both() -> None:
 def test_summary_rows_follow_the_branch() -> None:
     without = summary(load(ledger_workbook(make_branch(), 2024, [], TODAY)))
     assert list(without) == ["党员大会", "党课", "组织生活会", "民主评议党员", "主题党日"]
-    with_both = make_branch(has_committee=True, has_party_groups=True)
+    # Registered in 2023: all of 2024 is owed.
+    with_both = replace(
+        make_branch(has_committee=True, has_party_groups=True), created_at="2023-06-01T00:00:00"
+    )
     records = [
         make_meeting(kind="committee_meeting", held_on=date(2024, month, 5), id=month)
         for month in (1, 2, 2, 4)
@@ -233,7 +237,7 @@ def test_control_characters_are_dropped_not_fatal() -> None:
     row = sheet_rows(wb["党员大会"])[0]
     assert row["地点"] == "会议室"
     assert row["内容摘要"] == "第一行\n第二行"
-    assert row["缺席和请假人员"] == "王五（病假）"
+    assert row["缺席和请假人员"] == "王五（病假）、另有 1 人未填写姓名"
     document = docx.Document(BytesIO(meeting_document(branch, record)))
     texts = [p.text for p in document.paragraphs]
     assert texts[0] == "测试支部党员大会会议记录"
@@ -267,7 +271,7 @@ def test_word_record_of_a_meeting() -> None:
     assert fields["记录人"] == "李委员"
     assert fields["主讲人"] == "王老师"
     assert fields["题目"] == "党史一课"
-    assert fields["出席情况"] == "应到 8 人，实到 6 人，请假 1 人"
+    assert fields["出席情况"] == "应到 8 人，实到 6 人，请假 1 人，缺席 1 人"
     assert fields["缺席人员及原因"] == "王五（病假）、赵六（出差）"
     assert fields["合并召开"] == "本次同时计为党课"
     agenda = texts.index("议题")
@@ -275,7 +279,7 @@ def test_word_record_of_a_meeting() -> None:
     content = texts.index("会议内容")
     assert texts[content + 1 : content + 3] == ["书记传达上级精神。", "大家逐条讨论。"]
     assert texts[texts.index("决议") + 1] == "无"
-    assert texts[texts.index("照片") + 1] == "共 2 张，原件保存在 Telegram 对话中"
+    assert texts[texts.index("照片") + 1] == "共 2 张，未能下载，原件保存在 Telegram 对话中"
     assert "主持人（签字）：________    记录人（签字）：________" in texts
     assert texts[-1].startswith("日期：")
     normal = document.styles["Normal"].element.rPr.rFonts

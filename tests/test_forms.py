@@ -33,10 +33,10 @@ async def _fill_registration(h: Harness, upto: int) -> list[str]:
 async def test_back_in_registration_asks_the_following_steps_again(harness: Harness) -> None:
     await _fill_registration(harness, 5)  # up to 正式党员
     replies = await harness.tap("⬅️ 上一步")
-    assert replies[-1].startswith("第 5/9 项\n<b>现有正式党员几人？</b>")
+    assert replies[-1].startswith("第 5/9 项\n现有正式党员几人？")
     replies = await harness.tap("⬅️ 上一步")
     assert replies[-1] == (
-        "第 4/9 项\n<b>支部是怎样组建的？</b>请点选：\n"
+        "第 4/9 项\n支部是怎样组建的？请点选：\n"
         "单独组建：本单位有3名以上正式党员；联合组建：与邻近、同行业单位一起建；挂靠组建：挂靠业务"
         "主管单位等的党组织；行业组建、区域组建：按行业或商务楼宇、园区等区域建。\n"
         '当前：单独组建（不改就点"↪️ 保持原样"）'
@@ -44,12 +44,12 @@ async def test_back_in_registration_asks_the_following_steps_again(harness: Harn
     # Changing it goes on to the next step in order, which shows its earlier answer.
     replies = await harness.tap("联合组建")
     assert replies[-1] == (
-        "第 5/9 项\n<b>现有正式党员几人？</b>请输入数字，例如 5。\n"
+        "第 5/9 项\n现有正式党员几人？请输入数字，例如 5。\n"
         '当前：5 人（不改就点"↪️ 保持原样"）'
     )
     assert "↪️ 保持原样" in harness.buttons()
     replies = await harness.tap("↪️ 保持原样")
-    assert replies[-1].startswith("第 6/9 项\n<b>现有预备党员几人？</b>")
+    assert replies[-1].startswith("第 6/9 项\n现有预备党员几人？")
     # The step was never answered before: no "保持原样" there.
     assert "↪️ 保持原样" not in harness.buttons()
     await harness.send("1")
@@ -64,7 +64,7 @@ async def test_edit_from_the_review_card_returns_to_it(harness: Harness) -> None
     assert "请核对支部信息" in replies[-1]
     replies = await harness.tap("✏️ 正式党员")
     assert replies[-1] == (
-        '<b>现有正式党员几人？</b>请输入数字，例如 5。\n当前：5 人（不改就点"↪️ 保持原样"）'
+        '现有正式党员几人？请输入数字，例如 5。\n当前：5 人（不改就点"↪️ 保持原样"）'
     )
     assert harness.buttons() == ["↪️ 保持原样", "↩️ 回到确认页", "✖️ 取消"]
     replies = await harness.send("7")
@@ -84,7 +84,7 @@ async def test_a_typed_answer_to_a_question_never_shown_is_not_taken(harness: Ha
     assert harness.app.forms.peek(SECRETARY)[1]["name"] == "测试党支部"
     # What they type next was meant for the question on their screen, not the unseen one.
     replies = await harness.send("另一个名字")
-    assert replies[-1].startswith("第 2/9 项\n<b>支部所在单位（社会组织）的名称？</b>")
+    assert replies[-1].startswith("第 2/9 项\n支部所在单位（社会组织）的名称？")
     assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] is None
     await harness.send("测试协会")
     assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] == "测试协会"
@@ -122,14 +122,14 @@ async def test_back_in_the_meeting_log_keeps_the_order(harness: Harness) -> None
     await harness.tap("⬅️ 上一步")
     await harness.tap("⬅️ 上一步")
     replies = await harness.tap("⬅️ 上一步")
-    assert replies[-1].startswith("第 2/9 步 · 党员大会\n<b>哪一天开的？</b>")
+    assert replies[-1].startswith("第 2/9 步 · 党员大会\n哪一天开的？")
     assert '当前：2026年11月22日（周日）（不改就点"↪️ 保持原样"）' in replies[-1]
     replies = await harness.send("11月20日")
-    assert replies[-1].startswith("第 3/9 步 · 党员大会\n<b>几点开始、在哪里？</b>")
+    assert replies[-1].startswith("第 3/9 步 · 党员大会\n几点开始、在哪里？")
     assert "当前：14:30 会议室" in replies[-1]
     # Kept as it was, the people come next (not the step after the last one filled).
     replies = await harness.tap("↪️ 保持原样")
-    assert replies[-1].startswith("第 4/9 步 · 党员大会\n<b>主持人和记录人？</b>")
+    assert replies[-1].startswith("第 4/9 步 · 党员大会\n主持人和记录人？")
     await harness.tap("↪️ 保持原样")
     await harness.send("10 10")
     await harness.send("学习")
@@ -179,7 +179,7 @@ async def test_a_date_without_a_year_is_never_moved_to_another_year_silently(
     assert replies[-1].startswith("⚠️ 是 2026年3月5日 吗？那是半年多以前了。")
     assert harness.buttons()[0] == "✅ 是2026年3月5日"
     replies = await harness.tap("✅ 是2026年3月5日")
-    assert replies[-1].startswith("第 3/9 步 · 支委会\n<b>几点开始、在哪里？</b>")
+    assert replies[-1].startswith("第 3/9 步 · 支委会\n几点开始、在哪里？")
     await harness.tap("⬅️ 上一步")
     # A recent date, and one with its year, are taken at once.
     replies = await harness.send("11月20日")
@@ -206,7 +206,7 @@ async def test_a_question_typed_in_a_form_is_answered_not_stored(harness: Harnes
     replies = await harness.send("只有两个党员能建支部吗")
     # The question is answered as /ask answers it, then the same question is asked again.
     assert len(replies) == 2
-    assert replies[-1].startswith("第 1/9 项\n<b>支部的全称是什么？</b>")
+    assert replies[-1].startswith("第 1/9 项\n支部的全称是什么？")
     assert harness.buttons()[0] == "✍️ 用作答案"
     assert (await harness.send("/ask 只有两个党员能建支部吗")) == replies[:1]
     assert harness.app is not None
@@ -220,7 +220,7 @@ async def test_a_question_typed_in_a_form_is_answered_not_stored(harness: Harnes
     await harness.send("0")
     # At a yes/no step a question is answered too; nothing is stored, the step is asked again.
     replies = await harness.send("要不要设支委会？")
-    assert replies[-1].startswith("第 7/9 项\n<b>是否设立了支部委员会（支委会）？</b>")
+    assert replies[-1].startswith("第 7/9 项\n是否设立了支部委员会（支委会）？")
     assert "✍️ 用作答案" not in harness.buttons()
     assert harness.app.forms.peek(SECRETARY)[1]["has_committee"] is None
 
@@ -241,7 +241,7 @@ async def test_a_question_at_a_free_text_step_of_the_meeting_log(harness: Harnes
     await harness.tap("党员大会")
     await harness.tap("今天")
     replies = await harness.send("主持人可以是副书记吗？")
-    assert replies[-1].startswith("第 3/9 步 · 党员大会\n<b>几点开始、在哪里？</b>")
+    assert replies[-1].startswith("第 3/9 步 · 党员大会\n几点开始、在哪里？")
     assert harness.buttons()[0] == "✍️ 用作答案"
     assert harness.app is not None
     assert harness.app.forms.peek(SECRETARY)[1]["place"] is None

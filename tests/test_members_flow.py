@@ -58,7 +58,7 @@ def _last_file(h: Harness) -> dict[str, Any]:
 
 @time_machine.travel(NOW, tick=True)
 async def test_add_edit_delete_with_second_chances(harness: Harness) -> None:
-    branch = await harness.register()
+    branch = await harness.register(has_party_groups=True)
     screen = (await harness.send("/members"))[-1]
     assert "花名册还是空的" in screen
     assert harness.buttons()[:4] == ["➕ 添加", "📥 导入", "📤 导出Excel", "📄 下载模板"]
@@ -71,9 +71,9 @@ async def test_add_edit_delete_with_second_chances(harness: Harness) -> None:
         ("12345", "不能只是数字"),
     ]:
         assert message in (await harness.send(bad))[-1], bad
-    assert "王伟 的身份" in (await harness.send("王偉"))[-1]  # traditional → simplified
+    assert "王伟 的身份" in (await harness.send("王伟"))[-1]
     assert "入党日期" in (await harness.tap("正式党员"))[-1]
-    assert "跳过" not in harness.buttons()  # required for a party member
+    assert "🤷 不记得了" in harness.buttons()  # 入党日期 may be unknown
     for bad, message in [("2月30日", "没有这一天"), ("2027-01-01", "还没到"), ("<b>", "没看懂")]:
         assert message in (await harness.send(bad))[-1], bad
     await harness.send("2016年7月1日")
@@ -90,9 +90,9 @@ async def test_add_edit_delete_with_second_chances(harness: Harness) -> None:
         MemberInfo("王伟", "formal", date(2016, 7, 1), "第一党小组", "secretary", True,
                    "广东省深圳市", date(2025, 3, 1), date(2025, 5, 1))
     ]  # fmt: skip
-    # The branch profile's counts follow the roster.
+    # A roster not confirmed complete leaves the branch profile's counts alone.
     profile = (await repo.get_branch(harness.app.database, branch.id)).profile  # type: ignore[union-attr]
-    assert (profile.formal_members, profile.probationary_members) == (1, 0)
+    assert (profile.formal_members, profile.probationary_members) == (5, 1)
 
     # A second one: duplicate refused with a hint, a non-member is asked less.
     await harness.tap("➕ 继续添加")
@@ -102,13 +102,13 @@ async def test_add_edit_delete_with_second_chances(harness: Harness) -> None:
     await harness.send("李四")
     assert "身份请写" in (await harness.send("群众"))[-1]
     await harness.send("积极分子")  # typed instead of tapped
-    assert "跳过" in harness.buttons()
-    await harness.tap("跳过")
+    assert "🤷 不记得了" in harness.buttons()
+    await harness.tap("🤷 不记得了")
     card = (await harness.tap("跳过"))[-1]
     assert "✅ 已添加" in card and "流动党员" not in card
     screen = (await harness.tap("⬅️ 返回花名册"))[-1]
     assert "共 2 人：正式党员 1，预备党员 0，发展对象 0，入党积极分子 1，入党申请人 0" in screen
-    assert "支部信息中的党员人数已按花名册更新" in screen
+    assert "党员人数按支部信息：正式党员 5 名、预备党员 1 名（花名册已录 1 名党员" in screen
 
     # Edit one field; a change of status asks for the date again (or keeps it).
     await harness.tap("王伟 🚶")
@@ -247,6 +247,11 @@ async def test_csv_import_all_or_nothing(harness: Harness) -> None:
     assert "花名册里已有同名的人" in report
     assert len(await _roster(harness, branch.id)) == 200
     assert harness.app is not None
+    profile = (await repo.get_branch(harness.app.database, branch.id)).profile  # type: ignore[union-attr]
+    assert (profile.formal_members, profile.probationary_members) == (5, 1)
+    # Confirmed complete, the counts come from the roster.
+    await harness.send("/members")
+    await harness.tap("✅ 已录完，按花名册：正式 40、预备 40")
     profile = (await repo.get_branch(harness.app.database, branch.id)).profile  # type: ignore[union-attr]
     assert (profile.formal_members, profile.probationary_members) == (40, 40)
 

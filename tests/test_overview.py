@@ -191,6 +191,7 @@ async def _fill(h: Harness) -> dict[int, int]:
                 branch_id=branch.id,
                 info=MemberInfo(name="张三", status="formal"),
             )
+            await members.confirm_complete(database, user_id=user, branch_id=branch.id)
     async with database.transaction() as conn:
         await conn.execute("UPDATE branches SET created_at = ?", (LONG_AGO,))
     return ids
@@ -208,7 +209,7 @@ async def test_only_admins_see_the_overview(admin_bot: Harness) -> None:
     h = admin_bot
     await h.register(user=OTHER, name="别人的支部")
     for command in ("/overview", "/notice", "/notices"):
-        assert "没有这个支部的操作权限" in (await h.send(command, user=OTHER))[-1], command
+        assert "上级党组织管理员用的" in (await h.send(command, user=OTHER))[-1], command
     # Forged buttons (an admin's data typed into someone else's phone) are refused too.
     await h.send("/help", user=OTHER)
     for data in ("ov:home", "ov:p:1", "ov:x", "nt:new", "nt:l:0", "nt:o:1", "ov:p:x"):
@@ -225,7 +226,7 @@ async def test_only_admins_see_the_overview(admin_bot: Harness) -> None:
     # The config's admin and an invited admin are let in.
     card = (await h.send("/overview", user=ADMIN))[-1]
     assert "各支部2026年第4季度情况" in card and "共 1 个支部" in card
-    assert "没有这个支部的操作权限" in (await h.send("/overview", user=INVITED))[-1]
+    assert "上级党组织管理员用的" in (await h.send("/overview", user=INVITED))[-1]
     await admins.add(h.app.database, INVITED, invited_by=ADMIN)
     card = (await h.send("/overview", user=INVITED))[-1]
     assert "各支部2026年第4季度情况" in card

@@ -46,7 +46,7 @@ def _once(day: date, at: time = NINE) -> Rule:
 
 
 def test_rules() -> None:
-    assert RULES == ("once", "weekly", "monthly", "quarterly")
+    assert RULES == ("once", "daily", "workday", "weekly", "monthly", "quarterly")
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_validate_accepts(rule: Rule) -> None:
 @pytest.mark.parametrize(
     ("rule", "code"),
     [
-        (Rule(kind="daily", at=NINE), "bad_kind"),
+        (Rule(kind="hourly", at=NINE), "bad_kind"),
         (Rule(kind="once", at="09:00", on_date=date(2026, 12, 5)), "bad_time"),  # type: ignore[arg-type]
         (Rule(kind="once", at=NINE), "bad_date"),
         (Rule(kind="once", at=NINE, on_date=datetime(2026, 12, 5, 9, 0)), "bad_date"),
@@ -396,7 +396,7 @@ def test_parse_rule_day_only_skips_short_months() -> None:
         ("   ", "unknown"),
         ("9:00", "unknown"),
         ("下午3点", "unknown"),
-        ("每天 9点", "unknown"),
+        ("每小时", "unknown"),
         ("每年12月5日", "unknown"),
         ("每周八", "unknown"),
         ("每月", "unknown"),

@@ -9,9 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 
 from bot import jobs
+from bot.branch_profile import InvalidAnswer
 from bot.handlers.reminder_settings import split_rule
 from bot.recurrence import RuleError, parse_time
 from bot.reminders import sweep
@@ -368,9 +370,14 @@ def test_parsing_helpers() -> None:
             continue
         raise AssertionError(bad)
     today = date(2026, 12, 24)
-    rule, text = split_rule("每周五 9:00 交 党费", today) or (None, "")
-    assert rule is not None and rule.weekday == 4 and text == "交 党费"
-    rule, text = split_rule("每月最后一天 收党费", today) or (None, "")
-    assert rule is not None and rule.day_of_month == 31 and text == "收党费"
-    assert split_rule("收党费", today) is None
-    assert split_rule("每周五", today) is None  # a rule but nothing to remind of
+    rule, text = split_rule("每周五 9:00 交 党费", today)
+    assert rule.weekday == 4 and text == "交 党费"
+    rule, text = split_rule("每月最后一天 收党费", today)
+    assert rule.day_of_month == 31 and text == "收党费"
+    for unread in ("收党费", "每周五"):  # 每周五: a rule but nothing to remind of
+        with pytest.raises(InvalidAnswer) as caught:
+            split_rule(unread, today)
+        assert caught.value.code == "rule_unknown"
+    with pytest.raises(InvalidAnswer) as caught:
+        split_rule("2月30日 10:00 报材料", today)
+    assert caught.value.code == "rule_no_such_date"

@@ -287,6 +287,7 @@ NO_IDS = {
     r"^gb:bind$", r"^gb:keep$", r"^ck:new:", r"^ck:lvx$",
     r"^nt:new$", r"^nt:back$", r"^nt:[amt]:", r"^nt:send$", r"^nt:cancel$", r"^ov:home$",
     r"^ov:p:", r"^ov:x$", r"^nt:l:", r"^menu:members$", r"^mi:back$", r"^mi:cancel$", r"^mi:",
+    r"^mi:cx$", r"^mi:go$",
 }  # fmt: skip
 # Forged data with 乙's ids ({b} branch, {rec} record, {rid} reminder, {sec} 乙's secretary,
 # {ref} an open invitation, {mem} a roster entry, {card} a sign-in card, {mk} a 补学 item).
@@ -312,7 +313,7 @@ FORGED = [
     "ck:end:{card}", "mk:done:{mk}", "log:ck:{card}",
     "nt:o:{notice}", "nt:read:{notice}",
     "mb:l:{b}:0", "mb:o:{b}:{mem}", "mb:d:{b}:{mem}", "mb:dd:{b}:{mem}", "mb:x:{b}", "mb:t:{b}",
-    "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name",
+    "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name", "mb:done:{b}",
 ]  # fmt: skip
 
 

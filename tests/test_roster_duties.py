@@ -84,6 +84,7 @@ async def test_status_and_reminders_follow_the_roster(tmp_path) -> None:  # type
     await members.add_many(
         database, user_id=SECRETARY, branch_id=branch.id, infos=[m.info for m in ROSTER]
     )
+    assert await members.confirm_complete(database, user_id=SECRETARY, branch_id=branch.id)
     roster = {m.name: m for m in await members.list_for(database, branch.id)}
     await meetings.create_meeting(
         database,

@@ -48,13 +48,13 @@ async def _members(h: Harness, branch_id: int) -> dict[int, str]:
 
 
 async def test_invite_join_once_and_tell_the_secretary(harness: Harness) -> None:
-    for user, name in ((THIRD, "支委"), (FOURTH, "第四人")):
+    for user, name in ((THIRD, "王五"), (FOURTH, "第四人")):
         harness.fake.add_user(user, first_name=name)
     branch = await harness.register(name="<b>甲&支部</b>")
     assert harness.app is not None
     database = harness.app.database
     card = (await harness.send("/team"))[-1]
-    assert "<b>甲&支部</b> · 团队" in card and "书记 · 用户 10…01（我）" in card
+    assert "<b>甲&支部</b> · 团队" in card and "书记 · 书记（我）" in card
     await harness.tap("➕ 邀请成员")
     assert harness.buttons() == ["邀请副书记", "邀请支委", "邀请查看者", "⬅️ 返回团队"]
     role_card = harness.last_message()["message_id"]
@@ -75,7 +75,7 @@ async def test_invite_join_once_and_tell_the_secretary(harness: Harness) -> None
     assert await _members(harness, branch.id) == {SECRETARY: "secretary", THIRD: "committee"}
     user = await repo.get_user(database, THIRD)
     assert user is not None and user.current_branch_id == branch.id
-    assert "有新成员加入：用户 30…03，身份：支委" in _role(harness, SECRETARY)
+    assert "有新成员加入：王五，身份：支委" in _role(harness, SECRETARY)
     actions = [e.action for e in await repo.audit_entries(database, branch.id)]
     assert actions[:2] == ["join", "invite"]
     # The same link again: for another user it is used; for the member it names their role.
@@ -170,14 +170,14 @@ async def test_roles_removal_hand_over_and_leaving(harness: Harness) -> None:
     )
     assert await members.link_user(database, branch.id, member.id, THIRD)
     card = (await harness.send("/team"))[-1]
-    assert "查看者 · 张三（用户 30…03）" in card and "支委 · 用户 20…02" in card
+    assert "查看者 · 张三" in card and "支委 · 别人" in card
     # Change a role: the member is told.
-    await harness.tap("查看者 · 张三（用户 30…03）")
+    await harness.tap("查看者 · 张三")
     replies = await harness.tap("改为支委")
     assert "已改为支委" in harness.callback_answers()[-1]
     assert "身份已改为：支委" in _role(harness, THIRD)
     assert (await _members(harness, branch.id))[THIRD] == "committee"
-    assert "支委 · 张三（用户 30…03）" in replies[-1]
+    assert "支委 · 张三" in replies[-1]
     # A member who is not the secretary cannot change roles, even with a forged button.
     await harness.tap_data(f"tm:r:{branch.id}:{THIRD}:deputy", user=OTHER)
     assert "权限" in harness.callback_answers()[-1]
@@ -188,9 +188,9 @@ async def test_roles_removal_hand_over_and_leaving(harness: Harness) -> None:
     await harness.tap_data(f"tm:q:{branch.id}")
     assert "书记不能退出支部" in _role(harness, SECRETARY)
     # Removal asks first.
-    await harness.tap("支委 · 用户 20…02")
+    await harness.tap("支委 · 别人")
     replies = await harness.tap("🚫 移出支部")
-    assert "确定把 用户 20…02（支委）移出「甲支部」" in replies[-1]
+    assert "确定把 别人（支委）移出「甲支部」" in replies[-1]
     await harness.tap("⚠️ 确认移出")
     assert OTHER not in await _members(harness, branch.id)
     assert "已被移出「甲支部」" in _role(harness, OTHER)
@@ -198,12 +198,12 @@ async def test_roles_removal_hand_over_and_leaving(harness: Harness) -> None:
     assert "已不在本支部" in harness.callback_answers()[-1]
     # Hand-over: two steps; the old secretary becomes deputy; one secretary always.
     await harness.send("/team")
-    await harness.tap("支委 · 张三（用户 30…03）")
+    await harness.tap("支委 · 张三")
     replies = await harness.tap("👑 移交书记")
     assert "您改为副书记" in replies[-1]
     assert (await _members(harness, branch.id))[SECRETARY] == "secretary"
     replies = await harness.tap("⚠️ 确认移交书记")
-    assert "书记已移交给 张三（用户 30…03），您现在是副书记" in replies[0]
+    assert "书记已移交给 张三，您现在是副书记" in replies[0]
     assert await _members(harness, branch.id) == {SECRETARY: "deputy", THIRD: "secretary"}
     assert "您已成为「甲支部」的书记" in _role(harness, THIRD)
     # A replayed hand-over button of the old secretary does nothing.

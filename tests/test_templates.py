@@ -10,6 +10,7 @@ from bot.branch_profile import FIELDS, InvalidAnswer, RuleWarning
 from bot.emulator.html import parse_html
 from bot.meeting_form import steps_for
 from bot.meetings import MEETING_KINDS
+from bot.member_counts import MemberCounts
 from bot.partyday import ideas_for
 from bot.reminders import Notice
 from bot.texts import labels, render, split_message
@@ -42,7 +43,8 @@ WARNINGS = [
 
 def test_cards_escape_user_text_and_are_valid_html() -> None:
     for name in ("reg_review", "branch_card"):
-        text = render(name, p=PROFILE, warnings=WARNINGS, role="书记", can_edit=True)
+        counts = MemberCounts(5, 1, "profile", 0, 0)
+        text = render(name, p=PROFILE, warnings=WARNINGS, role="书记", can_edit=True, c=counts)
         assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in text
         visible = parse_html(text)
         assert "<b>A&B</b>" in visible
@@ -182,7 +184,8 @@ def test_every_logging_prompt_and_error_renders() -> None:
 
 def test_party_day_templates_render() -> None:
     plan = PartyDayPlan(1, 1, "2026-12", date(2026, 12, 18), "<b>主题</b>", "volunteer")
-    month = {"month": 12, "fixed_day": date(2026, 12, 15), "held": [], "plan": plan}
+    month = {"month": 12, "fixed_day": date(2026, 12, 15), "held": [], "plan": plan,
+             "state": "due", "deadline": date(2026, 12, 15)}  # fmt: skip
     text = render("party_day_card", months=[month], ideas=ideas_for(3), today=date(2026, 3, 1))
     assert "《<b>主题</b>》，志愿服务" in parse_html(text) and "学雷锋" in text
     parse_html(render("party_day_planned", plan=plan))

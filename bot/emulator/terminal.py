@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import mimetypes
+import re
 import struct
 import zlib
 from collections.abc import Awaitable, Callable
@@ -29,6 +31,11 @@ _LINK = _WORDS.DEMO_LINK
 _TOAST = _WORDS.DEMO_TOAST
 _ALERT = _WORDS.DEMO_ALERT
 _HELP = _WORDS.DEMO_HELP
+_SAVED = _WORDS.DEMO_SAVED
+_WHERE_YOU_WERE = _WORDS.DEMO_WHERE_YOU_WERE
+PASTE_START = ":paste"
+PASTE_END = ":end"
+_UNSAFE = re.compile(r"[^\w.\-（）()]+")
 
 
 def demo_png(size: int = 16) -> bytes:
@@ -73,6 +80,73 @@ def render_message(message: dict[str, Any], *, ansi: bool) -> str:
     return "\n".join(lines)
 
 
+def save_sent_file(fake: FakeTelegram, message: dict[str, Any], folder: Path) -> Path | None:
+    """Save a file or photo the bot sent in `message` under `folder`; its path (else None)."""
+    for sent in reversed(fake.sent_files):
+        if (
+            sent["message_id"] == message["message_id"]
+            and sent["chat_id"] == message["chat"]["id"]
+        ):
+            name = sent.get("file_name") or f"photo-{message['message_id']}.jpg"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{message['message_id']}-{_UNSAFE.sub('_', name)}"
+            path.write_bytes(sent["data"])
+            return path
+    return None
+
+
+async def read_message(read_line: Callable[[], Awaitable[str | None]]) -> str | None:
+    """One message typed in the terminal: a line ending in \\ goes on on the next line, and
+    between :paste and :end everything is one message (None at end of input)."""
+    line = await read_line()
+    if line is None:
+        return None
+    line = line.rstrip("\r\n")
+    if line.strip() == PASTE_START:
+        lines = []
+        while (more := await read_line()) is not None and more.rstrip("\r\n") != PASTE_END:
+            lines.append(more.rstrip("\r\n"))
+        return "\n".join(lines) if lines else ""
+    parts = []
+    while line.endswith("\\"):
+        parts.append(line[:-1])
+        more = await read_line()
+        if more is None:
+            break
+        line = more.rstrip("\r\n")
+    else:
+        parts.append(line)
+    return "\n".join(parts)
+
+
+async def restore_last(fake: FakeTelegram, user_id: int, state: Path) -> bool:
+    """Show again the bot's last message of the previous run (with its buttons, which still
+    work: the conversation was saved in the database). False if there is none."""
+    try:
+        last = json.loads(await asyncio.to_thread(state.read_text, encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    params: dict[str, Any] = {"chat_id": user_id, "text": last["text"]}
+    if last.get("parse_mode"):
+        params["parse_mode"] = last["parse_mode"]
+    if last.get("reply_markup"):
+        params["reply_markup"] = last["reply_markup"]
+    try:
+        await fake.call("sendMessage", params)
+    except Exception:  # an old or damaged file: start afresh rather than fail
+        return False
+    return True
+
+
+def remember_last(message: dict[str, Any], state: Path) -> None:
+    """Keep the bot's latest text message so that the next run can show it again."""
+    if not message.get("text"):
+        return
+    kept = {k: message.get(k) for k in ("text", "parse_mode", "reply_markup")}
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+
+
 async def run_terminal(
     fake: FakeTelegram,
     *,
@@ -82,11 +156,18 @@ async def run_terminal(
     ansi: bool,
     banner: str,
     wait_idle: Callable[[], Awaitable[None]] | None = None,
+    files: Path | None = None,
+    state: Path | None = None,
 ) -> None:
-    """Chat in the user's private chat until :quit or end of input."""
+    """Chat in the user's private chat until :quit or end of input.
+
+    Files the bot sends are saved under `files`; the bot's last message is kept in `state` and
+    shown again (buttons working) when the next run starts.
+    """
     write(banner)
     shown: dict[int, str] = {}
     changes = 0
+    arrived: list[dict[str, Any]] = []
 
     def show(event: str, message: dict[str, Any]) -> None:
         nonlocal changes
@@ -102,6 +183,10 @@ async def run_terminal(
         shown[message["message_id"]] = text
         prefix = f"{_UPDATED}\n" if event == "edit" else ""
         write(f"\n{prefix}{render_message(message, ansi=ansi)}")
+        if event == "new" and (message.get("document") or message.get("photo")):
+            arrived.append(message)  # its bytes are recorded just after this notice
+        if state is not None:
+            remember_last(message, state)
 
     async def wait_quietly() -> None:
         """Until no update is pending and the bot has been quiet for a moment."""
@@ -120,18 +205,24 @@ async def run_terminal(
 
     fake.subscribe(show)
     try:
+        if state is not None and await restore_last(fake, user_id, state):
+            write(_WHERE_YOU_WERE)
         while True:
-            line = await read_line()
+            line = await read_message(read_line)
             if line is None:
                 return
             answers = len(fake.callback_answers)
-            outcome = _handle(fake, user_id, line.rstrip("\r\n"))
+            outcome = _handle(fake, user_id, line)
             if outcome == "quit":
                 return
             if outcome == "sent":
                 await settle()
             elif outcome:
                 write(outcome)
+            while arrived:
+                path = save_sent_file(fake, arrived.pop(0), files) if files else None
+                if path is not None:
+                    write(_SAVED.format(path=path))
             for answered in fake.callback_answers[answers:]:
                 if answered.get("text") and answered.get("user_id") == user_id:
                     form = _ALERT if answered.get("show_alert") else _TOAST
@@ -143,6 +234,9 @@ async def run_terminal(
 def _handle(fake: FakeTelegram, user_id: int, line: str) -> str:
     """Act on one typed line; returns "sent", "quit" or a notice to show (may be empty)."""
     stripped = line.strip()
+    if "\n" in line:  # several lines: always a text
+        fake.send_text(user_id, line)
+        return "sent"
     if line.startswith("="):
         # "=" sends the rest as it is, so that a number can be sent as text.
         if not line[1:].strip():

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
+from markupsafe import Markup
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -361,16 +362,18 @@ class FormEngine:
             nav.append((lab.BACK, self._data(form, session, "b")))
         nav.append((lab.CANCEL, self._data(form, session, "x")))
         rows.append(nav)
+        current = step.current(turn) if answered and step.current else None
+        # The question and the current answer are rendered templates already (safe HTML).
         text = render(
             "form_ask",
-            question=step.question(turn),
+            question=Markup(step.question(turn)),
             number=names.index(step.name) + 1
             if session.mode == "go" and len(names) > 1 and form.counted(draft)
             else None,
             total=len(names),
             unit=form.unit,
             heading=form.heading(draft) if form.heading else "",
-            current=step.current(turn) if answered and step.current else None,
+            current=Markup(current) if current else None,
             error=error,
         )
         return text, rows

@@ -26,14 +26,17 @@ from bot.handlers.common import (
 )
 from bot.handlers.profile_form import ProfileDraft
 from bot.handlers.start import send_menu
+from bot.member_counts import member_counts
 from bot.texts import labels, render
-from db import repo
+from db import members, repo
 from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def card_view(membership: Membership, branch: Branch) -> tuple[str, list[list[tuple[str, str]]]]:
+async def card_view(
+    database: Any, membership: Membership, branch: Branch
+) -> tuple[str, list[list[tuple[str, str]]]]:
     """The profile card, with edit buttons for those who may edit."""
     lab = labels()
     rows: list[list[tuple[str, str]]] = []
@@ -48,6 +51,7 @@ def card_view(membership: Membership, branch: Branch) -> tuple[str, list[list[tu
         role=lab.ROLES[membership.role],
         can_edit=can_edit,
         warnings=check_profile(branch.profile),
+        c=member_counts(branch, await members.list_for(database, branch.id)),
     )
     return text, rows
 
@@ -65,7 +69,7 @@ async def show_branch(update: Update, context: BotContext) -> None:
         await reply_template(update, "not_registered")
         return
     await close_keyboard(update)
-    await reply(update, *card_view(*current))
+    await reply(update, *await card_view(app_of(context).database, *current))
 
 
 async def list_branches(update: Update, context: BotContext) -> None:
@@ -144,7 +148,7 @@ async def _apply(turn: Turn[ProfileDraft], key: str) -> Outcome:
         assert updated is not None
         branch = updated
         text = render("branch_updated", field=field)
-    return Outcome(text, more=(card_view(membership, branch),))
+    return Outcome(text, more=(await card_view(turn.database, membership, branch),))
 
 
 EDIT_FORM: Form[ProfileDraft] = Form(

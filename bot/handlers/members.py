@@ -46,6 +46,7 @@ from bot.handlers.common import (
     set_flow,
     user_data,
 )
+from bot.member_counts import member_counts
 from bot.texts import labels, render
 from db import members, repo
 from db.models import MEMBER_STATUSES, Branch, Member, MemberInfo, Membership
@@ -163,6 +164,12 @@ async def _roster(update: Update, context: BotContext, membership: Membership, p
         nav.append((lab.ROSTER_NEXT, f"mb:l:{b}:{page + 1}"))
     if nav:
         rows.append(nav)
+    tally = member_counts(branch, people)
+    if membership.can_edit and tally.awaiting_confirmation:
+        done = lab.ROSTER_COMPLETE.format(
+            formal=tally.roster_formal, probationary=tally.roster_probationary
+        )
+        rows.append([(done, f"mb:done:{b}")])
     if membership.can_edit:
         rows.append([(lab.ROSTER_ADD, f"mb:add:{b}"), (lab.ROSTER_IMPORT, f"mb:imp:{b}")])
         rows.append([(lab.ROSTER_EXPORT, f"mb:x:{b}"), (lab.ROSTER_TEMPLATE, f"mb:t:{b}")])
@@ -189,9 +196,28 @@ async def _roster(update: Update, context: BotContext, membership: Membership, p
         page=page,
         pages=pages,
         can_edit=membership.can_edit,
-        formal=branch.profile.formal_members,
-        probationary=branch.profile.probationary_members,
+        c=tally,
     )
+
+
+async def confirm_complete(update: Update, context: BotContext) -> None:
+    """mb:done:<branch>: the roster lists everyone; from now on the counts come from it."""
+    ids = _ids(update, 1)
+    if ids is None:
+        await _expired(update)
+        return
+    allowed = await _allowed(update, context, ids[0], edit=True)
+    if allowed is None:
+        return
+    membership = allowed[0]
+    user = update.effective_user
+    assert user is not None
+    changed = await members.confirm_complete(
+        app_of(context).database, user_id=user.id, branch_id=ids[0]
+    )
+    await answer(update, render("roster_complete", changed=changed))
+    await close_keyboard(update)
+    await _roster(update, context, membership, 0)
 
 
 async def show_roster(update: Update, context: BotContext) -> None:
@@ -219,13 +245,15 @@ async def show_roster(update: Update, context: BotContext) -> None:
 # -- a member's card -----------------------------------------------------------------------------
 
 
-def _card_rows(membership: Membership, member: Member) -> list[list[tuple[str, str]]]:
+def _card_rows(
+    membership: Membership, branch: Branch, member: Member
+) -> list[list[tuple[str, str]]]:
     lab = labels()
     b, m = member.branch_id, member.id
     rows: list[list[tuple[str, str]]] = []
     if membership.can_edit:
         values = roster.values_of(member.info)
-        fields = roster.steps_for(values)
+        fields = roster.steps_for(values, party_groups=branch.profile.has_party_groups)
         names = {**lab.ROSTER_FIELDS, "joined_on": lab.ROSTER_DATE_NAMES[member.info.status]}
         buttons = [(lab.ROSTER_EDIT.format(field=names[f]), f"mb:e:{b}:{m}:{f}") for f in fields]
         rows = in_rows(buttons, 2)
@@ -235,12 +263,19 @@ def _card_rows(membership: Membership, member: Member) -> list[list[tuple[str, s
 
 
 async def _card(
-    update: Update, membership: Membership, member: Member, view: str = "card"
+    update: Update, membership: Membership, branch: Branch, member: Member, view: str = "card"
 ) -> None:
-    rows = _card_rows(membership, member)
+    rows = _card_rows(membership, branch, member)
     if view == "added":
         rows.insert(-1, [(labels().ROSTER_ADD_MORE, f"mb:add:{member.branch_id}")])
-    await reply_template(update, "roster_card", rows, view=view, m=_view(member.info))
+    await reply_template(
+        update,
+        "roster_card",
+        rows,
+        view=view,
+        m=_view(member.info),
+        party_groups=branch.profile.has_party_groups,
+    )
 
 
 async def open_member(update: Update, context: BotContext) -> None:
@@ -248,10 +283,10 @@ async def open_member(update: Update, context: BotContext) -> None:
     found = await _member(update, context, edit=False)
     if found is None:
         return
-    membership, _, member = found
+    membership, branch, member = found
     await answer(update)
     await close_keyboard(update)
-    await _card(update, membership, member)
+    await _card(update, membership, branch, member)
 
 
 async def ask_delete(update: Update, context: BotContext) -> None:
@@ -509,7 +544,9 @@ def _draft(context: BotContext) -> dict[str, Any]:
 
 
 def _steps(draft: dict[str, Any]) -> list[str]:
-    return roster.steps_for(draft["values"], draft["fields"])
+    return roster.steps_for(
+        draft["values"], draft["fields"], party_groups=draft.get("party_groups", True)
+    )
 
 
 def _ask_rows(draft: dict[str, Any]) -> list[list[tuple[str, str]]]:
@@ -524,9 +561,9 @@ def _ask_rows(draft: dict[str, Any]) -> list[list[tuple[str, str]]]:
         rows = in_rows(choices, 3)
     elif step == "mobile":
         rows = [[(lab.YES, "mi:yn:1"), (lab.NO, "mi:yn:0")]]
-    if step in roster.OPTIONAL_STEPS or (
-        step == "joined_on" and roster.date_optional(values, step)
-    ):
+    if step == "joined_on":
+        rows.append([(lab.ROSTER_UNKNOWN_DATE, "mi:skip")])
+    elif step in roster.OPTIONAL_STEPS or roster.date_optional(values, step):
         rows.append([(lab.ROSTER_SKIP, "mi:skip")])
     kept = draft["original"].get(step) if draft["mode"] == "edit" else None
     if kept and step in _TEXT_STEPS and step != draft["fields"][0]:
@@ -584,12 +621,14 @@ async def begin_add(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     if await _busy(update, context):
         return ConversationHandler.END
-    if await _allowed(update, context, ids[0], edit=True) is None:
+    allowed = await _allowed(update, context, ids[0], edit=True)
+    if allowed is None:
         return ConversationHandler.END
     mode = "import" if callback_parts(update)[1] == "imp" else "add"
     draft = {
         "branch_id": ids[0],
         "member_id": None,
+        "party_groups": allowed[1].profile.has_party_groups,
         "mode": mode,
         "fields": list(roster.FIELDS),
         "step": "name",
@@ -607,15 +646,17 @@ async def begin_edit(update: Update, context: BotContext) -> int:
     found = await _member(update, context, edit=True)
     if found is None:
         return ConversationHandler.END
-    member = found[2]
+    branch, member = found[1], found[2]
     values = roster.values_of(member.info)
     field = parts[4] if len(parts) == 5 else ""
-    if field not in roster.steps_for(values):
+    party_groups = branch.profile.has_party_groups
+    if field not in roster.steps_for(values, party_groups=party_groups):
         await _expired(update)
         return ConversationHandler.END
     draft = {
         "branch_id": member.branch_id,
         "member_id": member.id,
+        "party_groups": party_groups,
         "mode": "edit",
         "fields": list(_EDIT_FIELDS.get(field, (field,))),
         "step": field,
@@ -639,8 +680,9 @@ async def _accept(update: Update, context: BotContext, value: Any) -> int:
         return await _end(context)
     step = draft["step"]
     if step == "name":
-        clash = await members.by_name(app_of(context).database, draft["branch_id"], value)
-        if clash is not None and clash.id != draft["member_id"]:
+        others = await members.list_for(app_of(context).database, draft["branch_id"])
+        names = [m.name for m in others if m.id != draft["member_id"]]
+        if roster.same_name(value, names) is not None:
             return await _ask(update, context, InvalidAnswer("dup_roster"))
     draft["values"][step] = value
     steps = _steps(draft)
@@ -690,7 +732,7 @@ async def _save(
         return await _ask(update, context, InvalidAnswer("dup_roster"))
     _LOGGER.info("Member %d %s in branch %d", member.id, view, branch.id)
     await _end(context)
-    await _card(update, membership, member, view)
+    await _card(update, membership, branch, member, view)
     return ConversationHandler.END
 
 
@@ -770,8 +812,36 @@ async def waiting_for_file(update: Update, context: BotContext) -> int:
     return State.FILE
 
 
+def _typed_something(draft: dict[str, Any]) -> bool:
+    """Whether cancelling now would throw away answers the user gave."""
+    if draft["mode"] == "add":
+        return bool(draft["values"])
+    return draft["mode"] == "edit" and draft["values"] != draft["original"]
+
+
+async def ask_cancel(update: Update, context: BotContext) -> int:
+    """✖️ 取消: straight away if nothing was entered, else ask before throwing it away."""
+    draft = _draft(context)
+    if not _typed_something(draft):
+        return await cancel(update, context)
+    await answer(update)
+    await close_keyboard(update)
+    lab = labels()
+    rows = [[(lab.ROSTER_DISCARD, "mi:cx"), (lab.ROSTER_GO_ON, "mi:go")]]
+    name = draft["values"].get("name") or ""
+    await reply_template(update, "roster_discard", rows, name=name, mode=draft["mode"])
+    return State.ASKING
+
+
+async def go_on(update: Update, context: BotContext) -> int:
+    """继续填写 after ✖️ 取消: the pending question again."""
+    await answer(update)
+    await close_keyboard(update)
+    return await _ask(update, context)
+
+
 async def cancel(update: Update, context: BotContext) -> int:
-    """/cancel or ✖️ 取消 inside the conversation."""
+    """/cancel, or 取消 confirmed, inside the conversation."""
     await answer(update)
     await close_keyboard(update)
     await _end(context)
@@ -807,7 +877,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 State.ASKING: [
                     MessageHandler(text, typed),
                     CallbackQueryHandler(back, pattern=r"^mi:back$"),
-                    CallbackQueryHandler(cancel, pattern=r"^mi:cancel$"),
+                    CallbackQueryHandler(ask_cancel, pattern=r"^mi:cancel$"),
+                    CallbackQueryHandler(cancel, pattern=r"^mi:cx$"),
+                    CallbackQueryHandler(go_on, pattern=r"^mi:go$"),
                     CallbackQueryHandler(tapped, pattern=r"^mi:"),
                 ],
                 State.FILE: [
@@ -826,6 +898,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("members", show_roster),
         CallbackQueryHandler(show_roster, pattern=r"^(menu:members|mb:l:)"),
         CallbackQueryHandler(open_member, pattern=r"^mb:o:"),
+        CallbackQueryHandler(confirm_complete, pattern=r"^mb:done:"),
         CallbackQueryHandler(ask_delete, pattern=r"^mb:d:"),
         CallbackQueryHandler(delete, pattern=r"^mb:dd:"),
         CallbackQueryHandler(export, pattern=r"^mb:x:"),

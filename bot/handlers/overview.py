@@ -87,7 +87,11 @@ async def _admin(update: Update, context: BotContext) -> bool:
         application.database, user.id, application.config.bot.admin_ids
     ):
         return True
-    await forbidden(update)
+    # Not "no permission": say who this is for and how one becomes an admin.
+    if update.callback_query:
+        await answer(update, render("no_permission"), alert=True)
+    else:
+        await reply_template(update, "admin_only", user_id=user.id if user else None)
     return False
 
 

@@ -28,9 +28,10 @@ from bot.handlers.common import (
     local_today,
     reply_template,
 )
+from bot.obligations import held_by_kind, period_of, state_in
 from bot.partyday import default_party_day, ideas_for
 from bot.texts import labels, render
-from db import meetings, repo
+from db import meetings, repo, sweep_data
 from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,8 +43,22 @@ def _month_after(day: date) -> tuple[int, int]:
 
 
 async def _month_state(context: BotContext, branch: Branch, year: int, month: int) -> dict:
-    """The plan of a month and the 主题党日 records held in it."""
+    """The plan of a month, the 主题党日 records held in it, and its state as /status has it
+    (bot.obligations.state_in: a combined sitting counts, a missed deadline is overdue)."""
     database = app_of(context).database
+    today = local_today(context)
+    facts = await sweep_data.load(database, today, branch_ids=[branch.id])
+    branch_settings = facts.settings.get(branch.id)
+    state = state_in(
+        "theme_party_day",
+        period_of("monthly", date(year, month, 1)),
+        branch.profile,
+        held_by_kind(facts.records.get(branch.id, [])),
+        today,
+        frequencies=branch_settings.frequencies if branch_settings else None,
+        created_on=date.fromisoformat(branch.created_at[:10]),
+        planned_days=facts.planned.get(branch.id),
+    )
     key = f"{year:04d}-{month:02d}"
     plan = await meetings.get_plan(database, branch.id, key)
     records, _ = await meetings.list_meetings(
@@ -57,6 +72,8 @@ async def _month_state(context: BotContext, branch: Branch, year: int, month: in
         "plan": plan,
         "held": held,
         "fixed_day": default_party_day(year, month, branch.profile.party_day),
+        "state": state.state,
+        "deadline": state.deadline,
     }
 
 

@@ -7,13 +7,14 @@ branch: a forged or replayed button of another branch gets "no permission", neve
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from datetime import datetime
 from typing import Any
 
 from telegram import InputFile, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.application import BotContext, app_of
@@ -30,7 +31,7 @@ from bot.handlers.common import (
 )
 from bot.meetings import MEETING_KINDS
 from bot.texts import labels, render
-from db import meetings, repo
+from db import meetings, repo, sweep_data
 from db.models import Branch, Meeting, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -305,6 +306,16 @@ async def delete(update: Update, context: BotContext) -> None:
     await reply_template(update, "deleted", rows, m=record)
 
 
+async def _download(context: BotContext, file_id: str) -> bytes | None:
+    """A photo's bytes from Telegram (getFile), or None if it cannot be had now."""
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as exc:
+        _LOGGER.warning("A photo could not be downloaded: %s", type(exc).__name__)
+        return None
+
+
 async def word(update: Update, context: BotContext) -> None:
     """The Word meeting record of one record (hi:w:<id>)."""
     found = await _record(update, context)
@@ -314,7 +325,10 @@ async def word(update: Update, context: BotContext) -> None:
     await answer(update, render("preparing_file"))
     from bot import exports  # openpyxl and python-docx load on first use, not at start-up
 
-    data = await asyncio.to_thread(exports.meeting_document, branch, record)
+    pictures = [await _download(context, photo.file_id) for photo in record.photos]
+    data = await asyncio.to_thread(
+        exports.meeting_document, branch, record, [p for p in pictures if p is not None]
+    )
     name = render("word_file_name", m=record)
     chat = update.effective_chat
     assert chat is not None
@@ -362,7 +376,20 @@ async def export_year(update: Update, context: BotContext) -> None:
     records = await meetings.meetings_of_year(database, branch.id, year)
     from bot import exports  # openpyxl and python-docx load on first use, not at start-up
 
-    data = await asyncio.to_thread(exports.ledger_workbook, branch, year, records, today)
+    # The summary judges each period as /status does: the branch's own frequencies and plans.
+    facts = await sweep_data.load(database, today, branch_ids=[branch.id])
+    branch_settings = facts.settings.get(branch.id)
+    data = await asyncio.to_thread(
+        functools.partial(
+            exports.ledger_workbook,
+            branch,
+            year,
+            records,
+            today,
+            frequencies=branch_settings.frequencies if branch_settings else None,
+            planned_days=facts.planned.get(branch.id),
+        )
+    )
     chat = update.effective_chat
     assert chat is not None
     name = render("ledger_file_name", branch_name=branch.profile.name, year=year)

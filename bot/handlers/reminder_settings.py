@@ -10,6 +10,7 @@ muted obligation takes effect today; reminders already sent are never sent again
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, time
 from enum import IntEnum
 from typing import Any
@@ -27,7 +28,7 @@ from telegram.ext import (
 from bot import jobs
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
-from bot.dates import DateError, parse_date
+from bot.dates import EARLIEST_YEAR, DateError, parse_date
 from bot.handlers.common import (
     active_flow,
     answer,
@@ -52,7 +53,7 @@ from bot.obligations import (
     applies,
     term_end,
 )
-from bot.recurrence import Rule, RuleError, next_occurrence, parse_rule, parse_time
+from bot.recurrence import Rule, RuleError, next_time, parse_rule, parse_time
 from bot.reminders import rule_of
 from bot.textnorm import clean_line, to_halfwidth
 from bot.texts import labels, render
@@ -257,7 +258,7 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
     elif action == "ty" and len(args) == 1 and args[0].isdigit() and s.elected_on:
         changes = {"term_years": int(args[0])} if 1 <= int(args[0]) <= 5 else None
     elif action == "clr" and not args:
-        changes = {"elected_on": None}
+        changes = {"elected_on": None, "elected_month_only": False}
     elif action == "obl" and not args:
         await answer(update)
         await close_keyboard(update)
@@ -286,22 +287,27 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
 # -- /remind -------------------------------------------------------------------------------------
 
 
-def _view(reminder: CustomReminder, today: date) -> dict[str, Any]:
+def _view(reminder: CustomReminder, now: datetime) -> dict[str, Any]:
+    """What a reminder's card shows; `next` is always in the future (and after it was set)."""
     rule = rule_of(reminder)
+    after = max(now, reminder.since.astimezone(now.tzinfo)) if reminder.since else now
     return {
         "id": reminder.id,
         "rule": rule,
         "text": reminder.text,
         "paused": reminder.paused,
-        "next": next_occurrence(rule, today),
+        "next": next_time(rule, after.replace(tzinfo=None)),
     }
+
+
+def _now(context: BotContext) -> datetime:
+    return datetime.now(app_of(context).config.bot.tzinfo)
 
 
 async def _reminder_list(
     update: Update, context: BotContext, membership: Membership, branch: Branch
 ) -> None:
     database = app_of(context).database
-    today = local_today(context)
     found = await custom_reminders.list_for(database, branch.id)
     s = await settings.get_settings(database, branch.id)
     lab = labels()
@@ -314,7 +320,7 @@ async def _reminder_list(
         "custom_reminders",
         rows,
         view="list",
-        reminders=[_view(r, today) for r in found],
+        reminders=[_view(r, _now(context)) for r in found],
         branch_name=branch.profile.name,
         group=s.group_chat_id is not None and s.to_group,
     )
@@ -338,16 +344,19 @@ async def show_reminders(update: Update, context: BotContext) -> None:
     await _reminder_list(update, context, *current)
 
 
-def split_rule(text: str, today: date) -> tuple[Rule, str] | None:
-    """`/remind 每周五 9:00 收党费`: the longest leading words read as a rule, and the rest."""
+def split_rule(text: str, today: date) -> tuple[Rule, str]:
+    """`/remind 每周五 9:00 收党费`: the longest leading words read as a rule, and the rest.
+
+    Raises InvalidAnswer with the most telling reason (2月30日 does not exist, not "没看懂").
+    """
     words = clean_line(to_halfwidth(text)).split(" ")
+    errors: list[InvalidAnswer] = []
     for cut in range(len(words) - 1, 0, -1):
         try:
-            rule = parse_rule(" ".join(words[:cut]), today)
-        except RuleError:
-            continue
-        return rule, " ".join(words[cut:])
-    return None
+            return _read_rule(" ".join(words[:cut]), today), " ".join(words[cut:])
+        except InvalidAnswer as error:
+            errors.append(error)
+    raise next((e for e in errors if e.code != "rule_unknown"), InvalidAnswer("rule_unknown"))
 
 
 async def _create_from_command(
@@ -356,14 +365,12 @@ async def _create_from_command(
     assert update.message is not None
     today = local_today(context)
     text = (update.message.text or "").partition(" ")[2]
-    found = split_rule(text, today)
-    if found is None:
+    try:
+        rule, words = split_rule(text, today)
+    except InvalidAnswer as error:
         rows = [[(labels().NEW_REMINDER, f"cm:new:{branch.id}")]]
-        await reply_template(
-            update, "reminder_ask", rows, what="", error=InvalidAnswer("rule_unknown")
-        )
+        await reply_template(update, "reminder_ask", rows, what="", error=error)
         return
-    rule, words = found
     try:
         _check_rule(rule, context)
         body = _read_text(words)
@@ -428,7 +435,7 @@ async def _save_new(
         [(lab.NEW_REMINDER, f"cm:new:{branch.id}")],
         [(lab.BACK_TO_REMINDERS, f"cm:l:{branch.id}"), (lab.MENU, "menu:home")],
     ]
-    view = _view(reminder, local_today(context))
+    view = _view(reminder, _now(context))
     await reply_template(update, "custom_reminders", rows, view="saved", r=view)
 
 
@@ -476,7 +483,7 @@ async def reminder_tapped(update: Update, context: BotContext) -> None:
         await answer(update)
         await close_keyboard(update)
         rows = [[(lab.CONFIRM_DELETE, f"cm:dd:{b}:{rid}"), (lab.KEEP, f"cm:o:{b}:{rid}")]]
-        view = _view(reminder, local_today(context))
+        view = _view(reminder, _now(context))
         await reply_template(update, "custom_reminders", rows, view="confirm_delete", r=view)
         return
     elif action == "dd":
@@ -489,11 +496,11 @@ async def reminder_tapped(update: Update, context: BotContext) -> None:
         return
     await answer(update)
     await close_keyboard(update)
-    await _reminder_card(update, membership, branch, reminder, local_today(context))
+    await _reminder_card(update, membership, branch, reminder, _now(context))
 
 
 async def _reminder_card(
-    update: Update, membership: Membership, branch: Branch, reminder: CustomReminder, today: date
+    update: Update, membership: Membership, branch: Branch, reminder: CustomReminder, now: datetime
 ) -> None:
     lab = labels()
     b, rid = branch.id, reminder.id
@@ -505,7 +512,7 @@ async def _reminder_card(
              (lab.DELETE, f"cm:d:{b}:{rid}")],
         ]  # fmt: skip
     rows.append([(lab.BACK_TO_REMINDERS, f"cm:l:{b}")])
-    await reply_template(update, "custom_reminders", rows, view="card", r=_view(reminder, today))
+    await reply_template(update, "custom_reminders", rows, view="card", r=_view(reminder, now))
 
 
 # -- typed answers -------------------------------------------------------------------------------
@@ -611,11 +618,9 @@ async def _accept(update: Update, context: BotContext, value: str) -> int:
                 database, user_id=user_id, branch_id=branch_id, lead_days=lead
             )
         elif what == "term":
-            try:
-                elected = parse_date(value, today)
-            except DateError as error:
-                raise InvalidAnswer("date_" + error.code) from None
+            elected, month_only = _read_election(value, today)
             draft["elected_on"] = elected.isoformat()
+            draft["elected_month_only"] = month_only
             draft["what"] = "term_years"
             return await _ask(update, context)
         elif what == "term_years":
@@ -625,6 +630,7 @@ async def _accept(update: Update, context: BotContext, value: str) -> int:
                 user_id=user_id,
                 branch_id=branch_id,
                 elected_on=date.fromisoformat(draft["elected_on"]),
+                elected_month_only=draft.get("elected_month_only", False),
                 term_years=years,
             )
         elif what in ("rule", "edit_rule"):
@@ -655,7 +661,7 @@ async def _accept(update: Update, context: BotContext, value: str) -> int:
         reminder = await custom_reminders.get(database, draft["reminder_id"])
         assert reminder is not None
         await reply_template(update, "reminder_settings", view="saved")
-        await _reminder_card(update, membership, branch, reminder, today)
+        await _reminder_card(update, membership, branch, reminder, _now(context))
         return ConversationHandler.END
     await refresh(context, branch_id, f"ob:{branch_id}:")
     await reply_template(update, "reminder_settings", view="saved")
@@ -692,6 +698,26 @@ def _read_years(value: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 5:
         raise InvalidAnswer("term_years")
     return int(text)
+
+
+_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+
+
+def _read_election(value: str, today: date) -> tuple[date, bool]:
+    """The last 换届: a day, or only a month ("2024年6月", kept as its first day)."""
+    if match := _MONTH.match(to_halfwidth(clean_line(value)).rstrip("。")):
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise InvalidAnswer("date_no_such_date")
+        if year < EARLIEST_YEAR:
+            raise InvalidAnswer("date_too_old")
+        if date(year, month, 1) > today:
+            raise InvalidAnswer("date_future")
+        return date(year, month, 1), True
+    try:
+        return parse_date(value, today), False
+    except DateError as error:
+        raise InvalidAnswer("date_" + error.code) from None
 
 
 def _read_rule(value: str, today: date) -> Rule:
@@ -788,6 +814,7 @@ async def tapped(update: Update, context: BotContext) -> int:
             user_id=current[0].user_id,
             branch_id=draft["branch_id"],
             elected_on=None,
+            elected_month_only=False,
         )
         await _end(context)
         await refresh(context, draft["branch_id"], f"ob:{draft['branch_id']}:")

@@ -22,14 +22,17 @@ from bot.handlers.common import (
     local_today,
     reply_template,
 )
+from bot.member_counts import counted_total, member_counts
 from bot.obligations import (
     DEFAULT_FREQUENCY,
     ROSTER_DUTIES,
     Obligation,
     election,
+    held_by_kind,
     obligations,
     period_of,
     roster_duties,
+    state_in,
 )
 from bot.reminders import LOGGABLE, SNOOZE_DAYS, keys_prefix, next_workday
 from bot.texts import labels, render
@@ -38,6 +41,7 @@ from db.models import Branch
 
 _LOGGER = logging.getLogger(__name__)
 MISSED_DAYS = 30
+GRID_MARKS = {"done": "✅", "overdue": "❗", "due": "⏳", "not_applicable": "－"}
 
 
 def year_grid(
@@ -48,7 +52,9 @@ def year_grid(
     created_on: date,
     planned: dict[date, date],
 ) -> list[dict[str, Any]]:
-    """The 12-month picture of the year: ✅ done, ❗ missed, ⏳ current and open, · not yet."""
+    """The 12-month picture of the year, each period as state_in() decides it: ✅ done,
+    ❗ overdue, ⏳ open, · not started, － not owed (before the branch registered)."""
+    held = held_by_kind(records)
     rows = []
     for code, frequency in frequencies.items():
         if frequency in {"off"} or code not in DEFAULT_FREQUENCY:
@@ -61,17 +67,20 @@ def year_grid(
         }[frequency]
         for start in starts:
             period = period_of(frequency, start)
-            done = any(k == code and period.start <= d <= period.end for k, d in records)
-            if done:
-                cells.append("✅")
-            elif period.start > today:
+            state = state_in(
+                code,
+                period,
+                branch.profile,
+                held,
+                today,
+                frequencies=frequencies,
+                created_on=created_on,
+                planned_days=planned,
+            ).state
+            if state == "due" and period.start > today:
                 cells.append("·")
-            elif period.end < created_on:
-                cells.append("－")
-            elif period.end < today:
-                cells.append("❗")
             else:
-                cells.append("⏳")
+                cells.append(GRID_MARKS[state])
         rows.append({"code": code, "frequency": frequency, "cells": cells})
     return rows
 
@@ -93,8 +102,14 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
         planned_days=facts.planned.get(branch.id),
     )
     off = [c for c, f in branch_settings.frequencies.items() if f == "off" and c in ROSTER_DUTIES]
+    roster = facts.roster.get(branch.id, [])
+    counts = member_counts(branch, roster)
     duties = roster_duties(
-        facts.roster.get(branch.id, []), facts.talks.get(branch.id, []), today, off=off
+        roster,
+        facts.talks.get(branch.id, []),
+        today,
+        off=off,
+        party_total=counted_total(counts),
     )
     owed += [d for d in duties if d.code == "heart_to_heart_talk"]
     # 转正 within two months, 流动党员汇报 within two weeks, and whatever is overdue.
@@ -123,6 +138,8 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
         "has_roster": bool(facts.roster.get(branch.id)),
         "untracked": [o.code for o in owed if o.state == "not_applicable"] + off,
         "term": term,
+        "counts": counts,
+        "term_month_only": branch_settings.elected_month_only,
         "grid": year_grid(
             branch, applicable, records, today, created_on, facts.planned.get(branch.id, {})
         ),

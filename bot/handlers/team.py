@@ -62,11 +62,19 @@ def user_label(user_id: int) -> str:
     return labels().TEAM_USER_LABEL.format(head=digits[:2], tail=digits[-2:])
 
 
-async def who(context: BotContext, branch_id: int, user_id: int) -> str:
-    """The roster name a user signed in as (with their label), or just the label."""
-    member = await members.by_user(app_of(context).database, branch_id, user_id)
-    label = user_label(user_id)
-    return labels().TEAM_NAMED.format(name=member.name, label=label) if member else label
+async def who(context: BotContext, branch_id: int | None, user_id: int) -> str:
+    """The name the secretary knows a user by: the roster name they signed in as, else their
+    Telegram name read now (the bot keeps no names of its own), else a short label."""
+    if branch_id is not None:
+        member = await members.by_user(app_of(context).database, branch_id, user_id)
+        if member is not None:
+            return member.name
+    try:
+        chat = await context.bot.get_chat(user_id)
+    except TelegramError as exc:
+        _LOGGER.info("No Telegram name for user %s: %s", user_id, type(exc).__name__)
+        return user_label(user_id)
+    return chat.full_name or user_label(user_id)
 
 
 async def tell(context: BotContext, user_id: int, text: str) -> None:
@@ -629,7 +637,7 @@ async def join(update: Update, context: BotContext) -> None:
         update, "team_join", outcome=result.outcome, branch_name=name, role=result.role
     )
     if result.outcome == "admin" and result.created_by is not None:
-        note = render("team_member", view="notice_admin", who=user_label(user.id))
+        note = render("team_member", view="notice_admin", who=await who(context, None, user.id))
         await tell(context, result.created_by, note)
     if result.outcome != "joined" or branch is None:
         return
@@ -651,7 +659,7 @@ async def _notify_joined(
     text = render(
         "team_member",
         view="notice_joined",
-        who=user_label(user_id),
+        who=await who(context, branch.id, user_id),
         role=role,
         branch_name=branch.profile.name,
     )

@@ -126,3 +126,68 @@ def test_render_message() -> None:
     }
     assert render_message(message, ansi=False) == "粗 链接 (https://x.org)\n[1] 甲"
     assert demo_png().startswith(b"\x89PNG")
+
+
+async def _echo_files(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answers a text with its lines counted, and "文件" with a document."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if message.text == "文件":
+        await message.reply_document(b"PK\x03\x04 xlsx", filename="台账 2026.xlsx")
+        return
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("好", callback_data="ok")]])
+    count = len(message.text.split("\n"))
+    await message.reply_text(f"{count} 行：{message.text}", reply_markup=keyboard)
+
+
+async def _chat(fake: FakeTelegram, lines: list[str], tmp_path: Path) -> str:
+    application = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .request(EmulatorRequest(fake))
+        .get_updates_request(EmulatorRequest(fake))
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, _echo_files))
+    application.add_handler(CallbackQueryHandler(_on_tap))
+    output: list[str] = []
+    async with application:
+        assert application.updater is not None
+        await application.updater.start_polling(timeout=5)
+        await application.start()
+        try:
+            await run_terminal(
+                fake,
+                user_id=USER,
+                read_line=_script(lines),
+                write=output.append,
+                ansi=False,
+                banner="欢迎",
+                files=tmp_path / "demo-files",
+                state=tmp_path / "demo-last.json",
+            )
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    return "\n".join(output)
+
+
+@pytest.mark.asyncio
+async def test_multiline_messages_saved_files_and_where_you_were(tmp_path: Path) -> None:
+    fake = FakeTelegram(token=TOKEN)
+    fake.add_user(USER)
+    script = ["第一行\\", "第二行\\", "第三行", ":paste", "应到9人", "实到7人", ":end", "文件"]
+    text = await _chat(fake, [*script, ":quit"], tmp_path)
+    assert "3 行：第一行\n第二行\n第三行" in text
+    assert "2 行：应到9人\n实到7人" in text
+    saved = tmp_path / "demo-files" / "6-台账_2026.xlsx"
+    assert f"（已保存到 {saved}）" in text
+    assert saved.read_bytes() == b"PK\x03\x04 xlsx"
+    # A new run (a new emulator, as after a restart) shows the last message again, and its
+    # buttons still work.
+    again = FakeTelegram(token=TOKEN)
+    again.add_user(USER)
+    text = await _chat(again, ["1", ":quit"], tmp_path)
+    restored = "2 行：应到9人\n实到7人\n[1] 好\n（以上是上次退出时的最后一条消息，可以接着操作）"
+    assert restored in text
+    assert "（提示：好的）" in text and "选了 ok" in text
