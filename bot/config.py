@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_API_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_DATABASE = "data/bot.sqlite3"
+DEFAULT_BACKUP_DIR = "data/backups"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 EXAMPLE = "config.example.toml"
 
@@ -37,6 +38,13 @@ class StorageConfig:
     """The embedded SQLite database that holds the whole state."""
 
     database: str = DEFAULT_DATABASE
+    # A write waits this long (seconds) for another process's lock or a failing disk.
+    write_patience: float = 60.0
+    # The bot exits (non-zero, for its supervisor) when writes fail for this long (seconds).
+    unusable_exit_after: float = 300.0
+    # Daily backups: how many to keep (0: none) and where.
+    backups: int = 7
+    backup_dir: str = DEFAULT_BACKUP_DIR
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ class Config:
 
 _SECTIONS: dict[str, set[str]] = {
     "telegram": {"token", "api_base_url", "api_base_file_url", "proxy", "rate_limit"},
-    "storage": {"database"},
+    "storage": {"database", "write_patience", "unusable_exit_after", "backups", "backup_dir"},
     "bot": {"timezone", "admin_ids", "log_level", "reminders"},
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -90,6 +98,20 @@ def _url(section: Mapping[str, Any], where: str, key: str, default: str) -> str:
         raise ConfigError(
             f'配置项 [{where}] {key} 应以 http:// 或 https:// 开头，例如 {key} = "{default}"'
         )
+    return value
+
+
+def _seconds(section: Mapping[str, Any], key: str, default: float) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"配置项 [storage] {key} 应为正数（秒），例如 {key} = {default:g}")
+    return float(value)
+
+
+def _count(section: Mapping[str, Any], key: str, default: int) -> int:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"配置项 [storage] {key} 应为不小于 0 的整数，例如 {key} = {default}")
     return value
 
 
@@ -125,14 +147,15 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         rate_limit=rate_limit,
     )
 
+    st = data.get("storage", {})
     storage = StorageConfig(
-        database=_string(
-            data.get("storage", {}),
-            "storage",
-            "database",
-            DEFAULT_DATABASE,
-            f'"{DEFAULT_DATABASE}"',
-        )
+        database=_string(st, "storage", "database", DEFAULT_DATABASE, f'"{DEFAULT_DATABASE}"'),
+        write_patience=_seconds(st, "write_patience", 60.0),
+        unusable_exit_after=_seconds(st, "unusable_exit_after", 300.0),
+        backups=_count(st, "backups", 7),
+        backup_dir=_string(
+            st, "storage", "backup_dir", DEFAULT_BACKUP_DIR, f'"{DEFAULT_BACKUP_DIR}"'
+        ),
     )
 
     section = data.get("bot", {})

@@ -228,7 +228,12 @@ class Deliverer:
     ) -> Job[ContextTypes.DEFAULT_TYPE]:
         """Run every `interval` seconds as the repeating job "delivery" (and now, if running)."""
         # APScheduler cannot start an interval job "now": the first run is spawned here instead.
-        self.job = job_queue.run_repeating(self._tick, interval=interval, name=JOB_NAME)
+        self.job = job_queue.run_repeating(
+            self._tick,
+            interval=interval,
+            name=JOB_NAME,
+            job_kwargs={"misfire_grace_time": None, "coalesce": True},
+        )
         self._spawn()
         return self.job
 

@@ -9,6 +9,7 @@ Unchanged data is not written again.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -125,13 +126,17 @@ class SQLitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
         """The database is written only by this process: nothing to refresh."""
 
-    async def write_pending(self) -> None:
-        """Write what the last persistence run staged, in one transaction."""
-        if not self._pending or not self.db.is_open:
+    async def write_pending(self, handled: Sequence[int] = ()) -> None:
+        """Write what the last persistence run staged and mark `handled`, in one transaction.
+
+        A failed write keeps the batch for the next run and raises: the caller isolates it to
+        its update (the bot keeps polling).
+        """
+        if not (self._pending or handled) or not self.db.is_open:
             return
         pending, self._pending = self._pending, ptb_store.PendingWrites()
         try:
-            await ptb_store.write(self.db, pending)
+            await ptb_store.write(self.db, pending, handled)
         except BaseException:
             # Keep the batch (newer changes win) so the next run retries it.
             pending.user_data.update(self._pending.user_data)

@@ -8,11 +8,13 @@ job (bot/delivery.py); a row missed by more than its grace period is reported, n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from markupsafe import escape
@@ -34,6 +36,8 @@ from db.models import Branch, BranchProfile, CustomReminder, Member
 from db.settings import BranchSettings
 
 _LOGGER = logging.getLogger(__name__)
+# The sweep lets the event loop run at least this often (seconds): /help must stay fast.
+YIELD_EVERY = 0.02
 GRACE = timedelta(hours=6)
 # Obligations a reminder button can open the logging flow for.
 LOGGABLE = frozenset(
@@ -337,7 +341,12 @@ async def sweep(
     facts = await sweep_data.load(db, today, branch_ids=branch_ids)
     rows: list[outbox.OutboxMessage] = []
     notices_total = 0
+    paused = monotonic()
     for branch in facts.branches:
+        # Thousands of branches take seconds: let other updates run every few milliseconds.
+        if monotonic() - paused > YIELD_EVERY:
+            await asyncio.sleep(0)
+            paused = monotonic()
         settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
         owed = owed_for(
             branch.profile,

@@ -1,0 +1,132 @@
+"""The update path in one process: concurrency per user, the inbox, isolation of failures."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.emulator.html import parse_html
+from db import Database, inbox
+from tests.conftest import OTHER, SECRETARY, Harness
+
+ASK_NAME = "支部的全称是什么？"
+ASK_ORG = "单位（社会组织）的名称"
+
+
+def texts(h: Harness, chat_id: int) -> list[str]:
+    return [parse_html(m.get("text") or "") for m in h.fake.bot_messages(chat_id)]
+
+
+async def wait_until(condition: object, timeout: float = 10) -> None:
+    """Wait (yielding to the bot) until condition() holds."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+
+
+async def test_users_run_concurrently_and_each_user_in_order(harness: Harness) -> None:
+    app = harness.app
+    assert app is not None
+    held = asyncio.Event()
+    harness.fake.holds[SECRETARY] = held
+    # The secretary's reply hangs (a slow send); a second message of theirs must wait for it.
+    harness.fake.send_text(SECRETARY, "/start")
+    harness.fake.send_text(SECRETARY, "进程测试支部")
+    replies = await harness.send("/start", OTHER)
+    assert any(ASK_NAME in text for text in replies), "another user is not held up"
+    assert texts(harness, SECRETARY) == []
+    held.set()
+    await app.wait_for_updates(3)
+    mine = texts(harness, SECRETARY)
+    asked = [i for i, text in enumerate(mine) if ASK_NAME in text]
+    then = [i for i, text in enumerate(mine) if ASK_ORG in text]
+    assert len(asked) == len(then) == 1
+    assert asked[0] < then[0], "the second message was applied after the first"
+
+
+async def test_unhandled_inbox_rows_are_handled_first_and_once(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    # A previous run stored this update and died before handling it (kill -9).
+    update = h.fake.send_text(SECRETARY, "/start")
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open()
+    await inbox.store(database, [inbox.Incoming(update["update_id"], json.dumps(update))])
+    await database.close()
+    # Telegram still has it too (never confirmed): it must not be handled twice.
+    await h.start()
+    try:
+        assert h.app is not None
+        await wait_until(lambda: any(ASK_NAME in t for t in texts(h, SECRETARY)))
+        reply = await h.send("进程测试支部")
+        assert any(ASK_ORG in t for t in reply)
+        assert len([t for t in texts(h, SECRETARY) if ASK_NAME in t]) == 1
+        assert await inbox.unhandled(h.app.database) == []
+    finally:
+        await h.stop()
+
+
+async def test_a_lone_surrogate_is_cleaned_before_it_is_stored(harness: Harness) -> None:
+    assert harness.app is not None
+    replies = await harness.send("/start")
+    assert any(ASK_NAME in t for t in replies)
+    replies = await harness.send("坏\ud800支部")
+    assert any(ASK_ORG in t for t in replies)
+    # The draft (user data) holds the cleaned name: it can be stored and searched.
+    stored = await harness.app.database.fetchone(
+        "SELECT data FROM ptb_user_data WHERE user_id = ?", (SECRETARY,)
+    )
+    assert stored is not None and "坏\ufffd支部" in stored["data"]
+
+
+async def test_an_outside_write_lock_is_waited_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    await h.start()
+    try:
+        assert h.app is not None
+        outside = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+        caplog.set_level(logging.WARNING, logger="db.database")
+        for user in (SECRETARY, OTHER):
+            h.fake.send_text(user, "/start")
+        await wait_until(lambda: "Database busy" in caplog.text)
+        outside.execute("COMMIT")
+        outside.close()
+        await h.app.wait_for_updates(2)
+        for user in (SECRETARY, OTHER):
+            assert ASK_NAME in texts(h, user)[-1]
+        assert await inbox.unhandled(h.app.database) == []
+        assert caplog.text.count("Database busy") == 1, "one line per outage, not per retry"
+    finally:
+        await h.stop()
+
+
+async def test_a_database_that_stays_locked_gets_a_clear_answer_and_polling_goes_on(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    h.config = dataclasses.replace(
+        h.config, storage=dataclasses.replace(h.config.storage, write_patience=0.2)
+    )
+    await h.start()
+    try:
+        assert h.app is not None
+        outside = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+        replies = await h.send("/start")
+        assert replies[-1] == "暂时保存不了，请稍后再试。刚才的内容没有保存。"
+        outside.execute("ROLLBACK")
+        outside.close()
+        # Not deaf: the next update is handled and saved.
+        replies = await h.send("/start", OTHER)
+        assert any(ASK_NAME in t for t in replies)
+        assert h.app.exit_code == 0
+    finally:
+        await h.stop()
