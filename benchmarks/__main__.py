@@ -8,6 +8,7 @@ import sys
 
 from benchmarks import (
     ask_path,
+    burst_path,
     fanout,
     help_path,
     meetings_path,
@@ -27,6 +28,7 @@ def main() -> int:
     asyncio.run(fanout.run())
     asyncio.run(roster_import.run())
     asyncio.run(overview_path.run())
+    asyncio.run(burst_path.run())
     return 0
 
 

@@ -45,6 +45,9 @@ class BotApplication(Application):  # type: ignore[misc]
         # Chats that blocked the bot (403); one who writes again is unblocked (bot.handlers.chats).
         self.blocked_chats: set[int] = set()
         self._progress = asyncio.Condition()
+        # Updates whose handlers finished, not yet marked handled in the inbox.
+        self._finished: set[int] = set()
+        self._commit_lock = asyncio.Lock()
 
     async def initialize(self) -> None:
         """Open the database (and apply migrations) before persistence is loaded from it."""
@@ -74,8 +77,11 @@ class BotApplication(Application):  # type: ignore[misc]
 
     async def shutdown(self) -> None:
         """Close the database after everything else has stopped."""
-        await super().shutdown()
-        await self.database.close()
+        try:
+            await super().shutdown()
+        finally:
+            # Its threads would keep the process alive (a supervisor waits for the exit).
+            await self.database.close()
 
     async def process_update(self, update: object) -> None:
         """Handle the update, then commit its persistence and mark it handled, together.
@@ -85,8 +91,9 @@ class BotApplication(Application):  # type: ignore[misc]
         """
         try:
             await super().process_update(update)
-            handled = [update.update_id] if isinstance(update, Update) else []
-            await self._commit(handled)
+            if isinstance(update, Update):
+                self._finished.add(update.update_id)
+            await self._commit()
         except Exception as exc:
             _LOGGER.error(
                 "Update %s not saved: %s: %s",
@@ -100,19 +107,30 @@ class BotApplication(Application):  # type: ignore[misc]
                 self.updates_done += 1
                 self._progress.notify_all()
 
-    async def _commit(self, handled: list[int]) -> None:
-        """Write the persistence (and the inbox marks); a database failure counts to health."""
-        try:
-            await super().update_persistence()
-            if isinstance(self.persistence, SQLitePersistence):
-                await self.persistence.write_pending(handled)
-            elif handled:
-                async with self.database.transaction() as conn:
-                    await inbox.mark_handled(conn, handled)
-        except Exception as exc:
-            if is_transient(exc):
-                self.health.failed(exc)
-            raise
+    async def _commit(self) -> None:
+        """Write the persistence and mark handled every update whose handlers finished.
+
+        python-telegram-bot stages the state of all users at once, so this commit may carry
+        the new step of another user's update that finished meanwhile: that update is marked
+        handled here too, or a crash now would replay it onto its own new step. The finished
+        ids are taken, and the state staged, without another task running in between.
+        """
+        async with self._commit_lock:
+            handled = sorted(self._finished)
+            self._finished.clear()
+            try:
+                await super().update_persistence()
+                if isinstance(self.persistence, SQLitePersistence):
+                    await self.persistence.write_pending(handled)
+                elif handled:
+                    async with self.database.transaction() as conn:
+                        await inbox.mark_handled(conn, handled)
+            except Exception as exc:
+                # Marked with the next successful commit (the staged state is kept as well).
+                self._finished.update(handled)
+                if is_transient(exc):
+                    self.health.failed(exc)
+                raise
         self.health.ok()
 
     async def process_error(
@@ -131,8 +149,14 @@ class BotApplication(Application):  # type: ignore[misc]
         return await super().process_error(update, error, *args, **kwargs)
 
     async def update_persistence(self) -> None:
-        """Stage every change (python-telegram-bot) and write them in one transaction."""
-        await self._commit([])
+        """Stage every change and write them (python-telegram-bot's timer and shutdown).
+
+        A failure is logged and kept for the next run: raising here would break the shutdown.
+        """
+        try:
+            await self._commit()
+        except Exception as exc:
+            _LOGGER.error("Could not save the persistence: %s: %s", type(exc).__name__, exc)
 
     async def _tell_not_saved(self, update: object) -> None:
         """Say that the step was not saved, rather than leaving the user guessing."""

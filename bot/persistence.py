@@ -9,6 +9,7 @@ Unchanged data is not written again.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from db import Database, ptb_store
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def _dump(value: Any) -> str:
@@ -148,5 +151,8 @@ class SQLitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             raise
 
     async def flush(self) -> None:
-        """Called by the application on shutdown."""
-        await self.write_pending()
+        """Called by the application on shutdown: a failure is logged, the bot still stops."""
+        try:
+            await self.write_pending()
+        except Exception as exc:
+            _LOGGER.error("Could not save on shutdown: %s: %s", type(exc).__name__, exc)
