@@ -31,7 +31,7 @@ from bot.handlers import (
 )
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
-from bot.updates import DatabaseHealth, InboxBot, PerUserProcessor
+from bot.updates import DatabaseHealth, InboxBot, InboxQueue, PerUserProcessor
 from db import Database
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,6 +91,10 @@ def build_application(
         )
         .bot(bot)
         .concurrent_updates(PerUserProcessor(CONCURRENT_UPDATES))
+        .update_queue(
+            # Webhook mode acknowledges on `put`, so the queue stores first (polling: get_updates).
+            InboxQueue(database, health) if config.telegram.webhook_url else asyncio.Queue()
+        )
         .persistence(SQLitePersistence(database))
         .post_init(post_init)
     )

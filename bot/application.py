@@ -70,7 +70,8 @@ class BotApplication(Application):  # type: ignore[misc]
         if fresh:
             _LOGGER.info("Handling %d updates left unhandled by the last run", len(fresh))
         for _, data in fresh:
-            await self.update_queue.put(Update.de_json(json.loads(data), self.bot))
+            # put_nowait: in webhook mode `put` would store it again (and drop it as known).
+            self.update_queue.put_nowait(Update.de_json(json.loads(data), self.bot))
         pruned = await inbox.prune(self.database, REPLAY_WITHIN)
         if pruned:
             _LOGGER.info("Pruned %d handled updates from the inbox", pruned)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
@@ -53,13 +54,26 @@ def run(config: Config) -> int:
         config.database_path,
         config.telegram.api_base_url,
     )
+    telegram = config.telegram
     try:
-        application.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            stop_signals=(signal.SIGINT, signal.SIGTERM),
-            # A Telegram outage at start is waited out (retrying with backoff), not a crash.
-            bootstrap_retries=-1,
-        )
+        if telegram.webhook_url:
+            application.run_webhook(
+                listen=telegram.webhook_listen,
+                port=telegram.webhook_port,
+                url_path=urlsplit(telegram.webhook_url).path.lstrip("/"),
+                webhook_url=telegram.webhook_url,
+                secret_token=telegram.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                stop_signals=(signal.SIGINT, signal.SIGTERM),
+                bootstrap_retries=-1,
+            )
+        else:
+            application.run_polling(
+                allowed_updates=Update.ALL_TYPES,
+                stop_signals=(signal.SIGINT, signal.SIGTERM),
+                # A Telegram outage at start is waited out (retrying with backoff), not a crash.
+                bootstrap_retries=-1,
+            )
     except InvalidToken:
         raise ConfigError(
             "Telegram 不接受 [telegram] token：请向 @BotFather 核对后重新填写"

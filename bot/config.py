@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,11 @@ class TelegramConfig:
     api_base_file_url: str = DEFAULT_API_BASE_FILE_URL
     proxy: str | None = None
     rate_limit: bool = True
+    # Webhook mode (behind a reverse proxy); polling when webhook_url is empty.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,17 @@ class Config:
 
 
 _SECTIONS: dict[str, set[str]] = {
-    "telegram": {"token", "api_base_url", "api_base_file_url", "proxy", "rate_limit"},
+    "telegram": {
+        "token",
+        "api_base_url",
+        "api_base_file_url",
+        "proxy",
+        "rate_limit",
+        "webhook_url",
+        "webhook_listen",
+        "webhook_port",
+        "webhook_secret",
+    },
     "storage": {"database", "write_patience", "unusable_exit_after", "backups", "backup_dir"},
     "bot": {"timezone", "admin_ids", "log_level", "reminders"},
 }
@@ -139,7 +155,29 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     rate_limit = tg.get("rate_limit", True)
     if not isinstance(rate_limit, bool):
         raise ConfigError("配置项 [telegram] rate_limit 应为 true 或 false")
+    webhook_url = tg.get("webhook_url", "")
+    if not isinstance(webhook_url, str) or (
+        webhook_url and not webhook_url.startswith("https://")
+    ):
+        raise ConfigError(
+            '配置项 [telegram] webhook_url 应以 https:// 开头，例如 webhook_url = "https://bot.example.org/tg"'
+        )
+    secret = tg.get("webhook_secret", "")
+    if webhook_url and (
+        not isinstance(secret, str) or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret)
+    ):
+        raise ConfigError(
+            "使用 webhook_url 时须设置 [telegram] webhook_secret：16–256 位字母、数字、_ 或 -，"
+            '例如 webhook_secret = "随机生成的长字符串"'
+        )
+    port = tg.get("webhook_port", 8443)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError("配置项 [telegram] webhook_port 应为端口号（1–65535），例如 8443")
     telegram = TelegramConfig(
+        webhook_url=webhook_url,
+        webhook_listen=_string(tg, "telegram", "webhook_listen", "127.0.0.1", '"127.0.0.1"'),
+        webhook_port=port,
+        webhook_secret=secret if isinstance(secret, str) else "",
         token=token.strip(),
         api_base_url=_url(tg, "telegram", "api_base_url", DEFAULT_API_BASE_URL),
         api_base_file_url=_url(tg, "telegram", "api_base_file_url", DEFAULT_API_BASE_FILE_URL),

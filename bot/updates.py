@@ -11,15 +11,15 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from telegram import Update
-from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram import Bot, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
 from db import Database, inbox
-from db.database import DatabaseError, is_transient, utcnow
+from db.database import is_transient, utcnow
 
 _LOGGER = logging.getLogger(__name__)
 HEARTBEAT = "polled_at"
@@ -50,6 +50,55 @@ def clean_json(value: Any) -> Any:
 def update_json(update: Update) -> dict[str, Any]:
     """The update as Telegram's JSON, with unencodable text cleaned."""
     return clean_json(update.to_dict())
+
+
+async def store_updates(
+    database: Database, health: DatabaseHealth, updates: Sequence[Update], bot: Bot
+) -> tuple[Update, ...]:
+    """Clean the updates' text and store them in one transaction; returns the new ones.
+
+    An update already in the inbox (sent again by Telegram, or replayed at start) is left out.
+    """
+    cleaned = [update_json(update) for update in updates]
+    rows = [
+        inbox.Incoming(
+            data["update_id"],
+            json.dumps(data, ensure_ascii=False),
+            update.effective_user.id if update.effective_user else None,
+            update.effective_chat.id if update.effective_chat else None,
+        )
+        for update, data in zip(updates, cleaned, strict=True)
+    ]
+    new = await inbox.store(database, rows)
+    health.ok()
+    return tuple(Update.de_json(data, bot) for data in cleaned if data["update_id"] in new)
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The update queue in webhook mode: an update is in the inbox before Telegram gets 200.
+
+    python-telegram-bot's webhook answers Telegram once `put` returns; if storing fails, the
+    request fails and Telegram delivers the update again later.
+    """
+
+    def __init__(self, database: Database, health: DatabaseHealth) -> None:
+        super().__init__()
+        self._database = database
+        self._health = health
+
+    async def put(self, item: object) -> None:
+        """Store an update first (a known one is dropped), then queue it."""
+        if isinstance(item, Update) and item.get_bot() is not None:
+            try:
+                stored = await store_updates(self._database, self._health, [item], item.get_bot())
+            except Exception as exc:
+                if is_transient(exc):
+                    self._health.failed(exc)
+                raise
+            if not stored:
+                return
+            item = stored[0]
+        await super().put(item)
 
 
 class DatabaseHealth:
@@ -135,47 +184,28 @@ class InboxBot(ExtBot[Any]):
     ) -> tuple[Update, ...]:
         """Fetch a batch, clean its text, store it in the inbox, return the new updates."""
         offset = max(offset or 0, self._next_offset) or None
-        try:
-            updates = await super().get_updates(offset, *args, **kwargs)
-        except (NetworkError, TimedOut):
-            raise
+        updates = await super().get_updates(offset, *args, **kwargs)
         self.network.succeeded()
         self._beat()
         if not updates:
             return updates
         with self._unfrozen():
             self._next_offset = updates[-1].update_id + 1
-        cleaned = [update_json(update) for update in updates]
-        rows = [
-            inbox.Incoming(
-                data["update_id"],
-                json.dumps(data, ensure_ascii=False),
-                update.effective_user.id if update.effective_user else None,
-                update.effective_chat.id if update.effective_chat else None,
-            )
-            for update, data in zip(updates, cleaned, strict=True)
-        ]
         try:
-            new = await inbox.store(self._database, rows)
-        except (DatabaseError, OSError) as exc:
-            if not (isinstance(exc, DatabaseError) or is_transient(exc)):
-                raise
-            return self._unstored(cleaned, exc)
+            return await store_updates(self._database, self._health, updates, self)
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            return self._unstored(cleaned, exc)
-        self._health.ok()
-        return tuple(Update.de_json(data, self) for data in cleaned if data["update_id"] in new)
+            return self._unstored(updates, exc)
 
-    def _unstored(self, cleaned: list[dict[str, Any]], exc: BaseException) -> tuple[Update, ...]:
+    def _unstored(self, updates: tuple[Update, ...], exc: BaseException) -> tuple[Update, ...]:
         """The database refused the batch even after waiting: handle it anyway.
 
         Its handlers fail to save too, and each user is told to try again later, which is
         better than silence; the failure counts towards giving up on the database.
         """
         self._health.failed(exc)
-        return tuple(Update.de_json(data, self) for data in cleaned)
+        return tuple(Update.de_json(update_json(update), self) for update in updates)
 
     def _beat(self) -> None:
         """Record that polling works, at most once a minute, without waiting for it."""

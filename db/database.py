@@ -160,6 +160,22 @@ class Database:
         await reader.execute("PRAGMA query_only=ON")
         return reader
 
+    @asynccontextmanager
+    async def scan(self) -> AsyncIterator[Database]:
+        """A read-only view with a connection of its own, for long reads (the sweep's load).
+
+        A scan of seconds on the shared reader would hold up every other read meanwhile.
+        """
+        if self._reader is None:
+            yield self
+            return
+        view = Database(self.path)
+        view._reader = await self._open_reader()
+        try:
+            yield view
+        finally:
+            await view._reader.close()
+
     async def close(self) -> None:
         """Wait for the write in progress, then close the connections."""
         async with self._write_lock:

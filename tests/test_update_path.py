@@ -9,9 +9,13 @@ import logging
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bot.app import build_application, post_init
+from bot.config import ConfigError, parse_config
 from bot.emulator.html import parse_html
+from bot.emulator.request import EmulatorRequest
 from db import Database, inbox
 from tests.conftest import OTHER, SECRETARY, Harness
 
@@ -130,3 +134,74 @@ async def test_a_database_that_stays_locked_gets_a_clear_answer_and_polling_goes
         assert h.app.exit_code == 0
     finally:
         await h.stop()
+
+
+async def test_webhook_stores_before_it_acknowledges_and_checks_the_secret(
+    tmp_path: Path, unused_tcp_port: int
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    secret = "s3cret-token-for-the-test"
+    h.config = dataclasses.replace(
+        h.config,
+        telegram=dataclasses.replace(
+            h.config.telegram,
+            webhook_url="https://bot.example.org/tg",
+            webhook_secret=secret,
+            webhook_port=unused_tcp_port,
+        ),
+    )
+    app = build_application(
+        h.config, request=EmulatorRequest(h.fake), get_updates_request=EmulatorRequest(h.fake)
+    )
+    await app.initialize()
+    await post_init(app)
+    assert app.updater is not None
+    await app.updater.start_webhook(
+        listen="127.0.0.1",
+        port=unused_tcp_port,
+        url_path="tg",
+        webhook_url=h.config.telegram.webhook_url,
+        secret_token=secret,
+    )
+    await app.start()
+    try:
+        assert h.fake.webhook == {"url": "https://bot.example.org/tg", "secret_token": secret}
+        update = h.fake.send_text(SECRETARY, "/start")
+        url = f"http://127.0.0.1:{unused_tcp_port}/tg"
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(url, json=update)
+            assert forged.status_code == 403
+            answered = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+            assert answered.status_code == 200
+            # Stored before the 200: a crash right after loses nothing.
+            row = await app.database.fetchone(
+                "SELECT update_id FROM inbox WHERE update_id = ?", (update["update_id"],)
+            )
+            assert row is not None
+            # Telegram retrying the same update: acknowledged, not handled twice.
+            again = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+            assert again.status_code == 200
+        await wait_until(lambda: any(ASK_NAME in t for t in texts(h, SECRETARY)))
+        await app.wait_for_updates(1)
+        assert len([t for t in texts(h, SECRETARY) if ASK_NAME in t]) == 1
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+def test_webhook_mode_needs_https_and_a_secret() -> None:
+    with pytest.raises(ConfigError, match="webhook_secret"):
+        parse_config({"telegram": {"webhook_url": "https://bot.example.org/tg"}}, env={})
+    with pytest.raises(ConfigError, match="https://"):
+        parse_config({"telegram": {"webhook_url": "http://bot.example.org/tg"}}, env={})
+    config = parse_config(
+        {"telegram": {"webhook_url": "https://b.example.org/tg", "webhook_secret": "a" * 16}},
+        env={},
+    )
+    assert (config.telegram.webhook_listen, config.telegram.webhook_port) == ("127.0.0.1", 8443)
+    assert parse_config({}, env={}).telegram.webhook_url == ""

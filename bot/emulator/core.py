@@ -237,6 +237,7 @@ class FakeTelegram:
         self.latency = 0.0
         # Sends to these chats wait until their event is set (a test holds one user's replies).
         self.holds: dict[int, asyncio.Event] = {}
+        self.webhook: dict[str, Any] = {}  # the last setWebhook (a webhook bot's test reads it)
 
     # ---- what phones do -------------------------------------------------------------------
 
@@ -956,6 +957,10 @@ class FakeTelegram:
                 self._waiters.remove(waiter)
             if self._poller is not me:
                 raise ApiError(409, CONFLICT)
+
+    async def _m_setwebhook(self, params: dict[str, Any], files: Files) -> Any:
+        self.webhook = {"url": params.get("url", ""), "secret_token": params.get("secret_token")}
+        return True
 
     async def _m_deletewebhook(self, params: dict[str, Any], files: Files) -> Any:
         if params.get("drop_pending_updates"):
