@@ -17,10 +17,10 @@ from pathlib import Path
 
 from telegram.ext import Application, ContextTypes
 
-from bot.application import BotApplication
+from bot.application import REPLAY_WITHIN, BotApplication
 from bot.delivery import Deliverer
 from bot.reminders import sweep
-from db import DatabaseError
+from db import DatabaseError, inbox
 from db.backup import backup, keep_latest
 
 _LOGGER = logging.getLogger(__name__)
@@ -92,12 +92,26 @@ async def _backup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         _LOGGER.error("Backup failed: %s: %s", type(exc).__name__, exc)
 
 
+async def _prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    application = context.application
+    assert isinstance(application, BotApplication)
+    try:
+        pruned = await inbox.prune(application.database, REPLAY_WITHIN)
+    except (DatabaseError, sqlite3.Error) as exc:
+        _LOGGER.error("Inbox not pruned: %s: %s", type(exc).__name__, exc)
+        return
+    _LOGGER.info("Pruned %d handled updates from the inbox", pruned)
+
+
 def schedule(application: BotApplication) -> None:
     """Register the sweep (now, daily, and a check that it ran), the delivery and backups."""
     job_queue = application.job_queue
     if job_queue is None:
         return
     tz = application.config.bot.tzinfo
+    job_queue.run_daily(
+        _prune_job, time=BACKUP_AT.replace(tzinfo=tz), name="inbox-prune", job_kwargs=NEVER_SKIP
+    )
     if application.config.storage.backups > 0:
         job_queue.run_daily(
             _backup_job, time=BACKUP_AT.replace(tzinfo=tz), name="backup", job_kwargs=NEVER_SKIP

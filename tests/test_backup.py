@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import sqlite3
 import stat
 from pathlib import Path
@@ -130,7 +131,12 @@ async def test_todays_sweep_is_decided_from_the_database(tmp_path: Path) -> None
     h = Harness(tmp_path / "bot.sqlite3", reminders=True)
     await h.start()
     try:
-        assert h.app is not None
+        assert h.app is not None and h.app.job_queue is not None
+        # However late the loop gets to them (a loaded machine), they run; missed runs merge.
+        scheduled = h.app.job_queue.jobs()
+        assert {job.name for job in scheduled} >= {"sweep", "sweep-catch-up", "delivery"}
+        for job in scheduled:
+            assert (job.job.misfire_grace_time, job.job.coalesce) == (None, True), job.name
         await h.register()
         async with asyncio.timeout(10):
             while not await jobs.sweep_if_due(h.app) and not await _swept_today(h):
@@ -148,3 +154,32 @@ async def _swept_today(h: Harness) -> bool:
 
     assert h.app is not None
     return await last_sweep(h.app.database) == datetime.now(h.app.config.bot.tzinfo).date()
+
+
+async def test_the_daily_backup_keeps_the_configured_number(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    folder = tmp_path / "daily"
+    h.config = dataclasses.replace(
+        h.config,
+        storage=dataclasses.replace(h.config.storage, backups=2, backup_dir=str(folder)),
+    )
+    await h.start()
+    try:
+        assert h.app is not None and h.app.job_queue is not None
+        assert h.app.job_queue.get_jobs_by_name("backup")
+        folder.mkdir()
+        for day in range(1, 4):
+            (folder / f"bot-2025010{day}-033000.sqlite3").write_bytes(b"")
+        written = await jobs.run_backup(h.app)
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "bot-20250103-033000.sqlite3",
+            written.name,
+        ]
+        assert integrity_ok(written)
+    finally:
+        await h.stop()
+
+
+def integrity_ok(path: Path) -> bool:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

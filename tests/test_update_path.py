@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from telegram.error import NetworkError
 
 from bot.app import build_application, post_init
 from bot.config import ConfigError, parse_config
@@ -205,3 +206,47 @@ def test_webhook_mode_needs_https_and_a_secret() -> None:
     )
     assert (config.telegram.webhook_listen, config.telegram.webhook_port) == ("127.0.0.1", 8443)
     assert parse_config({}, env={}).telegram.webhook_url == ""
+
+
+async def test_an_outage_of_telegram_is_one_warning_and_one_info(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = harness.app
+    assert app is not None
+    caplog.set_level(logging.INFO, logger="bot.updates")
+    # What run_polling's error callback hands over for each failed getUpdates.
+    for _ in range(3):
+        assert await app.process_error(None, NetworkError("Bad Gateway")) is False
+    replies = await harness.send("/start")
+    assert any(ASK_NAME in t for t in replies)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.updates"]
+    assert lines[0] == (
+        "WARNING",
+        "Telegram unreachable (NetworkError); retrying quietly until it answers",
+    )
+    assert lines[1][0] == "INFO" and lines[1][1].startswith(
+        "Telegram reachable again after an outage of"
+    )
+    assert len(lines) == 2
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_unhandled_updates_older_than_a_day_are_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    update = h.fake.send_text(SECRETARY, "/start")
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open()
+    await inbox.store(database, [inbox.Incoming(update["update_id"], json.dumps(update))])
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE inbox SET received_at = '2020-01-01T00:00:00+00:00'")
+    await database.close()
+    caplog.set_level(logging.WARNING, logger="bot.application")
+    await h.start()
+    try:
+        assert h.app is not None
+        assert "Dropping 1 unhandled updates older than a day" in caplog.text
+        assert await inbox.unhandled(h.app.database) == []
+    finally:
+        await h.stop()
