@@ -20,6 +20,7 @@ from telegram.ext import Application, ContextTypes
 from bot.application import REPLAY_WITHIN, BotApplication
 from bot.delivery import Deliverer
 from bot.reminders import sweep
+from bot.updates import HEARTBEAT_EVERY, InboxBot
 from db import DatabaseError, inbox
 from db.backup import backup, keep_latest
 
@@ -92,6 +93,12 @@ async def _backup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         _LOGGER.error("Backup failed: %s: %s", type(exc).__name__, exc)
 
 
+async def _webhook_heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+    bot = context.application.bot
+    assert isinstance(bot, InboxBot)
+    await bot.check_webhook()
+
+
 async def _prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     application = context.application
     assert isinstance(application, BotApplication)
@@ -109,6 +116,17 @@ def schedule(application: BotApplication) -> None:
     if job_queue is None:
         return
     tz = application.config.bot.tzinfo
+    if application.config.telegram.webhook_url and isinstance(application.bot, InboxBot):
+        # An interval job's first run "now" would become one interval later once the scheduler
+        # starts: the first check is a job of its own.
+        job_queue.run_once(_webhook_heartbeat, when=0, job_kwargs=NEVER_SKIP)
+        job_queue.run_repeating(
+            _webhook_heartbeat,
+            interval=HEARTBEAT_EVERY,
+            first=HEARTBEAT_EVERY,
+            name="webhook-heartbeat",
+            job_kwargs=NEVER_SKIP,
+        )
     job_queue.run_daily(
         _prune_job, time=BACKUP_AT.replace(tzinfo=tz), name="inbox-prune", job_kwargs=NEVER_SKIP
     )

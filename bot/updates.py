@@ -207,6 +207,16 @@ class InboxBot(ExtBot[Any]):
         self._health.failed(exc)
         return tuple(Update.de_json(update_json(update), self) for update in updates)
 
+    async def check_webhook(self) -> None:
+        """Webhook mode's heartbeat: Telegram answers getWebhookInfo (no polling to show it)."""
+        try:
+            await self.get_webhook_info()
+        except TelegramError as exc:
+            self.network.failed(exc)
+            return
+        self.network.succeeded()
+        self._beat()
+
     def _beat(self) -> None:
         """Record that polling works, at most once a minute, without waiting for it."""
         now = time.monotonic()

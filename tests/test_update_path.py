@@ -17,6 +17,7 @@ from bot.app import build_application, post_init
 from bot.config import ConfigError, parse_config
 from bot.emulator.html import parse_html
 from bot.emulator.request import EmulatorRequest
+from bot.updates import HEARTBEAT
 from db import Database, inbox
 from tests.conftest import OTHER, SECRETARY, Harness
 
@@ -189,6 +190,10 @@ async def test_webhook_stores_before_it_acknowledges_and_checks_the_secret(
         await wait_until(lambda: any(ASK_NAME in t for t in texts(h, SECRETARY)))
         await app.wait_for_updates(1)
         assert len([t for t in texts(h, SECRETARY) if ASK_NAME in t]) == 1
+        # No polling to show that Telegram is reachable: getWebhookInfo is the heartbeat.
+        async with asyncio.timeout(5):
+            while await inbox.get_state(app.database, HEARTBEAT) is None:
+                await asyncio.sleep(0.01)
     finally:
         await app.updater.stop()
         await app.stop()
