@@ -22,6 +22,10 @@ _LOGGER = logging.getLogger(__name__)
 # An update older than this is not answered after a restart: the user has moved on.
 REPLAY_WITHIN = timedelta(days=1)
 EXIT_DATABASE = 3
+# Marks of updates that changed no persistence are written together: after this many
+# seconds, or at once when this many are waiting.
+MARK_DELAY = 0.2
+MARK_BATCH = 200
 
 
 class BotApplication(Application):  # type: ignore[misc]
@@ -48,6 +52,7 @@ class BotApplication(Application):  # type: ignore[misc]
         # Updates whose handlers finished, not yet marked handled in the inbox.
         self._finished: set[int] = set()
         self._commit_lock = asyncio.Lock()
+        self._mark_task: asyncio.Task[None] | None = None
 
     async def initialize(self) -> None:
         """Open the database (and apply migrations) before persistence is loaded from it."""
@@ -94,7 +99,7 @@ class BotApplication(Application):  # type: ignore[misc]
             await super().process_update(update)
             if isinstance(update, Update):
                 self._finished.add(update.update_id)
-            await self._commit()
+            await self._commit(force=False)
         except Exception as exc:
             _LOGGER.error(
                 "Update %s not saved: %s: %s",
@@ -108,21 +113,30 @@ class BotApplication(Application):  # type: ignore[misc]
                 self.updates_done += 1
                 self._progress.notify_all()
 
-    async def _commit(self) -> None:
+    async def _commit(self, *, force: bool = True) -> None:
         """Write the persistence and mark handled every update whose handlers finished.
 
         python-telegram-bot stages the state of all users at once, so this commit may carry
         the new step of another user's update that finished meanwhile: that update is marked
         handled here too, or a crash now would replay it onto its own new step. The finished
         ids are taken, and the state staged, without another task running in between.
+
+        Unless forced, an update that changed no persistence (/help, or a form whose state the
+        engine commits itself) is only marked later, together with others: replaying such an
+        update repeats at most a reply, and a write per /help would halve the bot's speed.
         """
         async with self._commit_lock:
             handled = sorted(self._finished)
-            self._finished.clear()
             try:
                 await super().update_persistence()
-                if isinstance(self.persistence, SQLitePersistence):
-                    await self.persistence.write_pending(handled)
+                persistence = self.persistence
+                staged = isinstance(persistence, SQLitePersistence) and persistence.has_pending
+                if not (force or staged or len(handled) >= MARK_BATCH):
+                    self._mark_later()
+                    return
+                self._finished.difference_update(handled)
+                if isinstance(persistence, SQLitePersistence):
+                    await persistence.write_pending(handled)
                 elif handled:
                     async with self.database.transaction() as conn:
                         await inbox.mark_handled(conn, handled)
@@ -133,6 +147,19 @@ class BotApplication(Application):  # type: ignore[misc]
                     self.health.failed(exc)
                 raise
         self.health.ok()
+
+    def _mark_later(self) -> None:
+        """Flush the waiting marks after MARK_DELAY, once (awaited by stop(), like any task)."""
+        if self._mark_task is not None and not self._mark_task.done():
+            return
+        self._mark_task = self.create_task(self._flush_marks(), name="inbox-marks")
+
+    async def _flush_marks(self) -> None:
+        await asyncio.sleep(MARK_DELAY)
+        try:
+            await self._commit()
+        except Exception as exc:
+            _LOGGER.error("Could not mark updates handled: %s: %s", type(exc).__name__, exc)
 
     async def process_error(
         self, update: object | None, error: Exception, *args: Any, **kwargs: Any

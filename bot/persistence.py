@@ -129,6 +129,11 @@ class SQLitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
         """The database is written only by this process: nothing to refresh."""
 
+    @property
+    def has_pending(self) -> bool:
+        """Whether the last persistence run staged anything to write."""
+        return bool(self._pending)
+
     async def write_pending(self, handled: Sequence[int] = ()) -> None:
         """Write what the last persistence run staged and mark `handled`, in one transaction.
 

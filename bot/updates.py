@@ -47,31 +47,47 @@ def clean_json(value: Any) -> Any:
     return value
 
 
-def update_json(update: Update) -> dict[str, Any]:
-    """The update as Telegram's JSON, with unencodable text cleaned."""
-    return clean_json(update.to_dict())
+def _cleaned(update: Update, bot: Bot, raw: dict[str, Any] | None = None) -> tuple[Update, str]:
+    """The update (rebuilt only if its text had to be cleaned) and its JSON for the inbox.
+
+    `raw` is the update as Telegram sent it, when at hand: turning the object back into JSON
+    costs more than handling a /help.
+    """
+    data = raw if raw is not None else update.to_dict()
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = clean_json(data)
+        return Update.de_json(data, bot), json.dumps(data, ensure_ascii=False)
+    return update, text
 
 
 async def store_updates(
-    database: Database, health: DatabaseHealth, updates: Sequence[Update], bot: Bot
+    database: Database,
+    health: DatabaseHealth,
+    updates: Sequence[Update],
+    bot: Bot,
+    raw: dict[int, dict[str, Any]] | None = None,
 ) -> tuple[Update, ...]:
     """Clean the updates' text and store them in one transaction; returns the new ones.
 
     An update already in the inbox (sent again by Telegram, or replayed at start) is left out.
     """
-    cleaned = [update_json(update) for update in updates]
+    raw = raw or {}
+    cleaned = [_cleaned(update, bot, raw.get(update.update_id)) for update in updates]
     rows = [
         inbox.Incoming(
-            data["update_id"],
-            json.dumps(data, ensure_ascii=False),
+            update.update_id,
+            text,
             update.effective_user.id if update.effective_user else None,
             update.effective_chat.id if update.effective_chat else None,
         )
-        for update, data in zip(updates, cleaned, strict=True)
+        for update, text in cleaned
     ]
     new = await inbox.store(database, rows)
     health.ok()
-    return tuple(Update.de_json(data, bot) for data in cleaned if data["update_id"] in new)
+    return tuple(update for update, _ in cleaned if update.update_id in new)
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -176,6 +192,7 @@ class InboxBot(ExtBot[Any]):
             # Offsets are confirmed here too: a batch that was all in the inbox already comes
             # back empty, and python-telegram-bot would not advance past it.
             self._next_offset = 0
+            self._raw: list[Any] = []
             self._last_heartbeat = 0.0
             self._heartbeat_task: asyncio.Task[None] | None = None
 
@@ -191,12 +208,21 @@ class InboxBot(ExtBot[Any]):
             return updates
         with self._unfrozen():
             self._next_offset = updates[-1].update_id + 1
+        raw = {item["update_id"]: item for item in self._raw if isinstance(item, dict)}
         try:
-            return await store_updates(self._database, self._health, updates, self)
+            return await store_updates(self._database, self._health, updates, self, raw)
         except Exception as exc:
             if not is_transient(exc):
                 raise
             return self._unstored(updates, exc)
+
+    async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        """Keep getUpdates' JSON as Telegram sent it, for the inbox."""
+        result = await super()._post(endpoint, *args, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            with self._unfrozen():
+                self._raw = result
+        return result
 
     def _unstored(self, updates: tuple[Update, ...], exc: BaseException) -> tuple[Update, ...]:
         """The database refused the batch even after waiting: handle it anyway.
@@ -205,7 +231,7 @@ class InboxBot(ExtBot[Any]):
         better than silence; the failure counts towards giving up on the database.
         """
         self._health.failed(exc)
-        return tuple(Update.de_json(update_json(update), self) for update in updates)
+        return tuple(_cleaned(update, self)[0] for update in updates)
 
     async def check_webhook(self) -> None:
         """Webhook mode's heartbeat: Telegram answers getWebhookInfo (no polling to show it)."""
