@@ -131,7 +131,8 @@ class BotApplication(Application):  # type: ignore[misc]
                 await super().update_persistence()
                 persistence = self.persistence
                 staged = isinstance(persistence, SQLitePersistence) and persistence.has_pending
-                if not (force or staged or len(handled) >= MARK_BATCH):
+                later = self.running and len(handled) < MARK_BATCH
+                if not (force or staged) and later:
                     self._mark_later()
                     return
                 self._finished.difference_update(handled)
