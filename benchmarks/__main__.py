@@ -8,6 +8,7 @@ import sys
 
 from benchmarks import (
     ask_path,
+    burst_path,
     fanout,
     flood_path,
     help_path,
@@ -29,6 +30,7 @@ def main() -> int:
     asyncio.run(roster_import.run())
     asyncio.run(overview_path.run())
     asyncio.run(flood_path.run())
+    asyncio.run(burst_path.run())
     return 0
 
 

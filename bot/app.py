@@ -8,7 +8,7 @@ import logging
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CommandHandler, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import flood
 from bot.application import BotApplication
@@ -33,11 +33,14 @@ from bot.handlers import (
 )
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
+from bot.updates import DatabaseHealth, InboxBot, InboxQueue, PerUserProcessor
 from db import Database
 
 _LOGGER = logging.getLogger(__name__)
 # The emulator accepts any token of this shape; the demo and the tests use it.
 OFFLINE_TOKEN = "123456:EMULATOR"
+# Updates of different users handled at once (one user's always in order).
+CONCURRENT_UPDATES = 64
 
 
 async def post_init(application: Application) -> None:
@@ -61,29 +64,42 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
 ) -> BotApplication:
     """Build the bot from its configuration; `request` replaces the network (emulator)."""
-    database = Database(config.database_path)
+    database = Database(config.database_path, write_patience=config.storage.write_patience)
+    health = DatabaseHealth(config.storage.unusable_exit_after)
+    if request is None:
+        proxy = config.telegram.proxy
+        # As python-telegram-bot's builder would: a pool for concurrent sends, one for polling.
+        request = HTTPXRequest(connection_pool_size=256, proxy=proxy)
+        get_updates_request = HTTPXRequest(proxy=proxy)
+    bot = InboxBot(
+        token=config.telegram.token or OFFLINE_TOKEN,
+        base_url=config.telegram.api_base_url,
+        base_file_url=config.telegram.api_base_file_url,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            tzinfo=config.bot.tzinfo,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        request=request,
+        get_updates_request=get_updates_request or request,
+        rate_limiter=AIORateLimiter(max_retries=3) if config.telegram.rate_limit else None,
+        database=database,
+        health=health,
+    )
     builder = (
         ApplicationBuilder()
-        .application_class(BotApplication, kwargs={"config": config, "database": database})
-        .token(config.telegram.token or OFFLINE_TOKEN)
-        .base_url(config.telegram.api_base_url)
-        .base_file_url(config.telegram.api_base_file_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                tzinfo=config.bot.tzinfo,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
+        .application_class(
+            BotApplication, kwargs={"config": config, "database": database, "health": health}
+        )
+        .bot(bot)
+        .concurrent_updates(PerUserProcessor(CONCURRENT_UPDATES))
+        .update_queue(
+            # Webhook mode acknowledges on `put`, so the queue stores first (polling: get_updates).
+            InboxQueue(database, health) if config.telegram.webhook_url else asyncio.Queue()
         )
         .persistence(SQLitePersistence(database))
         .post_init(post_init)
     )
-    if config.telegram.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
-    elif config.telegram.proxy:
-        builder = builder.proxy(config.telegram.proxy).get_updates_proxy(config.telegram.proxy)
     application = builder.build()
     application.forms = build_forms()
     register_handlers(application)

@@ -1,15 +1,31 @@
-"""The Application subclass: owns the database and commits persistence after every update."""
+"""The Application subclass: owns the database, the inbox and the isolation of each update."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Config
 from bot.persistence import SQLitePersistence
-from db import Database
+from bot.updates import DatabaseHealth, InboxBot
+from db import Database, inbox
+from db.database import is_transient
+
+_LOGGER = logging.getLogger(__name__)
+# An update older than this is not answered after a restart: the user has moved on.
+REPLAY_WITHIN = timedelta(days=1)
+EXIT_DATABASE = 3
+# Marks of updates that changed no persistence are written together: after this many
+# seconds, or at once when this many are waiting.
+MARK_DELAY = 0.2
+MARK_BATCH = 200
 
 
 class BotApplication(Application):  # type: ignore[misc]
@@ -19,16 +35,26 @@ class BotApplication(Application):  # type: ignore[misc]
     crash (kill -9) can never lose a step of a conversation that the user already saw answered.
     """
 
-    def __init__(self, *, config: Config, database: Database, **kwargs: Any) -> None:
+    def __init__(
+        self, *, config: Config, database: Database, health: DatabaseHealth, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.config = config
         self.database = database
+        self.health = health
+        health.on_give_up = self._give_up
+        # Non-zero when the bot stopped because the database stayed unusable (see `run`).
+        self.exit_code = 0
         self.updates_done = 0
         # Chats that blocked the bot (403); one who writes again is unblocked (bot.handlers.chats).
         self.blocked_chats: set[int] = set()
         self._progress = asyncio.Condition()
         # The guided conversations' engine (bot.forms), set by the factory in bot.app.
         self.forms: Any = None
+        # Updates whose handlers finished, not yet marked handled in the inbox.
+        self._finished: set[int] = set()
+        self._commit_lock = asyncio.Lock()
+        self._mark_task: asyncio.Task[None] | None = None
 
     async def initialize(self) -> None:
         """Open the database (and apply migrations) before persistence is loaded from it."""
@@ -39,27 +65,150 @@ class BotApplication(Application):  # type: ignore[misc]
         if self.forms is not None:
             await self.forms.load(self.database)
         await super().initialize()
+        await self._queue_unhandled()
+
+    async def _queue_unhandled(self) -> None:
+        """Put what the inbox holds unhandled (a crash, a kill) first in the queue, in order."""
+        rows = await inbox.unhandled(self.database)
+        oldest = (datetime.now(UTC) - REPLAY_WITHIN).isoformat(timespec="seconds")
+        stale = [update_id for update_id, _, received in rows if received < oldest]
+        if stale:
+            _LOGGER.warning("Dropping %d unhandled updates older than a day", len(stale))
+            await inbox.drop(self.database, stale)
+        fresh = [(update_id, data) for update_id, data, received in rows if received >= oldest]
+        if fresh:
+            _LOGGER.info("Handling %d updates left unhandled by the last run", len(fresh))
+        for _, data in fresh:
+            # put_nowait: in webhook mode `put` would store it again (and drop it as known).
+            self.update_queue.put_nowait(Update.de_json(json.loads(data), self.bot))
+        pruned = await inbox.prune(self.database, REPLAY_WITHIN)
+        if pruned:
+            _LOGGER.info("Pruned %d handled updates from the inbox", pruned)
 
     async def shutdown(self) -> None:
         """Close the database after everything else has stopped."""
-        await super().shutdown()
-        await self.database.close()
+        try:
+            await super().shutdown()
+        finally:
+            # Its threads would keep the process alive (a supervisor waits for the exit).
+            await self.database.close()
 
     async def process_update(self, update: object) -> None:
-        """Handle the update, then commit the persistence it changed."""
+        """Handle the update, then commit its persistence and mark it handled, together.
+
+        Nothing raises out of here: python-telegram-bot's update fetcher would stop, and the
+        bot would go deaf while the process stays alive.
+        """
         try:
             await super().process_update(update)
-            await self.update_persistence()
+            if isinstance(update, Update):
+                self._finished.add(update.update_id)
+            await self._commit(force=False)
+        except Exception as exc:
+            _LOGGER.error(
+                "Update %s not saved: %s: %s",
+                update.update_id if isinstance(update, Update) else None,
+                type(exc).__name__,
+                exc,
+            )
+            await self._tell_not_saved(update)
         finally:
             async with self._progress:
                 self.updates_done += 1
                 self._progress.notify_all()
 
+    async def _commit(self, *, force: bool = True) -> None:
+        """Write the persistence and mark handled every update whose handlers finished.
+
+        python-telegram-bot stages the state of all users at once, so this commit may carry
+        the new step of another user's update that finished meanwhile: that update is marked
+        handled here too, or a crash now would replay it onto its own new step. The finished
+        ids are taken, and the state staged, without another task running in between.
+
+        Unless forced, an update that changed no persistence (/help, or a form whose state the
+        engine commits itself) is only marked later, together with others: replaying such an
+        update repeats at most a reply, and a write per /help would halve the bot's speed.
+        """
+        async with self._commit_lock:
+            handled = sorted(self._finished)
+            try:
+                await super().update_persistence()
+                persistence = self.persistence
+                staged = isinstance(persistence, SQLitePersistence) and persistence.has_pending
+                later = self.running and len(handled) < MARK_BATCH
+                if not (force or staged) and later:
+                    self._mark_later()
+                    return
+                self._finished.difference_update(handled)
+                if isinstance(persistence, SQLitePersistence):
+                    await persistence.write_pending(handled)
+                elif handled:
+                    async with self.database.transaction() as conn:
+                        await inbox.mark_handled(conn, handled)
+            except Exception as exc:
+                # Marked with the next successful commit (the staged state is kept as well).
+                self._finished.update(handled)
+                if is_transient(exc):
+                    self.health.failed(exc)
+                raise
+        self.health.ok()
+
+    def _mark_later(self) -> None:
+        """Flush the waiting marks after MARK_DELAY, once (awaited by stop(), like any task)."""
+        if self._mark_task is not None and not self._mark_task.done():
+            return
+        self._mark_task = self.create_task(self._flush_marks(), name="inbox-marks")
+
+    async def _flush_marks(self) -> None:
+        await asyncio.sleep(MARK_DELAY)
+        try:
+            await self._commit()
+        except Exception as exc:
+            _LOGGER.error("Could not mark updates handled: %s: %s", type(exc).__name__, exc)
+
+    async def process_error(
+        self, update: object | None, error: Exception, *args: Any, **kwargs: Any
+    ) -> bool:
+        """Count a database failure of a handler towards giving up, then run the error handler.
+
+        Polling errors (update None) are expected network trouble: one warning per outage
+        (InboxBot.network), not a traceback for every retry.
+        """
+        if update is None and isinstance(error, NetworkError) and isinstance(self.bot, InboxBot):
+            self.bot.network.failed(error)
+            return False
+        if is_transient(error):
+            self.health.failed(error)
+        return await super().process_error(update, error, *args, **kwargs)
+
     async def update_persistence(self) -> None:
-        """Stage every change (python-telegram-bot) and write them in one transaction."""
-        await super().update_persistence()
-        if isinstance(self.persistence, SQLitePersistence):
-            await self.persistence.write_pending()
+        """Stage every change and write them (python-telegram-bot's timer and shutdown).
+
+        A failure is logged and kept for the next run: raising here would break the shutdown.
+        """
+        try:
+            await self._commit()
+        except Exception as exc:
+            _LOGGER.error("Could not save the persistence: %s: %s", type(exc).__name__, exc)
+
+    async def _tell_not_saved(self, update: object) -> None:
+        """Say that the step was not saved, rather than leaving the user guessing."""
+        from bot.texts import render
+
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None or chat.type != chat.PRIVATE:
+            return
+        try:
+            await self.bot.send_message(chat.id, render("save_failed"))
+        except Exception as exc:  # the network may be down as well: nothing more to do
+            _LOGGER.warning("Could not tell the user: %s", type(exc).__name__)
+
+    def _give_up(self, reason: str) -> None:
+        """The database stayed unusable: stop with a non-zero exit code (see bot.cli.run)."""
+        _LOGGER.critical(reason)
+        self.exit_code = EXIT_DATABASE
+        if self.running:
+            self.stop_running()
 
     async def wait_for_updates(self, count: int, timeout: float = 10) -> None:
         """Wait until `count` updates in all have been fully handled (tests, demo, bench)."""

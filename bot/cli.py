@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run] --config FILE` and `python -m bot demo`."""
+"""Command line: `python -m bot [run|demo|check|backup|restore] --config FILE`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
@@ -21,6 +23,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot import flood, redaction
 from bot.app import OFFLINE_TOKEN, build_application, post_init
 from bot.config import Config, ConfigError, load_config, require_token
+from bot.updates import HEARTBEAT
 from db import DatabaseError
 from db.files import database_files, exposed
 
@@ -90,13 +93,26 @@ def run(config: Config, config_path: Path | None = None) -> int:
         config.database_path,
         config.telegram.api_base_url,
     )
+    telegram = config.telegram
     try:
-        application.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            stop_signals=(signal.SIGINT, signal.SIGTERM),
-            # A Telegram outage at start is waited out (retrying with backoff), not a crash.
-            bootstrap_retries=-1,
-        )
+        if telegram.webhook_url:
+            application.run_webhook(
+                listen=telegram.webhook_listen,
+                port=telegram.webhook_port,
+                url_path=urlsplit(telegram.webhook_url).path.lstrip("/"),
+                webhook_url=telegram.webhook_url,
+                secret_token=telegram.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                stop_signals=(signal.SIGINT, signal.SIGTERM),
+                bootstrap_retries=-1,
+            )
+        else:
+            application.run_polling(
+                allowed_updates=Update.ALL_TYPES,
+                stop_signals=(signal.SIGINT, signal.SIGTERM),
+                # A Telegram outage at start is waited out (retrying with backoff), not a crash.
+                bootstrap_retries=-1,
+            )
     except InvalidToken:
         raise ConfigError(
             "Telegram 不接受 [telegram] token：请向 @BotFather 核对后重新填写"
@@ -109,7 +125,63 @@ def run(config: Config, config_path: Path | None = None) -> int:
             type(exc).__name__,
         )
         return 1
+    if application.exit_code:
+        return application.exit_code
     _LOGGER.info("Stopped")
+    return 0
+
+
+async def _check(config: Config, max_age: float) -> list[tuple[bool, str]]:
+    from db import inbox
+    from db.database import Database, migrations
+
+    if not config.database_path.exists():
+        return [(False, f"数据库 {config.database_path} 不存在")]
+    database = Database(config.database_path)
+    results: list[tuple[bool, str]] = []
+    try:
+        await database.open()
+    except DatabaseError as exc:
+        return [(False, f"数据库打不开：{exc}")]
+    try:
+        results.append((True, f"数据库可以打开：{config.database_path}"))
+        version = await database.schema_version()
+        results.append((version == len(migrations()), f"数据库版本 {version}/{len(migrations())}"))
+        polled = await inbox.get_state(database, HEARTBEAT)
+        if polled is None:
+            results.append((False, "机器人还没有连上过 Telegram"))
+        else:
+            age = (datetime.now(UTC) - datetime.fromisoformat(polled)).total_seconds()
+            results.append((age <= max_age, f"上次连上 Telegram：{age:.0f} 秒前"))
+    finally:
+        await database.close()
+    return results
+
+
+def check(config: Config, max_age: float) -> int:
+    """Say whether the database opens, its migrations are current and the bot polled lately."""
+    results = asyncio.run(_check(config, max_age))
+    for ok, line in results:
+        print(("正常 " if ok else "异常 ") + line)
+    return 0 if all(ok for ok, _ in results) else 1
+
+
+def backup_command(config: Config, target: str | None) -> int:
+    """Back up the database (works while the bot runs)."""
+    from db.backup import backup
+
+    folder = Path(config.storage.backup_dir)
+    written = backup(config.database_path, Path(target) if target else folder)
+    print(f"已备份到 {written}")
+    return 0
+
+
+def restore_command(config: Config, source: str) -> int:
+    """Replace the database with a backup; the bot must be stopped."""
+    from db.backup import restore
+
+    version = restore(Path(source), config.database_path)
+    print(f"已从 {source} 恢复（数据库版本 {version}）；启动机器人即可")
     return 0
 
 
@@ -205,6 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--config", dest="sub_config", help="配置文件（只取存储和时区）")
     demo_parser.add_argument("--database", help=f"演示数据库（默认 {DEMO_DATABASE}）")
     demo_parser.add_argument("--user-id", type=int, default=DEMO_USER_ID, help=argparse.SUPPRESS)
+    check_parser = commands.add_parser("check", help="检查数据库和与 Telegram 的连接是否正常")
+    check_parser.add_argument("--config", dest="sub_config", help="配置文件")
+    check_parser.add_argument(
+        "--max-age", type=float, default=300, help="多久没连上 Telegram 算异常（秒，默认 300）"
+    )
+    backup_parser = commands.add_parser("backup", help="备份数据库（机器人运行时也可以）")
+    backup_parser.add_argument("--config", dest="sub_config", help="配置文件")
+    backup_parser.add_argument(
+        "path", nargs="?", help="备份文件或目录（默认 [storage] backup_dir）"
+    )
+    restore_parser = commands.add_parser("restore", help="从备份恢复数据库（先停止机器人）")
+    restore_parser.add_argument("--config", dest="sub_config", help="配置文件")
+    restore_parser.add_argument("path", help="备份文件")
     return parser
 
 
@@ -228,6 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             telegram = dataclasses.replace(config.telegram, token=OFFLINE_TOKEN)
             config = dataclasses.replace(config, storage=storage, telegram=telegram)
             return demo(config, args.user_id)
+        if args.command == "check":
+            return check(config, args.max_age)
+        if args.command == "backup":
+            return backup_command(config, args.path)
+        if args.command == "restore":
+            return restore_command(config, args.path)
         return run(config, config_path)
     except (ConfigError, DatabaseError) as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from bot.pacing import Pacing
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_API_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_DATABASE = "data/bot.sqlite3"
+DEFAULT_BACKUP_DIR = "data/backups"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 EXAMPLE = "config.example.toml"
 
@@ -32,6 +34,11 @@ class TelegramConfig:
     api_base_file_url: str = DEFAULT_API_BASE_FILE_URL
     proxy: str | None = None
     rate_limit: bool = True
+    # Webhook mode (behind a reverse proxy); polling when webhook_url is empty.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,13 @@ class StorageConfig:
     """The embedded SQLite database that holds the whole state."""
 
     database: str = DEFAULT_DATABASE
+    # A write waits this long (seconds) for another process's lock or a failing disk.
+    write_patience: float = 60.0
+    # The bot exits (non-zero, for its supervisor) when writes fail for this long (seconds).
+    unusable_exit_after: float = 300.0
+    # Daily backups: how many to keep (0: none) and where.
+    backups: int = 7
+    backup_dir: str = DEFAULT_BACKUP_DIR
 
 
 @dataclass(frozen=True)
@@ -75,8 +89,18 @@ class Config:
 
 
 _SECTIONS: dict[str, set[str]] = {
-    "telegram": {"token", "api_base_url", "api_base_file_url", "proxy", "rate_limit"},
-    "storage": {"database"},
+    "telegram": {
+        "token",
+        "api_base_url",
+        "api_base_file_url",
+        "proxy",
+        "rate_limit",
+        "webhook_url",
+        "webhook_listen",
+        "webhook_port",
+        "webhook_secret",
+    },
+    "storage": {"database", "write_patience", "unusable_exit_after", "backups", "backup_dir"},
     "bot": {"timezone", "admin_ids", "log_level", "reminders"},
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -95,6 +119,20 @@ def _url(section: Mapping[str, Any], where: str, key: str, default: str) -> str:
         raise ConfigError(
             f'配置项 [{where}] {key} 应以 http:// 或 https:// 开头，例如 {key} = "{default}"'
         )
+    return value
+
+
+def _seconds(section: Mapping[str, Any], key: str, default: float) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"配置项 [storage] {key} 应为正数（秒），例如 {key} = {default:g}")
+    return float(value)
+
+
+def _count(section: Mapping[str, Any], key: str, default: int) -> int:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"配置项 [storage] {key} 应为不小于 0 的整数，例如 {key} = {default}")
     return value
 
 
@@ -122,7 +160,29 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     rate_limit = tg.get("rate_limit", True)
     if not isinstance(rate_limit, bool):
         raise ConfigError("配置项 [telegram] rate_limit 应为 true 或 false")
+    webhook_url = tg.get("webhook_url", "")
+    if not isinstance(webhook_url, str) or (
+        webhook_url and not webhook_url.startswith("https://")
+    ):
+        raise ConfigError(
+            '配置项 [telegram] webhook_url 应以 https:// 开头，例如 webhook_url = "https://bot.example.org/tg"'
+        )
+    secret = tg.get("webhook_secret", "")
+    if webhook_url and (
+        not isinstance(secret, str) or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret)
+    ):
+        raise ConfigError(
+            "使用 webhook_url 时须设置 [telegram] webhook_secret：16–256 位字母、数字、_ 或 -，"
+            '例如 webhook_secret = "随机生成的长字符串"'
+        )
+    port = tg.get("webhook_port", 8443)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError("配置项 [telegram] webhook_port 应为端口号（1–65535），例如 8443")
     telegram = TelegramConfig(
+        webhook_url=webhook_url,
+        webhook_listen=_string(tg, "telegram", "webhook_listen", "127.0.0.1", '"127.0.0.1"'),
+        webhook_port=port,
+        webhook_secret=secret if isinstance(secret, str) else "",
         token=token.strip(),
         api_base_url=_url(tg, "telegram", "api_base_url", DEFAULT_API_BASE_URL),
         api_base_file_url=_url(tg, "telegram", "api_base_file_url", DEFAULT_API_BASE_FILE_URL),
@@ -130,14 +190,15 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         rate_limit=rate_limit,
     )
 
+    st = data.get("storage", {})
     storage = StorageConfig(
-        database=_string(
-            data.get("storage", {}),
-            "storage",
-            "database",
-            DEFAULT_DATABASE,
-            f'"{DEFAULT_DATABASE}"',
-        )
+        database=_string(st, "storage", "database", DEFAULT_DATABASE, f'"{DEFAULT_DATABASE}"'),
+        write_patience=_seconds(st, "write_patience", 60.0),
+        unusable_exit_after=_seconds(st, "unusable_exit_after", 300.0),
+        backups=_count(st, "backups", 7),
+        backup_dir=_string(
+            st, "storage", "backup_dir", DEFAULT_BACKUP_DIR, f'"{DEFAULT_BACKUP_DIR}"'
+        ),
     )
 
     section = data.get("bot", {})

@@ -232,7 +232,12 @@ class Deliverer:
         "delivery", and now if the application is running."""
         every = self.pacing.real(self.pacing.delivery_interval if interval is None else interval)
         # APScheduler cannot start an interval job "now": the first run is spawned here instead.
-        self.job = job_queue.run_repeating(self._tick, interval=every, name=JOB_NAME)
+        self.job = job_queue.run_repeating(
+            self._tick,
+            interval=every,
+            name=JOB_NAME,
+            job_kwargs={"misfire_grace_time": None, "coalesce": True},
+        )
         self._spawn()
         return self.job
 

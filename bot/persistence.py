@@ -9,12 +9,16 @@ Unchanged data is not written again.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from db import Database, ptb_store
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def _dump(value: Any) -> str:
@@ -125,13 +129,22 @@ class SQLitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
         """The database is written only by this process: nothing to refresh."""
 
-    async def write_pending(self) -> None:
-        """Write what the last persistence run staged, in one transaction."""
-        if not self._pending or not self.db.is_open:
+    @property
+    def has_pending(self) -> bool:
+        """Whether the last persistence run staged anything to write."""
+        return bool(self._pending)
+
+    async def write_pending(self, handled: Sequence[int] = ()) -> None:
+        """Write what the last persistence run staged and mark `handled`, in one transaction.
+
+        A failed write keeps the batch for the next run and raises: the caller isolates it to
+        its update (the bot keeps polling).
+        """
+        if not (self._pending or handled) or not self.db.is_open:
             return
         pending, self._pending = self._pending, ptb_store.PendingWrites()
         try:
-            await ptb_store.write(self.db, pending)
+            await ptb_store.write(self.db, pending, handled)
         except BaseException:
             # Keep the batch (newer changes win) so the next run retries it.
             pending.user_data.update(self._pending.user_data)
@@ -143,5 +156,8 @@ class SQLitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             raise
 
     async def flush(self) -> None:
-        """Called by the application on shutdown."""
-        await self.write_pending()
+        """Called by the application on shutdown: a failure is logged, the bot still stops."""
+        try:
+            await self.write_pending()
+        except Exception as exc:
+            _LOGGER.error("Could not save on shutdown: %s: %s", type(exc).__name__, exc)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -21,8 +24,36 @@ _LOGGER = logging.getLogger(__name__)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+# Set while the current task runs inside Database.transaction(): its reads must see its own
+# uncommitted writes, so they go to the writer connection instead of the reader.
+_IN_TRANSACTION: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "in_transaction", default=False
+)
+# SQLite result codes (primary, the low byte) that pass when another writer lets go.
+_TRANSIENT_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+# ... and those of a failing disk: retried too, they may clear (space freed, device back).
+_DISK_CODES = frozenset({sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN})
+
+
 class DatabaseError(Exception):
     """The database cannot be used (wrong version, unreadable file, ...)."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """A write could not be done within the patience: the file is locked or the disk fails."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may pass by itself (lock held elsewhere, disk I/O, disk full)."""
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    if not isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _TRANSIENT_CODES | _DISK_CODES
+    text = str(exc).lower()
+    return any(word in text for word in ("locked", "busy", "disk", "i/o"))
 
 
 def utcnow() -> str:
@@ -47,11 +78,28 @@ def migrations() -> list[tuple[int, str, str]]:
 class Database:
     """One connection for the whole bot; writes that belong together share one transaction."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        write_patience: float = 60,
+        busy_timeout: float = 0.2,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
+        # Reads outside a transaction: they see only committed data and never queue behind a
+        # write that waits for SQLite's lock. None for an in-memory database (one connection).
+        self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self._open_lock = asyncio.Lock()
+        # How long a write waits for another process's lock (or a failing disk) before giving
+        # up, and the short SQLite-level wait between asyncio-level retries.
+        self.write_patience = write_patience
+        self.busy_timeout = busy_timeout
+        self._sleep = sleep
+        self._clock = clock
 
     @property
     def is_open(self) -> bool:
@@ -60,10 +108,17 @@ class Database:
 
     @property
     def conn(self) -> aiosqlite.Connection:
-        """The open connection."""
+        """The open (writer) connection."""
         if self._conn is None:
             raise DatabaseError("the database is not open")
         return self._conn
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """The connection for a read: the writer's inside a transaction, else the reader's."""
+        if _IN_TRANSACTION.get() or self._reader is None:
+            return self.conn
+        return self._reader
 
     async def open(self) -> None:
         """Open the file (created owner-only), set the pragmas and apply pending migrations."""
@@ -86,10 +141,12 @@ class Database:
                 # NORMAL is durable against a crash of the process (kill -9); only a power cut
                 # can lose the last commits, and it cannot corrupt the file.
                 await conn.execute("PRAGMA synchronous=NORMAL")
-                await conn.execute("PRAGMA busy_timeout=5000")
+                await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
                 await conn.execute("PRAGMA foreign_keys=ON")
                 self._conn = conn
                 await self._migrate()
+                if str(self.path) != ":memory:":
+                    self._reader = await self._open_reader()
             except (sqlite3.Error, DatabaseError) as exc:
                 await conn.close()
                 self._conn = None
@@ -97,9 +154,37 @@ class Database:
                     raise
                 raise DatabaseError(f"cannot open database {self.path}: {exc}") from exc
 
+    async def _open_reader(self) -> aiosqlite.Connection:
+        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        reader.row_factory = aiosqlite.Row
+        # Reads in WAL mode wait for no writer; the timeout covers only a checkpoint's instant.
+        await reader.execute("PRAGMA busy_timeout=5000")
+        await reader.execute("PRAGMA foreign_keys=ON")
+        await reader.execute("PRAGMA query_only=ON")
+        return reader
+
+    @asynccontextmanager
+    async def scan(self) -> AsyncIterator[Database]:
+        """A read-only view with a connection of its own, for long reads (the sweep's load).
+
+        A scan of seconds on the shared reader would hold up every other read meanwhile.
+        """
+        if self._reader is None:
+            yield self
+            return
+        view = Database(self.path)
+        view._reader = await self._open_reader()
+        try:
+            yield view
+        finally:
+            await view._reader.close()
+
     async def close(self) -> None:
-        """Wait for the write in progress, then close the connection."""
+        """Wait for the write in progress, then close the connections."""
         async with self._write_lock:
+            if self._reader is not None:
+                await self._reader.close()
+                self._reader = None
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
@@ -131,26 +216,69 @@ class Database:
                 f"VALUES ({version}, '{name}', '{utcnow()}');\nCOMMIT;"
             )
 
+    async def _begin(self, conn: aiosqlite.Connection) -> None:
+        """BEGIN IMMEDIATE, retried with backoff while another process holds the write lock.
+
+        SQLite's own busy wait blocks the connection's thread, so it is kept short and the
+        waiting is done here, where other tasks' reads go on meanwhile.
+        """
+        started = self._clock()
+        delay = 0.05
+        logged = False
+        while True:
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                if logged:
+                    _LOGGER.info("Database writable again after %.1f s", self._clock() - started)
+                return
+            except sqlite3.Error as exc:
+                if not is_transient(exc):
+                    raise
+                waited = self._clock() - started
+                if waited >= self.write_patience:
+                    raise DatabaseUnavailable(
+                        f"database {self.path} not writable for {waited:.0f} s: {exc}"
+                    ) from exc
+                if not logged:
+                    _LOGGER.warning("Database busy (%s); retrying for up to %.0f s", exc,
+                                    self.write_patience)  # fmt: skip
+                    logged = True
+            await self._sleep(delay)
+            delay = min(delay * 2, 1.0)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block as one transaction: committed at the end, rolled back on error."""
         async with self._write_lock:
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+            await self._begin(conn)
+            token = _IN_TRANSACTION.set(True)
             try:
                 yield conn
             except BaseException:
-                await conn.rollback()
+                # A failed disk may have rolled back already; the original error is the news.
+                try:
+                    await conn.rollback()
+                except sqlite3.Error as exc:
+                    _LOGGER.warning("Rollback failed: %s", exc)
                 raise
             else:
-                await conn.commit()
+                try:
+                    await conn.commit()
+                except sqlite3.Error:
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            await conn.rollback()
+                    raise
+            finally:
+                _IN_TRANSACTION.reset(token)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """One row of a query, or None."""
-        async with self.conn.execute(sql, params) as cursor:
+        async with self.reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[aiosqlite.Row]:
         """All rows of a query."""
-        async with self.conn.execute(sql, params) as cursor:
+        async with self.reader.execute(sql, params) as cursor:
             return await cursor.fetchall()

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiosqlite
 
+from db import inbox
 from db.database import Database
 from db.repo import write_audit
 
@@ -151,7 +152,7 @@ async def _plan(conn: aiosqlite.Connection, user_id: int) -> ForgetPlan:
 
 async def forget_plan(db: Database, user_id: int) -> ForgetPlan:
     """What /forgetme would do for this user now."""
-    return await _plan(db.conn, user_id)
+    return await _plan(db.reader, user_id)
 
 
 async def forget_user(db: Database, user_id: int, *, sole_branches: tuple[int, ...]) -> bool:
@@ -173,6 +174,7 @@ async def forget_user(db: Database, user_id: int, *, sole_branches: tuple[int, .
         await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (user_id,))
         await conn.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (user_id,))
         await conn.execute("DELETE FROM form_state WHERE user_id = ?", (user_id,))
+        await inbox.forget_sender(conn, user_id)
         await conn.execute(
             "UPDATE selfchecks SET source_key = 'forgotten:' || id "
             "WHERE substr(source_key, 1, ?) = ?",

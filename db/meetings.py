@@ -164,7 +164,7 @@ async def create_meeting(
 
 async def get_meeting(db: Database, meeting_id: int) -> Meeting | None:
     """A record that has not been deleted, with its photos; None otherwise."""
-    return await _load(db.conn, meeting_id)
+    return await _load(db.reader, meeting_id)
 
 
 async def update_meeting(
@@ -264,7 +264,7 @@ async def list_meetings(
             (*params, limit, offset),
         )
     )
-    photos = await _photos(db.conn, [row["id"] for row in rows])
+    photos = await _photos(db.reader, [row["id"] for row in rows])
     total = total_row["n"] if total_row else 0
     return [_from_row(row, photos[row["id"]]) for row in rows], total
 
@@ -275,7 +275,7 @@ async def meetings_of_year(db: Database, branch_id: int, year: int) -> list[Meet
     rows = list(
         await db.fetchall(f"SELECT * FROM meetings WHERE {where} ORDER BY held_on, id", params)
     )
-    photos = await _photos(db.conn, [row["id"] for row in rows])
+    photos = await _photos(db.reader, [row["id"] for row in rows])
     return [_from_row(row, photos[row["id"]]) for row in rows]
 
 

@@ -109,24 +109,32 @@ def _values(message: OutboxMessage, created_at: str) -> tuple[Any, ...]:
     )
 
 
+# Rows written per transaction by enqueue (a few milliseconds of holding the write lock).
+ENQUEUE_CHUNK = 100
+
+
 async def enqueue(db: Database, messages: Sequence[OutboxMessage]) -> int:
-    """Store the decisions in one transaction; returns how many were new.
+    """Store the decisions, ENQUEUE_CHUNK rows a transaction; returns how many were new.
 
     A key already in the outbox (in any state) is left as it is, so running a sweep again never
-    sends anything twice.
+    sends anything twice; so a sweep cut short between two chunks is completed by the next run.
+    Short transactions let the updates' own writes (the inbox) in between.
     """
     if not messages:
         return 0
     now = utcnow()
     rows = [_values(message, now) for message in messages]
-    async with db.transaction() as conn:
-        cursor = await conn.executemany(
-            "INSERT OR IGNORE INTO outbox "
-            "(key, branch_id, chat_id, text, buttons, not_before, expires_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        return max(cursor.rowcount, 0)
+    new = 0
+    for start in range(0, len(rows), ENQUEUE_CHUNK):
+        async with db.transaction() as conn:
+            cursor = await conn.executemany(
+                "INSERT OR IGNORE INTO outbox "
+                "(key, branch_id, chat_id, text, buttons, not_before, expires_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows[start : start + ENQUEUE_CHUNK],
+            )
+            new += max(cursor.rowcount, 0)
+    return new
 
 
 def _after_prefix(prefix: str) -> str | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from db import inbox
 from db.database import Database
 
 
@@ -50,9 +52,14 @@ async def load_conversations(db: Database, name: str) -> dict[tuple[Any, ...], A
     return {tuple(json.loads(row["conversation_key"])): json.loads(row["state"]) for row in rows}
 
 
-async def write(db: Database, pending: PendingWrites) -> None:
-    """Write a batch of changes atomically (None means delete)."""
+async def write(db: Database, pending: PendingWrites, handled: Iterable[int] = ()) -> None:
+    """Write a batch of changes atomically (None means delete), marking `handled` updates done.
+
+    Marking in the same transaction means a replayed update finds the state it left behind
+    only when it was marked handled too, so it is never applied twice.
+    """
     async with db.transaction() as conn:
+        await inbox.mark_handled(conn, handled)
         for user_id, data in pending.user_data.items():
             if data is None:
                 await conn.execute("DELETE FROM ptb_user_data WHERE user_id = ?", (user_id,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -59,7 +60,10 @@ async def load(
         "WHERE deleted_at IS NULL AND held_on >= ?" + only,
         (since, *ids),
     )
-    for row in rows:
+    for number, row in enumerate(rows):
+        # A year of records of thousands of branches: let other updates run now and then.
+        if number % 2000 == 1999:
+            await asyncio.sleep(0)
         if not keep(row["branch_id"]):
             continue
         day = date.fromisoformat(row["held_on"])

@@ -44,8 +44,7 @@ async def test_back_in_registration_asks_the_following_steps_again(harness: Harn
     # Changing it goes on to the next step in order, which shows its earlier answer.
     replies = await harness.tap("联合组建")
     assert replies[-1] == (
-        "第 5/9 项\n现有正式党员几人？请输入数字，例如 5。\n"
-        '当前：5 人（不改就点"↪️ 保持原样"）'
+        '第 5/9 项\n现有正式党员几人？请输入数字，例如 5。\n当前：5 人（不改就点"↪️ 保持原样"）'
     )
     assert "↪️ 保持原样" in harness.buttons()
     replies = await harness.tap("↪️ 保持原样")

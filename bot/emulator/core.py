@@ -236,6 +236,11 @@ class FakeTelegram:
         self._flood: _FloodLimit | None = None
         self._flood_buckets: dict[object, _Bucket] = {}
         self.flood_refusals = 0  # sends answered 429 by the flood limit
+        # A realistic Bot API round trip for every call but getUpdates (seconds; the bench).
+        self.latency = 0.0
+        # Sends to these chats wait until their event is set (a test holds one user's replies).
+        self.holds: dict[int, asyncio.Event] = {}
+        self.webhook: dict[str, Any] = {}  # the last setWebhook (a webhook bot's test reads it)
 
     # ---- what phones do -------------------------------------------------------------------
 
@@ -504,8 +509,13 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{name}", None)
         if handler is None:
             raise ApiError(404, "Not Found")
+        if self.latency and name != "getupdates":
+            await asyncio.sleep(self.latency)
         if name in _SEND_METHODS:
             self._check_reachable(params)
+            hold = self.holds.get(params.get("chat_id"))  # type: ignore[arg-type]
+            if hold is not None:
+                await hold.wait()
         buckets = self._flood_check(params) if self._flood and name in _FLOOD_METHODS else []
         # The result may share dicts with the fake's state: the transports serialize it at once
         # (copying here would cost the benchmarks about a tenth of their time).
@@ -950,6 +960,10 @@ class FakeTelegram:
                 self._waiters.remove(waiter)
             if self._poller is not me:
                 raise ApiError(409, CONFLICT)
+
+    async def _m_setwebhook(self, params: dict[str, Any], files: Files) -> Any:
+        self.webhook = {"url": params.get("url", ""), "secret_token": params.get("secret_token")}
+        return True
 
     async def _m_deletewebhook(self, params: dict[str, Any], files: Files) -> Any:
         if params.get("drop_pending_updates"):

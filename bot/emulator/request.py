@@ -77,7 +77,12 @@ async def answer(
         result = await fake.call(rest, params, files)
     except ApiError as exc:
         return error_body(exc)
-    return 200, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+    body = {"ok": True, "result": result}
+    try:
+        return 200, json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate in a text: Telegram sends it as a \uXXXX escape, so does this.
+        return 200, json.dumps(body).encode()
 
 
 def _files(request_data: RequestData) -> Files:

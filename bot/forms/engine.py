@@ -469,10 +469,13 @@ class FormEngine:
             await self._end(context, user.id)
             await _send(update, render(refused.template), [])
             return None
-        if session.last_update == update.update_id:
-            # Replayed after a crash: its change is in already; show where the user is.
+        if update.update_id <= session.last_update:
+            # Replayed after a crash: its change is in already (a user's updates are handled
+            # in order, so an older one was applied or overtaken). The newest one may not have
+            # been answered: show where the user is.
             await _answer(update)
-            await self._present(turn, form, session)
+            if update.update_id == session.last_update:
+                await self._present(turn, form, session)
             return None
         if update.message is not None and shown < session.entered:
             # The newest question never reached the user: this text answers an older one.

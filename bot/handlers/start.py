@@ -21,6 +21,7 @@ from bot.handlers.common import (
 )
 from bot.texts import labels, render
 from db import admins, repo
+from db.database import is_transient
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,13 +108,18 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log the failure (never the message text) and tell the user politely."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    _LOGGER.error("Update %s failed: %s", update_id, type(error).__name__, exc_info=error)
+    # A locked or failing database is expected now and then: its cause, not a traceback.
+    transient = error is not None and is_transient(error)
+    if transient:
+        _LOGGER.error("Update %s not saved: %s: %s", update_id, type(error).__name__, error)
+    else:
+        _LOGGER.error("Update %s failed: %s", update_id, type(error).__name__, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
         if update.callback_query:
             await answer(update)
-        await update.effective_chat.send_message(render("error"))
+        await update.effective_chat.send_message(render("save_failed" if transient else "error"))
     except TelegramError as exc:
         _LOGGER.warning("Could not tell the user about the failure: %s", type(exc).__name__)
 

@@ -1,0 +1,259 @@
+"""The update path in one process: concurrency per user, the inbox, isolation of failures."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+from telegram.error import NetworkError
+
+from bot.app import build_application, post_init
+from bot.config import ConfigError, parse_config
+from bot.emulator.html import parse_html
+from bot.emulator.request import EmulatorRequest
+from bot.updates import HEARTBEAT
+from db import Database, inbox
+from tests.conftest import OTHER, SECRETARY, Harness
+
+ASK_NAME = "支部的全称是什么？"
+ASK_ORG = "单位（社会组织）的名称"
+
+
+def texts(h: Harness, chat_id: int) -> list[str]:
+    return [parse_html(m.get("text") or "") for m in h.fake.bot_messages(chat_id)]
+
+
+async def wait_until(condition: object, timeout: float = 10) -> None:
+    """Wait (yielding to the bot) until condition() holds."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+
+
+async def test_users_run_concurrently_and_each_user_in_order(harness: Harness) -> None:
+    app = harness.app
+    assert app is not None
+    held = asyncio.Event()
+    harness.fake.holds[SECRETARY] = held
+    # The secretary's reply hangs (a slow send); a second message of theirs must wait for it.
+    harness.fake.send_text(SECRETARY, "/start")
+    harness.fake.send_text(SECRETARY, "进程测试支部")
+    replies = await harness.send("/start", OTHER)
+    assert any(ASK_NAME in text for text in replies), "another user is not held up"
+    assert texts(harness, SECRETARY) == []
+    held.set()
+    await app.wait_for_updates(3)
+    mine = texts(harness, SECRETARY)
+    asked = [i for i, text in enumerate(mine) if ASK_NAME in text]
+    then = [i for i, text in enumerate(mine) if ASK_ORG in text]
+    assert len(asked) == len(then) == 1
+    assert asked[0] < then[0], "the second message was applied after the first"
+
+
+async def test_unhandled_inbox_rows_are_handled_first_and_once(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    # A previous run stored this update and died before handling it (kill -9).
+    update = h.fake.send_text(SECRETARY, "/start")
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open()
+    await inbox.store(database, [inbox.Incoming(update["update_id"], json.dumps(update))])
+    await database.close()
+    # Telegram still has it too (never confirmed): it must not be handled twice.
+    await h.start()
+    try:
+        assert h.app is not None
+        await wait_until(lambda: any(ASK_NAME in t for t in texts(h, SECRETARY)))
+        reply = await h.send("进程测试支部")
+        assert any(ASK_ORG in t for t in reply)
+        assert len([t for t in texts(h, SECRETARY) if ASK_NAME in t]) == 1
+        # A form commits its own state: the update is marked handled with the next batch.
+        await h.app.update_persistence()
+        assert await inbox.unhandled(h.app.database) == []
+    finally:
+        await h.stop()
+
+
+async def test_a_lone_surrogate_is_cleaned_before_it_is_stored(harness: Harness) -> None:
+    assert harness.app is not None
+    replies = await harness.send("/start")
+    assert any(ASK_NAME in t for t in replies)
+    replies = await harness.send("坏\ud800支部")
+    assert any(ASK_ORG in t for t in replies)
+    # The draft holds the cleaned name: it can be stored and searched.
+    stored = await harness.app.database.fetchone(
+        "SELECT data FROM form_state WHERE user_id = ?", (SECRETARY,)
+    )
+    assert stored is not None and "坏\ufffd支部" in stored["data"]
+
+
+async def test_an_outside_write_lock_is_waited_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    await h.start()
+    try:
+        assert h.app is not None
+        outside = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+        caplog.set_level(logging.WARNING, logger="db.database")
+        for user in (SECRETARY, OTHER):
+            h.fake.send_text(user, "/start")
+        await wait_until(lambda: "Database busy" in caplog.text)
+        outside.execute("COMMIT")
+        outside.close()
+        await h.app.wait_for_updates(2)
+        for user in (SECRETARY, OTHER):
+            assert ASK_NAME in texts(h, user)[-1]
+        assert await inbox.unhandled(h.app.database) == []
+        assert caplog.text.count("Database busy") == 1, "one line per outage, not per retry"
+    finally:
+        await h.stop()
+
+
+async def test_a_database_that_stays_locked_gets_a_clear_answer_and_polling_goes_on(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    h.config = dataclasses.replace(
+        h.config, storage=dataclasses.replace(h.config.storage, write_patience=0.2)
+    )
+    await h.start()
+    try:
+        assert h.app is not None
+        outside = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+        replies = await h.send("/start")
+        assert replies[-1] == "暂时保存不了，请稍后再试。刚才的内容没有保存。"
+        outside.execute("ROLLBACK")
+        outside.close()
+        # Not deaf: the next update is handled and saved.
+        replies = await h.send("/start", OTHER)
+        assert any(ASK_NAME in t for t in replies)
+        assert h.app.exit_code == 0
+    finally:
+        await h.stop()
+
+
+async def test_webhook_stores_before_it_acknowledges_and_checks_the_secret(
+    tmp_path: Path, unused_tcp_port: int
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    secret = "s3cret-token-for-the-test"
+    h.config = dataclasses.replace(
+        h.config,
+        telegram=dataclasses.replace(
+            h.config.telegram,
+            webhook_url="https://bot.example.org/tg",
+            webhook_secret=secret,
+            webhook_port=unused_tcp_port,
+        ),
+    )
+    app = build_application(
+        h.config, request=EmulatorRequest(h.fake), get_updates_request=EmulatorRequest(h.fake)
+    )
+    await app.initialize()
+    await post_init(app)
+    assert app.updater is not None
+    await app.updater.start_webhook(
+        listen="127.0.0.1",
+        port=unused_tcp_port,
+        url_path="tg",
+        webhook_url=h.config.telegram.webhook_url,
+        secret_token=secret,
+    )
+    await app.start()
+    try:
+        assert h.fake.webhook == {"url": "https://bot.example.org/tg", "secret_token": secret}
+        update = h.fake.send_text(SECRETARY, "/start")
+        url = f"http://127.0.0.1:{unused_tcp_port}/tg"
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(url, json=update)
+            assert forged.status_code == 403
+            answered = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+            assert answered.status_code == 200
+            # Stored before the 200: a crash right after loses nothing.
+            row = await app.database.fetchone(
+                "SELECT update_id FROM inbox WHERE update_id = ?", (update["update_id"],)
+            )
+            assert row is not None
+            # Telegram retrying the same update: acknowledged, not handled twice.
+            again = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+            assert again.status_code == 200
+        await wait_until(lambda: any(ASK_NAME in t for t in texts(h, SECRETARY)))
+        await app.wait_for_updates(1)
+        assert len([t for t in texts(h, SECRETARY) if ASK_NAME in t]) == 1
+        # No polling to show that Telegram is reachable: getWebhookInfo is the heartbeat.
+        async with asyncio.timeout(5):
+            while await inbox.get_state(app.database, HEARTBEAT) is None:
+                await asyncio.sleep(0.01)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+def test_webhook_mode_needs_https_and_a_secret() -> None:
+    with pytest.raises(ConfigError, match="webhook_secret"):
+        parse_config({"telegram": {"webhook_url": "https://bot.example.org/tg"}}, env={})
+    with pytest.raises(ConfigError, match="https://"):
+        parse_config({"telegram": {"webhook_url": "http://bot.example.org/tg"}}, env={})
+    config = parse_config(
+        {"telegram": {"webhook_url": "https://b.example.org/tg", "webhook_secret": "a" * 16}},
+        env={},
+    )
+    assert (config.telegram.webhook_listen, config.telegram.webhook_port) == ("127.0.0.1", 8443)
+    assert parse_config({}, env={}).telegram.webhook_url == ""
+
+
+async def test_an_outage_of_telegram_is_one_warning_and_one_info(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = harness.app
+    assert app is not None
+    caplog.set_level(logging.INFO, logger="bot.updates")
+    # What run_polling's error callback hands over for each failed getUpdates.
+    for _ in range(3):
+        assert await app.process_error(None, NetworkError("Bad Gateway")) is False
+    replies = await harness.send("/start")
+    assert any(ASK_NAME in t for t in replies)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.updates"]
+    assert lines[0] == (
+        "WARNING",
+        "Telegram unreachable (NetworkError); retrying quietly until it answers",
+    )
+    assert lines[1][0] == "INFO" and lines[1][1].startswith(
+        "Telegram reachable again after an outage of"
+    )
+    assert len(lines) == 2
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_unhandled_updates_older_than_a_day_are_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    update = h.fake.send_text(SECRETARY, "/start")
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open()
+    await inbox.store(database, [inbox.Incoming(update["update_id"], json.dumps(update))])
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE inbox SET received_at = '2020-01-01T00:00:00+00:00'")
+    await database.close()
+    caplog.set_level(logging.WARNING, logger="bot.application")
+    await h.start()
+    try:
+        assert h.app is not None
+        assert "Dropping 1 unhandled updates older than a day" in caplog.text
+        assert await inbox.unhandled(h.app.database) == []
+    finally:
+        await h.stop()
