@@ -118,6 +118,8 @@ def build_forms() -> FormEngine:
 def register_handlers(application: BotApplication) -> None:
     """Add every capability's handlers, in the order they must be tried."""
     flood.register(application)
+    if not application.config.bot.flood_control:
+        flood.unlimited(application)
     # Chat-level events first, in their own group: they never stop the update.
     for handler, group in zip(chats.handlers(), chats.GROUPS, strict=True):
         application.add_handler(handler, group=group)

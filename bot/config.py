@@ -64,6 +64,8 @@ class BotConfig:
     log_level: str = "INFO"
     # The daily sweep and the delivery of reminders (off only in tests that do not test them).
     reminders: bool = True
+    # Per-user flood control (off only for scripted users: tests of the bot as a process).
+    flood_control: bool = True
 
     @property
     def tzinfo(self) -> ZoneInfo:
@@ -101,7 +103,7 @@ _SECTIONS: dict[str, set[str]] = {
         "webhook_secret",
     },
     "storage": {"database", "write_patience", "unusable_exit_after", "backups", "backup_dir"},
-    "bot": {"timezone", "admin_ids", "log_level", "reminders"},
+    "bot": {"timezone", "admin_ids", "log_level", "reminders", "flood_control"},
 }
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -223,11 +225,15 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     reminders = section.get("reminders", True)
     if not isinstance(reminders, bool):
         raise ConfigError("配置项 [bot] reminders 应为 true 或 false")
+    flood_control = section.get("flood_control", True)
+    if not isinstance(flood_control, bool):
+        raise ConfigError("配置项 [bot] flood_control 应为 true 或 false")
     bot = BotConfig(
         timezone=timezone,
         admin_ids=tuple(admin_ids),
         log_level=log_level.upper(),
         reminders=reminders,
+        flood_control=flood_control,
     )
     return Config(telegram=telegram, storage=storage, bot=bot)
 

@@ -439,6 +439,10 @@ class FormEngine:
         if found is None:
             return
         session, form, draft, _ = found
+        if update.update_id <= session.last_update:
+            # A command replayed after a crash: the user has moved on since (or was answered).
+            await _answer(update)
+            return
         turn = Turn(update, context, user.id, _today(context), draft)
         try:
             turn.env = await form.load(turn) if form.load else None
@@ -446,6 +450,8 @@ class FormEngine:
             await self._end(context, user.id)
             await _send(update, render(refused.template), [])
             return
+        session.last_update = update.update_id
+        await self._commit(context, user.id, session, draft)
         await _send(update, render("form_resume", title=form.title, same=same), [])
         await self._present(turn, form, session)
 
@@ -470,15 +476,17 @@ class FormEngine:
             await _send(update, render(refused.template), [])
             return None
         if update.update_id <= session.last_update:
-            # Replayed after a crash: its change is in already (a user's updates are handled
-            # in order, so an older one was applied or overtaken). The newest one may not have
-            # been answered: show where the user is.
+            # Replayed after a crash: its change is in already (a user's updates are handled in
+            # order, so an older one was applied or overtaken). Nothing is sent again: a question
+            # shown twice invites a second answer that would fill the next field. If the newest
+            # question never reached the user, what they type next gets it (shown < entered).
             await _answer(update)
-            if update.update_id == session.last_update:
-                await self._present(turn, form, session)
             return None
         if update.message is not None and shown < session.entered:
-            # The newest question never reached the user: this text answers an older one.
+            # The newest question never reached the user: this text answers an older one. It is
+            # noted as handled, so that a replay after a crash does not take it after all.
+            session.last_update = update.update_id
+            await self._commit(context, user.id, session, turn.draft)
             await self._present(turn, form, session)
             return None
         session.last_update = update.update_id
