@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config.toml
 
-.PHONY: demo test run bench lint format clean
+.PHONY: demo test test-crash run bench lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,10 @@ demo: $(STAMP)
 	$(PY) -m bot demo
 
 test: $(STAMP) lint
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto -m "not crash"
+
+test-crash: $(STAMP)
+	$(PY) -m pytest -q -n auto -m crash
 
 run: $(STAMP)
 	$(PY) -m bot run --config $(CONFIG)

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.emulator.core import FakeTelegram
 from bot.emulator.html import parse_html
 from bot.emulator.server import EmulatorServer
@@ -190,6 +192,7 @@ def _rows(database: Path, sql: str) -> list[sqlite3.Row]:
         conn.close()
 
 
+@pytest.mark.crash
 async def test_registration_survives_a_kill_after_every_question(tmp_path: Path) -> None:
     fake, server, bot, database = await _setup(tmp_path)
     try:
@@ -209,6 +212,7 @@ async def test_registration_survives_a_kill_after_every_question(tmp_path: Path)
         await server.stop()
 
 
+@pytest.mark.crash
 async def test_meeting_log_survives_a_kill_after_every_question(tmp_path: Path) -> None:
     fake, server, bot, database = await _setup(tmp_path)
     try:

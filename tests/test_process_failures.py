@@ -159,6 +159,7 @@ async def test_a_failing_disk_gets_a_clear_answer_then_the_bot_exits(bot: Bot) -
     assert integrity(bot.database) == "ok"
 
 
+@pytest.mark.crash
 async def test_kill_9_in_a_burst_of_200_updates(bot: Bot) -> None:
     bot.configure()
     for user in USERS:
@@ -169,7 +170,14 @@ async def test_kill_9_in_a_burst_of_200_updates(bot: Bot) -> None:
     await until(lambda: sum(any(ASK_ORG in t for t in bot.texts(u)) for u in USERS) >= 10)
     await bot.kill()
     await bot.start()
-    await until(lambda: all(any(ASK_ORG in t for t in bot.texts(u)) for u in USERS), 60)
+
+    def answered(user: int) -> bool:
+        # Either the name was taken, or the bot could not confirm the user ever saw the name
+        # question (killed right after sending it): then the name is asked again, not guessed.
+        texts = bot.texts(user)
+        return any(ASK_ORG in t for t in texts) or sum(ASK_NAME in t for t in texts) >= 2
+
+    await until(lambda: all(answered(u) for u in USERS), 60)
     await until(lambda: unhandled(bot.database) == 0)
     for user in USERS:
         texts = bot.texts(user)

@@ -303,6 +303,8 @@ class FormEngine:
         form: Form[Any],
         session: Session,
         error: InvalidAnswer | None = None,
+        *,
+        mark: bool = True,
     ) -> Message:
         """Send the question (or review card) the session is on, then note it as shown."""
         lab = labels()
@@ -323,7 +325,8 @@ class FormEngine:
         message = await _send(turn.update, text, rows)
         for note in turn.notes:
             await _send(turn.update, note, [])
-        await self._shown(turn.context, turn.user_id, session.rev)
+        if mark:
+            await self._shown(turn.context, turn.user_id, session.rev)
         return message
 
     def _question(
@@ -477,10 +480,12 @@ class FormEngine:
             return None
         if update.update_id <= session.last_update:
             # Replayed after a crash: its change is in already (a user's updates are handled in
-            # order, so an older one was applied or overtaken). Nothing is sent again: a question
-            # shown twice invites a second answer that would fill the next field. If the newest
-            # question never reached the user, what they type next gets it (shown < entered).
+            # order, so an older one was applied or overtaken). If the question it led to may not
+            # have reached the user, it is sent again but not noted as seen: an answer typed to
+            # the copy seen before the crash is then asked again, never put in the next field.
             await _answer(update)
+            if update.update_id == session.last_update and shown < session.entered:
+                await self._present(turn, form, session, mark=False)
             return None
         if update.message is not None and shown < session.entered:
             # The newest question never reached the user: this text answers an older one. It is
