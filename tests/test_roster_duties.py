@@ -4,7 +4,6 @@ after admission (reminded a month before), a 流动党员's report every two mon
 from __future__ import annotations
 
 import asyncio
-
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
