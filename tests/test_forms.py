@@ -197,7 +197,8 @@ async def test_a_date_without_a_year_is_never_moved_to_another_year_silently(
         ].replace("2025-12-25", "2026-12-25")
     )
     assert harness.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
-    assert branch.id
+    assert harness.app.forms.peek(SECRETARY)[1]["held_on"] == "2025-12-25"
+    assert await meetings.list_meetings(harness.app.database, branch.id, limit=5) == ([], 0)
 
 
 async def test_a_question_typed_in_a_form_is_answered_not_stored(harness: Harness) -> None:

@@ -27,7 +27,6 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from markupsafe import Markup
 from telegram import Message, Update
-from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.application import BotContext, app_of
@@ -812,8 +811,3 @@ def looks_like_question(text: str) -> bool:
 
 def _today(context: BotContext) -> date:
     return datetime.now(app_of(context).config.bot.tzinfo).date()
-
-
-def is_private(update: Update) -> bool:
-    """Whether the update comes from a private chat (forms run only there)."""
-    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
