@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.textnorm import clean_line, parse_int, to_halfwidth
 from db.models import BranchProfile
@@ -105,20 +105,81 @@ def parse_yes_no(text: str) -> bool:
     raise InvalidAnswer("yes_no")
 
 
-def parse_party_day(text: str) -> int:
-    """The fixed day of the month for 主题党日: 1–31 (每月15日, 15号, 十五); 月末 means 31."""
-    value = to_halfwidth(clean_line(text))
+class PartyDay(NamedTuple):
+    """A 主题党日 rule as typed: a fixed day (week 0), or the nth / last weekday of the month.
+
+    Read by bot.obligations.party_day_in; `day` is kept 1 for weekday rules (the column needs
+    a day).
+    """
+
+    day: int
+    week: int = 0
+    weekday: int = 0
+
+
+_ORDINALS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+    "5": 5,
+}
+_WEEKDAYS = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
+_WEEKDAY_RULE = re.compile(
+    r"(?:每月|每个月)?的?(?:第(?P<nth>[一二两三四五1-5])(?:个|周的?)|(?P<last>最后一个|最后一周的?|最末一个))"
+    r"(?:星期|周|礼拜)(?P<weekday>[一二三四五六日天1-7])"
+)
+_WEEKLY = re.compile(r"^(?:每周|每个?星期|每个?礼拜)")
+
+
+def parse_party_day(text: str) -> PartyDay:
+    """The 主题党日 rule: a day 1–31 (每月15日, 15号, 十五; 月末 is 31) or a weekday of the
+    month (每月第二个星期五, 第2个周五, 最后一个周五)."""
+    value = to_halfwidth(clean_line(text)).replace(" ", "")
     if not value:
         raise InvalidAnswer("empty")
-    if value in {"月末", "月底", "最后一天", "每月最后一天"}:
-        return 31
+    if value in {"月末", "月底", "最后一天", "每月最后一天", "每月月末", "每月月底"}:
+        return PartyDay(31)
+    rule = _WEEKDAY_RULE.fullmatch(value)
+    if rule:
+        weekday = _WEEKDAYS[rule["weekday"]]
+        if rule["last"]:
+            return PartyDay(1, -1, weekday)
+        nth = _ORDINALS[rule["nth"]]
+        if nth == 5:
+            raise InvalidAnswer("no_fifth_weekday")
+        return PartyDay(1, nth, weekday)
+    if _WEEKLY.match(value):
+        raise InvalidAnswer("party_day_weekly")
     value = re.sub(r"^(每月|每个月)", "", value)
     number = parse_int(value)
     if number is None:
         raise InvalidAnswer("not_day")
     if not 1 <= number <= 31:
         raise InvalidAnswer("day_range")
-    return number
+    return PartyDay(number)
 
 
 def parse_choice(field_name: str, code: str) -> str:
@@ -181,5 +242,24 @@ def check_profile(profile: BranchProfile) -> list[RuleWarning]:
 
 
 def profile_from_values(values: dict[str, Any]) -> BranchProfile:
-    """A profile from a completed draft."""
-    return BranchProfile(**{name: values[name] for name in FIELDS})
+    """A profile from a completed draft (`party_day` holds a PartyDay)."""
+    rule = as_party_day(values["party_day"])
+    fields = {name: values[name] for name in FIELDS if name != "party_day"}
+    return BranchProfile(
+        **fields, party_day=rule.day, party_week=rule.week, party_weekday=rule.weekday
+    )
+
+
+def as_party_day(value: Any) -> PartyDay:
+    """A draft's 主题党日 answer as a rule (drafts saved before weekday rules hold a day)."""
+    return PartyDay(value) if isinstance(value, int) else PartyDay(*value)
+
+
+def party_day_of(profile: BranchProfile) -> PartyDay:
+    """The profile's 主题党日 rule as one value."""
+    return PartyDay(profile.party_day, profile.party_week, profile.party_weekday)
+
+
+def party_day_changes(rule: PartyDay) -> dict[str, int]:
+    """The stored columns for a 主题党日 rule."""
+    return {"party_day": rule.day, "party_week": rule.week, "party_weekday": rule.weekday}

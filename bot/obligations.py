@@ -90,9 +90,29 @@ def previous_period(period: Period) -> Period:
     return period_of(period.frequency, period.start - timedelta(days=1))
 
 
-def party_day_in(year: int, month: int, fixed_day: int) -> date:
-    """The month's 主题党日: the fixed day, or the month's last day in shorter months."""
-    return date(year, month, min(fixed_day, calendar.monthrange(year, month)[1]))
+LAST_WEEK = -1  # party_week for "每月最后一个星期X"
+
+
+def party_day_in(year: int, month: int, fixed_day: int, week: int = 0, weekday: int = 0) -> date:
+    """The month's 主题党日, the one rule every screen uses.
+
+    week 0: the fixed day of the month, or the month's last day in shorter months (29–31).
+    week 1–4: the month's first to fourth `weekday` (Monday 0 … Sunday 6), e.g. 第二个星期五;
+    week -1 (LAST_WEEK): the month's last `weekday`, e.g. 最后一个周五.
+    """
+    days = calendar.monthrange(year, month)[1]
+    if week == 0:
+        return date(year, month, min(fixed_day, days))
+    if week == LAST_WEEK:
+        last = date(year, month, days)
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (week - 1))
+
+
+def branch_party_day(profile: BranchProfile, year: int, month: int) -> date:
+    """The branch's 主题党日 in that month, by its rule (fixed day or nth weekday)."""
+    return party_day_in(year, month, profile.party_day, profile.party_week, profile.party_weekday)
 
 
 def applies(code: str, profile: BranchProfile) -> bool:
@@ -143,7 +163,7 @@ def state_in(
     frequency = frequency_of(code, frequencies)
     deadline = period.end
     if code == "theme_party_day" and period.frequency == "monthly":
-        deadline = party_day_in(period.start.year, period.start.month, profile.party_day)
+        deadline = branch_party_day(profile, period.start.year, period.start.month)
         planned = (planned_days or {}).get(period.start)
         if planned is not None and period.start <= planned <= period.end:
             deadline = planned

@@ -13,8 +13,9 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from bot.obligations import party_day_in
+from bot.obligations import branch_party_day
 from bot.texts import environment, labels
+from db.models import BranchProfile
 
 ANY_MONTH = 0
 COMMON_PRACTICE = "常用做法"
@@ -67,14 +68,10 @@ def ideas_for(month: int, organization_type: str | None = None, limit: int = 4) 
     return chosen[:limit]
 
 
-def default_party_day(year: int, month: int, party_day: int) -> date:
-    """The branch's fixed day in that month, or the month's last day if the month is shorter.
-
-    ``party_day`` 31 means the month end: 2026-02 with 30 gives 2026-02-28.
-    """
-    if not 1 <= party_day <= 31:
-        raise ValueError(f"party_day must be 1..31, not {party_day}")
-    return party_day_in(year, month, party_day)
+def default_party_day(year: int, month: int, profile: BranchProfile) -> date:
+    """The branch's 主题党日 in that month by its rule: the fixed day (the month's last day if
+    the month is shorter: 31 means the month end) or the nth / last weekday."""
+    return branch_party_day(profile, year, month)
 
 
 @cache

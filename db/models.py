@@ -31,7 +31,11 @@ class BranchProfile:
     probationary_members: int
     has_committee: bool
     has_party_groups: bool
-    party_day: int
+    party_day: int  # 1–31: the fixed day of the month (when party_week is 0)
+    # 主题党日 as a weekday of the month instead: party_week 1–4 (第几个) or -1 (最后一个), and
+    # party_weekday Monday 0 … Sunday 6. 0 and 0 mean the fixed day above.
+    party_week: int = 0
+    party_weekday: int = 0
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import pytest
 
 from bot.branch_profile import (
     InvalidAnswer,
+    PartyDay,
     check_profile,
     match_choice,
     parse_count,
@@ -82,13 +83,42 @@ def test_yes_no() -> None:
     ("text", "day"), [("15", 15), ("15号", 15), ("每月15日", 15), ("十五", 15), ("月末", 31)]
 )
 def test_party_day(text: str, day: int) -> None:
-    assert parse_party_day(text) == day
+    assert parse_party_day(text) == PartyDay(day)
 
 
-@pytest.mark.parametrize("text", ["0", "32", "abc", ""])
-def test_bad_party_day(text: str) -> None:
-    with pytest.raises(InvalidAnswer):
+@pytest.mark.parametrize(
+    ("text", "week", "weekday"),
+    [
+        ("每月第二个星期五", 2, 4),
+        ("第2个周五", 2, 4),
+        ("每个月的第一个礼拜一", 1, 0),
+        ("第三周周三", 3, 2),
+        ("第四个星期天", 4, 6),
+        ("每月最后一个周五", -1, 4),
+        ("最后一个星期日", -1, 6),
+        ("每月 第二个 星期五", 2, 4),
+    ],
+)
+def test_party_day_by_weekday(text: str, week: int, weekday: int) -> None:
+    assert parse_party_day(text) == PartyDay(1, week, weekday)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("0", "day_range"),
+        ("32", "day_range"),
+        ("abc", "not_day"),
+        ("", "empty"),
+        ("第五个星期五", "no_fifth_weekday"),
+        ("每周五", "party_day_weekly"),
+        ("第二个星期八", "not_day"),
+    ],
+)
+def test_bad_party_day(text: str, code: str) -> None:
+    with pytest.raises(InvalidAnswer) as raised:
         parse_party_day(text)
+    assert raised.value.code == code
 
 
 def test_choice_typed() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from bot.partyday import Idea, default_party_day, ideas_for
 from bot.texts import environment, labels
+from tests.factories import make_profile
 
 # The seed documents ideas may cite (FACTS.md H: cite the document by its file name). CI runs
 # on a clean clone without ../shared, so the names are listed here and compared with the
@@ -177,10 +178,23 @@ def test_deterministic() -> None:
     ],
 )
 def test_default_party_day_clamps(year: int, month: int, party_day: int, expected: date) -> None:
-    assert default_party_day(year, month, party_day) == expected
+    assert default_party_day(year, month, make_profile(party_day=party_day)) == expected
 
 
-@pytest.mark.parametrize("party_day", [0, 32, -5])
-def test_default_party_day_refuses_impossible_days(party_day: int) -> None:
-    with pytest.raises(ValueError):
-        default_party_day(2026, 3, party_day)
+@pytest.mark.parametrize(
+    ("week", "weekday", "year", "month", "expected"),
+    [
+        (2, 4, 2026, 11, date(2026, 11, 13)),  # 第二个星期五: Nov 2026 starts on a Sunday
+        (1, 6, 2026, 11, date(2026, 11, 1)),  # 第一个星期日 is the 1st itself
+        (4, 0, 2026, 2, date(2026, 2, 23)),
+        (-1, 4, 2026, 11, date(2026, 11, 27)),  # 最后一个周五
+        (-1, 0, 2026, 11, date(2026, 11, 30)),  # 最后一个周一 is the month's last day
+        (-1, 6, 2028, 2, date(2028, 2, 27)),
+    ],
+)
+def test_default_party_day_by_weekday(
+    week: int, weekday: int, year: int, month: int, expected: date
+) -> None:
+    profile = make_profile(party_day=1, party_week=week, party_weekday=weekday)
+    assert default_party_day(year, month, profile) == expected
+    assert expected.weekday() == weekday

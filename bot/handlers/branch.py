@@ -11,7 +11,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot import access
 from bot.access import Need
 from bot.application import BotContext, app_of
-from bot.branch_profile import FIELDS, check_profile
+from bot.branch_profile import FIELDS, as_party_day, check_profile
 from bot.forms import Form, Outcome, Refused, Step, Turn
 from bot.handlers import profile_form
 from bot.handlers.common import (
@@ -139,11 +139,16 @@ async def _apply(turn: Turn[ProfileDraft], key: str) -> Outcome:
     field = turn.draft.field
     assert field is not None
     value = getattr(turn.draft, field)
-    if getattr(branch.profile, field) == value:
+    if field == "party_day":
+        value = as_party_day(value)
+    if profile_form.saved_value(branch.profile, field) == value:
         text = render("branch_unchanged")
     else:
         updated = await repo.update_branch(
-            turn.database, user_id=turn.user_id, branch_id=branch.id, changes={field: value}
+            turn.database,
+            user_id=turn.user_id,
+            branch_id=branch.id,
+            changes=profile_form.changes_for(field, value),
         )
         assert updated is not None
         branch = updated
@@ -176,7 +181,9 @@ async def begin_edit(update: Update, context: BotContext) -> None:
         return
     field = parts[3]
     draft = ProfileDraft(branch_id=found[1].id, field=field)
-    draft.current_text = profile_form.show_value(field, getattr(found[1].profile, field))
+    draft.current_text = profile_form.show_value(
+        field, profile_form.saved_value(found[1].profile, field)
+    )
     await app_of(context).forms.start(update, context, EDIT_FORM.name, draft)
 
 

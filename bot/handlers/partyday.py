@@ -71,7 +71,7 @@ async def _month_state(context: BotContext, branch: Branch, year: int, month: in
         "month": month,
         "plan": plan,
         "held": held,
-        "fixed_day": default_party_day(year, month, branch.profile.party_day),
+        "fixed_day": default_party_day(year, month, branch.profile),
         "state": state.state,
         "deadline": state.deadline,
     }
@@ -277,7 +277,7 @@ async def begin(update: Update, context: BotContext) -> None:
         branch_id=branch_id,
         year=year,
         month=month,
-        fixed_day=default_party_day(year, month, branch.profile.party_day).isoformat(),
+        fixed_day=default_party_day(year, month, branch.profile).isoformat(),
         ideas=[[idea.theme, idea.form] for idea in ideas],
     )
     await app_of(context).forms.start(update, context, FORM.name, draft)

@@ -14,12 +14,17 @@ from bot.branch_profile import (
     FIELDS,
     YES_NO_FIELDS,
     InvalidAnswer,
+    PartyDay,
+    as_party_day,
     parse_answer,
     parse_choice,
     parse_party_day,
+    party_day_changes,
+    party_day_of,
 )
 from bot.forms import Choice, Step, Turn
 from bot.texts import labels, render
+from db.models import BranchProfile
 
 PARTY_DAY_CHOICES = (1, 5, 10, 15, 20, 25)
 
@@ -35,7 +40,8 @@ class ProfileDraft(msgspec.Struct):
     probationary_members: int | None = None
     has_committee: bool | None = None
     has_party_groups: bool | None = None
-    party_day: int | None = None
+    # A PartyDay; a bare day in drafts saved before weekday rules existed.
+    party_day: PartyDay | int | None = None
     # Editing one field of a saved branch (/branch): which branch and which field.
     branch_id: int | None = None
     field: str | None = None
@@ -92,7 +98,21 @@ def read_tapped(field: str, raw: str) -> Any:
 
 def show_value(field: str, value: Any) -> str:
     """A field's value as the user reads it."""
+    if field == "party_day":
+        value = as_party_day(value)
     return render("profile_value", field=field, value=value)
+
+
+def saved_value(profile: BranchProfile, field: str) -> Any:
+    """A saved profile's value for a field, in the form the field's step stores."""
+    return party_day_of(profile) if field == "party_day" else getattr(profile, field)
+
+
+def changes_for(field: str, value: Any) -> dict[str, Any]:
+    """The stored columns an answer to the field sets."""
+    if field == "party_day":
+        return party_day_changes(as_party_day(value))
+    return {field: value}
 
 
 def field_step(
