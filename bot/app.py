@@ -110,6 +110,7 @@ def build_forms() -> FormEngine:
     """Every guided conversation, declared once."""
     engine = FormEngine()
     engine.on_question = guidance.answer_question
+    engine.on_help = guidance.explain_entry
     for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
         engine.add(form)
     return engine

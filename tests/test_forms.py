@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time_machine
 
+from bot.knowledge import entries
 from db import meetings, repo
 from tests.conftest import SECRETARY, Harness
 
@@ -65,7 +66,7 @@ async def test_edit_from_the_review_card_returns_to_it(harness: Harness) -> None
     assert replies[-1] == (
         '现有正式党员几人？请输入数字，例如 5。\n当前：5 人（不改就点"↪️ 保持原样"）'
     )
-    assert harness.buttons() == ["↪️ 保持原样", "↩️ 回到确认页", "✖️ 取消"]
+    assert harness.buttons() == ["↪️ 保持原样", "❓ 这一项怎么填", "↩️ 回到确认页", "✖️ 取消"]
     replies = await harness.send("7")
     assert "请核对支部信息" in replies[-1] and "正式党员：7 人" in replies[-1]
     await harness.tap("✅ 确认登记")
@@ -248,3 +249,50 @@ async def test_a_question_at_a_free_text_step_of_the_meeting_log(harness: Harnes
     replies = await harness.send("14:30 会议室")
     assert replies[-1].startswith("第 4/9 步")
     assert harness.app.forms.peek(SECRETARY)[1]["place"] == "会议室"
+
+
+async def test_step_help_explains_the_rule_and_asks_the_step_again(harness: Harness) -> None:
+    replies = await _fill_registration(harness, 4)
+    assert replies[-1].startswith("第 5/9 项\n现有正式党员几人？")
+    assert "❓ 这一项怎么填" in harness.buttons()
+    step_message = harness.last_message()["message_id"]
+    replies = await harness.tap("❓ 这一项怎么填")
+    # The rule with its source, then the same step again; nothing is stored.
+    assert len(replies) == 2
+    assert replies[0].startswith("有正式党员3人以上，就应当成立党支部。\n1. 算的是正式党员")
+    assert "📖 依据：《中国共产党支部工作条例（试行）》第四条" in replies[0]
+    assert replies[1].startswith("第 5/9 项\n现有正式党员几人？")
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["formal_members"] is None
+    # The step asked again answers as usual: the happy path needs no extra tap.
+    replies = await harness.send("5")
+    assert replies[-1].startswith("第 6/9 项")
+    # A help button from a step already answered is expired.
+    await harness.tap_data("reg:1:h:formal_members", step_message)
+    assert harness.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
+    # Names have no rule to explain: no help button.
+    await harness.send("/cancel")
+    await harness.tap("🗑 放弃，不保存")
+    await harness.send("/start")
+    assert "❓ 这一项怎么填" not in harness.buttons()
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_step_help_in_the_meeting_log_follows_the_kind(harness: Harness) -> None:
+    await harness.register()
+    await harness.send("/log")
+    await harness.tap("党员大会")
+    await harness.tap("今天")
+    await harness.send("14:30 会议室")
+    await harness.send("张三 李四")
+    replies = await harness.tap("❓ 这一项怎么填")
+    assert replies[0].startswith("先算“应到会有表决权的党员”（正式党员，预备党员不算）")
+    assert "应到" in replies[-1] and replies[-1].startswith("第 5/9 步 · 党员大会")
+
+
+def test_every_step_help_names_a_knowledge_entry() -> None:
+    from bot.handlers import meeting_log, profile_form
+
+    known = set(entries())
+    assert set(profile_form.FIELD_HELP.values()) <= known
+    assert set(meeting_log._STEP_HELP.values()) <= known

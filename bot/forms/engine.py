@@ -110,6 +110,8 @@ class Step(Generic[D]):
     # `links` open something outside the form (label, callback data) and leave the form open.
     tools: Callable[[Turn[D]], Sequence[tuple[str, str, str]]] = lambda turn: ()
     links: Callable[[Turn[D]], Sequence[tuple[str, str]]] = lambda turn: ()
+    # The knowledge entry that says how to answer this step ("❓ 这一项怎么填"), if a rule applies.
+    help: Callable[[D], str | None] = lambda draft: None
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,8 @@ class FormEngine:
         self.forms: dict[str, Form[Any]] = {}
         # Answers a rule question typed in the middle of a form (the /ask path), if set.
         self.on_question: Callable[[Update, BotContext, str], Awaitable[None]] | None = None
+        # Sends a knowledge entry by id (the step's "❓ 这一项怎么填"); False if there is none.
+        self.on_help: Callable[[Update, BotContext, str], Awaitable[bool]] | None = None
         # The last committed state of each open conversation, and the revision shown.
         self._state: dict[int, tuple[str, bytes, int]] = {}
 
@@ -354,6 +358,8 @@ class FormEngine:
         for label, name, arg in step.tools(turn):
             rows.append([(label, self._data(form, session, f"t:{name}:{arg}"))])
         rows += [[link] for link in step.links(turn)]
+        if self.on_help is not None and step.help(draft):
+            rows.append([(lab.FORM_HELP, self._data(form, session, f"h:{step.name}"))])
         skip_label = step.skip_label(draft) if step.skip_label else None
         if skip_label and step.skip is not None:
             rows.append([(skip_label, self._data(form, session, f"s:{step.name}"))])
@@ -685,6 +691,16 @@ class FormEngine:
             session.pending = None
             await _close_keyboard(update)
             await self._advance(turn, form, session)
+            return True
+        elif action == "h" and on_step and step is not None and self.on_help is not None:
+            entry = step.help(turn.draft)
+            if entry is None:
+                return False
+            await _close_keyboard(update)
+            # The step's rule, then the same step again below it (nothing changes in the draft).
+            if not await self.on_help(update, context, entry):
+                return False
+            await self._present(turn, form, session)
             return True
         elif action == "k" and on_step and step is not None and step.answered(turn.draft):
             await _close_keyboard(update)

@@ -134,6 +134,15 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         await send_menu(update, context)
 
 
+async def explain_entry(update: Update, context: BotContext, entry_id: str) -> bool:
+    """A form step's "❓ 这一项怎么填": the knowledge entry with its source; False if unknown."""
+    found = entries().get(entry_id)
+    if found is None:
+        return False
+    await reply(update, *_entry_reply(found))
+    return True
+
+
 async def entry_tapped(update: Update, context: BotContext) -> None:
     """kb:<id>: an entry or guide (from related buttons, the guide list or the logging flow)."""
     parts = callback_parts(update)

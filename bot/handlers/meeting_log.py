@@ -281,7 +281,33 @@ def _step(name: str) -> Step[LogDraft]:
         else _never,
         tools=_photo_tools if name == "photos" else _no_tools,
         links=_guide if name == "held_on" else _no_links,
+        help=_help(name),
     )
+
+
+# "❓ 这一项怎么填": the knowledge entry with the rule behind each step, by step and kind
+# (None: any kind). Steps without a rule to explain (date, time and place) have none.
+_STEP_HELP: dict[tuple[str, str | None], str] = {
+    ("kind", None): "three-meetings",
+    ("people", None): "meeting-host",
+    ("people", "party_lecture"): "party-lecture",
+    ("people", "heart_to_heart_talk"): "heart-talk",
+    ("speaker", None): "party-lecture",
+    ("title", "party_lecture"): "guide-party-lecture",
+    ("title", "theme_party_day"): "guide-party-day",
+    ("activity_form", None): "party-day",
+    ("attendance", None): "quorum-vote",
+    ("agenda", None): "meeting-record",
+    ("content", None): "meeting-record",
+    ("resolutions", None): "quorum-vote",
+}
+
+
+def _help(step: str) -> Any:
+    def entry(draft: LogDraft) -> str | None:
+        return _STEP_HELP.get((step, draft.kind)) or _STEP_HELP.get((step, None))
+
+    return entry
 
 
 def _never(draft: LogDraft) -> bool:

@@ -187,6 +187,7 @@ _STEPS: list[Step[PlanDraft]] = [
     Step(
         name="day",
         question=_ask("day"),
+        help=lambda d: "party-day",
         answered=lambda d: d.planned_on is not None,
         read=_read_day,
         choices=_day_choices,
@@ -196,6 +197,7 @@ _STEPS: list[Step[PlanDraft]] = [
     Step(
         name="theme",
         question=_ask("theme"),
+        help=lambda d: "guide-party-day",
         answered=lambda d: d.theme is not None,
         read=_read_theme,
         choices=_idea_choices,
@@ -205,6 +207,7 @@ _STEPS: list[Step[PlanDraft]] = [
     Step(
         name="form",
         question=_ask("form"),
+        help=lambda d: "guide-party-day",
         answered=lambda d: d.activity_form is not None,
         choices=_form_choices,
         pick=_pick_form,

@@ -27,6 +27,16 @@ from bot.texts import labels, render
 from db.models import BranchProfile
 
 PARTY_DAY_CHOICES = (1, 5, 10, 15, 20, 25)
+# "❓ 这一项怎么填": the knowledge entry with the rule behind each field (names have none).
+FIELD_HELP = {
+    "organization_type": "social-org-definition",
+    "formation_mode": "formation-modes",
+    "formal_members": "formation-threshold",
+    "probationary_members": "temporary-no-vote",
+    "has_committee": "committee-size",
+    "has_party_groups": "meeting-group",
+    "party_day": "party-day",
+}
 
 
 class ProfileDraft(msgspec.Struct):
@@ -140,4 +150,5 @@ def field_step(
         choices=lambda turn: option_choices(field),
         pick=pick,
         current=now,
+        help=lambda draft: FIELD_HELP.get(field),
     )
