@@ -171,7 +171,11 @@ def backup_command(config: Config, target: str | None) -> int:
     from db.backup import backup
 
     folder = Path(config.storage.backup_dir)
-    written = backup(config.database_path, Path(target) if target else folder)
+    written = (
+        backup(config.database_path, Path(target))
+        if target
+        else backup(config.database_path, folder, folder=True)
+    )
     print(f"已备份到 {written}")
     return 0
 

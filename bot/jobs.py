@@ -13,6 +13,7 @@ import asyncio
 import logging
 import sqlite3
 from datetime import datetime, time
+from functools import partial
 from pathlib import Path
 
 from telegram.ext import Application, ContextTypes
@@ -78,7 +79,9 @@ async def run_backup(application: BotApplication) -> Path:
     """Back up the database into backup_dir (a worker thread) and keep the newest few."""
     storage = application.config.storage
     folder = Path(storage.backup_dir)
-    written = await asyncio.to_thread(backup, application.config.database_path, folder)
+    written = await asyncio.to_thread(
+        partial(backup, application.config.database_path, folder, folder=True)
+    )
     removed = await asyncio.to_thread(keep_latest, folder, storage.backups)
     _LOGGER.info("Backup written to %s (%d old ones removed)", written, len(removed))
     return written

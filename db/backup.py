@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from db.database import DatabaseError, migrations
+from db.files import private_dir
 
 BACKUP_GLOB = "bot-*.sqlite3"
 
@@ -30,11 +31,14 @@ def _copy(source: Path, target: Path) -> None:
             dst.execute("PRAGMA journal_mode=DELETE")
 
 
-def backup(database: Path, target: Path) -> Path:
-    """Copy the live database to `target` (a file, or a folder for a dated name)."""
+def backup(database: Path, target: Path, *, folder: bool = False) -> Path:
+    """Copy the live database to `target`: a file, or a dated file inside it when it is a
+    folder (`folder`: always a folder, created owner-only if missing, as backup_dir is)."""
     if not database.exists():
         raise DatabaseError(f"找不到数据库 {database}：请检查 [storage] database")
-    if target.is_dir():
+    if folder:
+        private_dir(target)
+    if folder or target.is_dir():
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         target = target / f"bot-{stamp}.sqlite3"
     partial = target.with_name(target.name + ".part")

@@ -43,7 +43,9 @@ class Harness:
         self.fake = fake or FakeTelegram(token=OFFLINE_TOKEN, clock=pacing.now)
         self.config = Config(
             telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=False),
-            storage=StorageConfig(database=str(database)),
+            storage=StorageConfig(
+                database=str(database), backup_dir=str(Path(database).parent / "backups")
+            ),
             bot=BotConfig(reminders=reminders),
             pacing=pacing,
         )

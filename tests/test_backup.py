@@ -195,3 +195,25 @@ async def test_the_daily_backup_keeps_the_configured_number(tmp_path: Path) -> N
 def integrity_ok(path: Path) -> bool:
     with contextlib.closing(sqlite3.connect(path)) as conn:
         return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+async def test_the_daily_backup_creates_its_folder_and_never_overwrites_one_file(
+    tmp_path: Path,
+) -> None:
+    # backup_dir did not exist yet: the first backup once became a file named like the folder,
+    # and every later one overwrote it.
+    h = Harness(tmp_path / "bot.sqlite3")
+    folder = tmp_path / "data" / "backups"
+    h.config = dataclasses.replace(
+        h.config, storage=dataclasses.replace(h.config.storage, backup_dir=str(folder))
+    )
+    await h.start()
+    try:
+        assert h.app is not None
+        first = await jobs.run_backup(h.app)
+        assert folder.is_dir() and first.parent == folder
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE(first.stat().st_mode) == 0o600
+        assert integrity_ok(first)
+    finally:
+        await h.stop()
