@@ -17,6 +17,7 @@ import tracemalloc
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 
@@ -130,7 +131,7 @@ async def _pure(database: Path, today: date) -> tuple[float, float, int]:
     facts = await overview_data.load(db, today)
     read = time.perf_counter() - started
     started = time.perf_counter()
-    overview = compute(facts, today)
+    overview = compute(facts, today, ZoneInfo("Asia/Shanghai"))
     computed = time.perf_counter() - started
     await db.close()
     return read, computed, len(overview.overdue)

@@ -38,6 +38,7 @@ from bot.obligations import (
     held_by_kind,
     last_day,
     period_of,
+    registered_on,
     state_in,
 )
 from bot.texts import environment, labels
@@ -347,6 +348,7 @@ def _summary_sheet(
     today: date,
     frequencies: Mapping[str, str] | None,
     planned_days: Mapping[date, date] | None,
+    zone: tzinfo,
 ) -> None:
     words, lab = export_labels(), labels()
     profile = branch.profile
@@ -356,7 +358,7 @@ def _summary_sheet(
         records,
         today,
         frequencies=frequencies,
-        created_on=date.fromisoformat(branch.created_at[:10]),
+        created_on=registered_on(branch.created_at, zone),
         planned_days=planned_days,
     )
     ws.title = words.SUMMARY_SHEET
@@ -584,7 +586,7 @@ def ledger_workbook(
     )
     _add_styles(workbook, words.BODY_FONT)
     in_year = sorted((m for m in records if m.held_on.year == year), key=_order)
-    _summary_sheet(workbook.active, branch, year, in_year, today, frequencies, planned_days)
+    _summary_sheet(workbook.active, branch, year, in_year, today, frequencies, planned_days, zone)
     for kind in MEETING_KINDS:
         rows = [m for m in in_year if kind in m.counts_as]
         if rows:

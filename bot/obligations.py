@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 
 from bot.textnorm import match_key
@@ -113,6 +113,15 @@ def party_day_in(year: int, month: int, fixed_day: int, week: int = 0, weekday: 
 def branch_party_day(profile: BranchProfile, year: int, month: int) -> date:
     """The branch's 主题党日 in that month, by its rule (fixed day or nth weekday)."""
     return party_day_in(year, month, profile.party_day, profile.party_week, profile.party_weekday)
+
+
+def registered_on(created_at: str, zone: tzinfo) -> date:
+    """The local day a branch registered: stored in UTC, so a branch registered at 00:14 Beijing
+    time on 1 December is 30 November in UTC and would owe November's meetings."""
+    moment = datetime.fromisoformat(created_at)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).date()
 
 
 def applies(code: str, profile: BranchProfile) -> bool:

@@ -13,14 +13,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from io import BytesIO
 from typing import Any
 
 from markupsafe import escape
 
 from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswer
-from bot.obligations import DEFAULT_FREQUENCY, Period, obligations, period_of
+from bot.obligations import DEFAULT_FREQUENCY, Period, obligations, period_of, registered_on
 from bot.reminders import recipients
 from bot.textnorm import clean_line
 from bot.texts import environment, labels, render
@@ -154,7 +154,7 @@ class Overview:
         return self.overdue[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
 
 
-def branch_row(facts: OverviewFacts, index: int, today: date) -> BranchRow:
+def branch_row(facts: OverviewFacts, index: int, today: date, zone: tzinfo) -> BranchRow:
     """The overview's row of the facts' index-th branch."""
     branch = facts.branches[index]
     settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
@@ -164,7 +164,7 @@ def branch_row(facts: OverviewFacts, index: int, today: date) -> BranchRow:
         facts.records.get(branch.id, ()),
         today,
         frequencies=settings.frequencies,
-        created_on=date.fromisoformat(branch.created_at[:10]),
+        created_on=registered_on(branch.created_at, zone),
         planned_days=facts.planned.get(branch.id),
     )
     return BranchRow(
@@ -182,9 +182,9 @@ def branch_row(facts: OverviewFacts, index: int, today: date) -> BranchRow:
     )
 
 
-def compute(facts: OverviewFacts, today: date) -> Overview:
-    """The overview of every branch on `today`."""
-    rows = tuple(branch_row(facts, i, today) for i in range(len(facts.branches)))
+def compute(facts: OverviewFacts, today: date, zone: tzinfo) -> Overview:
+    """The overview of every branch on `today` (`zone`: the bot's time zone)."""
+    rows = tuple(branch_row(facts, i, today, zone) for i in range(len(facts.branches)))
     standing = Counter(row.standing for row in rows)
     per_obligation = []
     for code in CODES:

@@ -26,6 +26,7 @@ from bot.obligations import (
     election,
     months_before,
     obligations,
+    registered_on,
     roster_duties,
 )
 from bot.recurrence import Rule, occurrences
@@ -358,7 +359,7 @@ async def sweep(
             settings,
             facts.records.get(branch.id, []),
             today,
-            created_on=date.fromisoformat(branch.created_at[:10]),
+            created_on=registered_on(branch.created_at, tz),
             planned_days=facts.planned.get(branch.id),
             roster=facts.roster.get(branch.id, ()),
             talks=facts.talks.get(branch.id, ()),

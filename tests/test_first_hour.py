@@ -470,3 +470,27 @@ async def test_status_partyday_and_ledger_agree(harness: Harness) -> None:
     assert [party_day[f"{m}月"] for m in range(1, 13)] == ["－"] * 5 + [0] * 6 + [None]
     assert party_day["应开"] == 6
     assert party_day["完成情况"] == "缺 6月、7月、8月、9月、10月、11月"
+
+
+@time_machine.travel(datetime(2026, 12, 1, 0, 14, tzinfo=TZ), tick=True)
+async def test_a_branch_registered_just_after_midnight_owes_nothing_for_last_month(
+    harness: Harness,
+) -> None:
+    # 00:14 on 1 December in Beijing is still 30 November in UTC, the form stored.
+    branch = await harness.register(party_day=15, has_committee=True)
+    assert branch.created_at.startswith("2026-11-30T16:14")
+    status = (await harness.send("/status"))[-1]
+    assert "已过期限" not in status
+    assert "主题党日 －－－－－－－－－－－⏳\n" in status
+    card = (await harness.send("/partyday"))[-1]
+    assert "\n\n12月（固定日 12月15日）\n⏳ 还没有安排\n\n1月（固定日 1月15日）" in card
+    await harness.send("/export")
+    await harness.tap("2026年")
+    workbook = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"]))
+    sheet = workbook["汇总"]
+    header = [cell.value for cell in sheet[3]]
+    rows = {
+        row[0]: dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(4, 8, values_only=True)
+    }
+    assert rows["支委会"]["11月"] == "－" and rows["支委会"]["完成情况"] == "12月待开"

@@ -248,7 +248,7 @@ async def test_overview_of_300_branches_counts_exactly(admin_bot: Harness) -> No
     h = admin_bot
     ids = await _fill(h)
     assert h.app is not None
-    overview = compute(await overview_data.load(h.app.database, TODAY), TODAY)
+    overview = compute(await overview_data.load(h.app.database, TODAY), TODAY, TZ)
     by_id = {row.id: row for row in overview.rows}
     for plan in PLANS:
         row = by_id[ids[plan.i]]
@@ -459,7 +459,7 @@ async def test_notice_to_a_filtered_set_is_delivered_once_and_read_once(tmp_path
         draft_key=(await database.fetchone("SELECT draft_key FROM notices"))["draft_key"],
     )
     assert not created and again.id == notice.id
-    overview = compute(await overview_data.load(database, TODAY), TODAY)
+    overview = compute(await overview_data.load(database, TODAY), TODAY, TZ)
     targets = [r for r in overview.rows if r.formation_mode == "joint"]
     messages = notice_messages(notice.id, text, targets, frozenset(), NOW)
     assert len(messages) == 4 and await outbox.enqueue(database, messages) == 0
@@ -516,7 +516,7 @@ def test_excel_keeps_branch_names_as_text() -> None:
         secretaries=frozenset(),
         rosters={},
     )
-    book = openpyxl.load_workbook(BytesIO(workbook(compute(facts, TODAY))))
+    book = openpyxl.load_workbook(BytesIO(workbook(compute(facts, TODAY, TZ))))
     cell = book["各支部本季度"].cell(3, 2)
     assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s" and cell.quotePrefix
     assert book["逾期清单"].cell(3, 4).value == "主题党日、党费收缴"

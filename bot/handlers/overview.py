@@ -111,7 +111,7 @@ async def _overview(context: BotContext) -> tuple[Overview, frozenset[int]]:
     started = time.perf_counter()
     today = local_today(context)
     facts = await overview_data.load(app_of(context).database, today)
-    result = compute(facts, today)
+    result = compute(facts, today, app_of(context).config.bot.tzinfo)
     _LOGGER.info(
         "Overview of %d branches in %.2f s", len(result.rows), time.perf_counter() - started
     )

@@ -28,7 +28,7 @@ from bot.handlers.common import (
     local_today,
     reply_template,
 )
-from bot.obligations import held_by_kind, period_of, state_in
+from bot.obligations import held_by_kind, period_of, registered_on, state_in
 from bot.partyday import default_party_day, ideas_for
 from bot.texts import labels, render
 from db import meetings, repo, sweep_data
@@ -56,7 +56,7 @@ async def _month_state(context: BotContext, branch: Branch, year: int, month: in
         held_by_kind(facts.records.get(branch.id, [])),
         today,
         frequencies=branch_settings.frequencies if branch_settings else None,
-        created_on=date.fromisoformat(branch.created_at[:10]),
+        created_on=registered_on(branch.created_at, app_of(context).config.bot.tzinfo),
         planned_days=facts.planned.get(branch.id),
     )
     key = f"{year:04d}-{month:02d}"

@@ -31,6 +31,7 @@ from bot.obligations import (
     held_by_kind,
     obligations,
     period_of,
+    registered_on,
     roster_duties,
     state_in,
 )
@@ -92,7 +93,7 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
     facts = await sweep_data.load(database, today, branch_ids=[branch.id])
     branch_settings = facts.settings.get(branch.id) or settings.BranchSettings(branch.id)
     records = facts.records.get(branch.id, [])
-    created_on = date.fromisoformat(branch.created_at[:10])
+    created_on = registered_on(branch.created_at, app_of(context).config.bot.tzinfo)
     owed = obligations(
         branch.profile,
         records,
