@@ -194,6 +194,7 @@ async def _demo(config: Config, user_id: int) -> None:
     from bot.emulator.request import EmulatorRequest
     from bot.emulator.terminal import run_terminal
     from bot.texts import render
+    from db import inbox
 
     fake = FakeTelegram(token=OFFLINE_TOKEN)
     fake.add_user(user_id, first_name="演示书记")
@@ -242,6 +243,14 @@ async def _demo(config: Config, user_id: int) -> None:
 
     async with application:
         await post_init(application)
+        # The emulator numbers updates from 1 each run: go on after the ones this database has
+        # seen, or the inbox and open forms would take the new ones for replays.
+        fake.continue_updates_after(
+            max(
+                await inbox.highest_update_id(application.database),
+                application.forms.highest_update(),
+            )
+        )
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()

@@ -45,6 +45,12 @@ async def store(db: Database, updates: Sequence[Incoming]) -> set[int]:
     return set(ids) - known
 
 
+async def highest_update_id(db: Database) -> int:
+    """The highest update id kept in the inbox (0 if none)."""
+    row = await db.fetchone("SELECT MAX(update_id) AS top FROM inbox")
+    return int(row["top"] or 0) if row else 0
+
+
 async def mark_handled(conn: aiosqlite.Connection, update_ids: Iterable[int]) -> None:
     """Mark updates handled, inside the caller's transaction."""
     now = utcnow()

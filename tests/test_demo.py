@@ -56,3 +56,27 @@ def test_ctrl_c_ends_the_demo_at_once(tmp_path: Path) -> None:
     finally:
         demo.kill()
         demo.wait()
+
+
+def test_a_restarted_demo_answers_at_once(tmp_path: Path) -> None:
+    # Each run of the emulator numbered updates from 1 again: the inbox and the open form took
+    # the new ones for replays of the last run's, and the restarted demo answered nothing.
+    database = tmp_path / "demo.sqlite3"
+
+    def run(script: list[str]) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "demo", "--database", str(database)],
+            input="\n".join([*script, ":quit", ""]),
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    run(["/start", "演示支部"])
+    out = run(["演示协会", "/help"])
+    assert "单位属于哪一类？请点选：" in out
+    assert "支书助手能做什么" in out.split("单位属于哪一类")[-1]

@@ -296,3 +296,26 @@ def test_every_step_help_names_a_knowledge_entry() -> None:
     known = set(entries())
     assert set(profile_form.FIELD_HELP.values()) <= known
     assert set(meeting_log._STEP_HELP.values()) <= known
+
+
+async def test_a_fresh_update_numbering_after_a_quiet_week_is_not_taken_for_replays(
+    harness: Harness,
+) -> None:
+    # Telegram picks a random next update_id after a week without updates: an open form must
+    # not ignore every answer because the new ids are lower than the last one it applied.
+    harness.fake.continue_updates_after(1_000_000)
+    with time_machine.travel("2026-11-23 10:00 +08:00", tick=True):
+        await harness.send("/start")
+        await harness.send("测试党支部")
+    assert harness.app is not None
+    # The same day, a lower id is a replay after a crash: ignored, nothing stored.
+    harness.fake.continue_updates_after(900)
+    with time_machine.travel("2026-11-23 10:05 +08:00", tick=True):
+        assert await harness.send("测试协会") == []
+    assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] is None
+    # Eight days later the numbering started afresh: the answer is taken.
+    harness.fake.continue_updates_after(500)
+    with time_machine.travel("2026-12-01 10:00 +08:00", tick=True):
+        replies = await harness.send("测试协会")
+    assert replies[-1].startswith("第 3/9 项\n单位属于哪一类？")
+    assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] == "测试协会"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -157,6 +158,7 @@ class Session(msgspec.Struct):
     rev: int = 1
     entered: int = 1
     last_update: int = 0
+    last_at: float = 0.0  # when last_update was applied (Unix time)
     mode: str = "go"  # "go": step by step; "edit": one step from the review card
     visited: list[str] = []
     confirming: bool = False
@@ -189,6 +191,16 @@ class FormEngine:
     async def load(self, database: Any) -> None:
         """Read the open conversations at start."""
         self._state = await store.load_all(database)
+
+    def highest_update(self) -> int:
+        """The highest update id any open form has applied (0 if none)."""
+        return max(
+            (
+                msgspec.json.decode(data, type=Session).last_update
+                for _, data, _ in self._state.values()
+            ),
+            default=0,
+        )
 
     def active(self, user_id: int) -> str | None:
         """The form the user has open, if any."""
@@ -232,6 +244,11 @@ class FormEngine:
         form = self.forms[name]
         draft = msgspec.json.decode(session.draft, type=form.draft)
         return session, form, draft, shown
+
+    @staticmethod
+    def _applied(session: Session, update: Update) -> None:
+        session.last_update = update.update_id
+        session.last_at = time.time()
 
     async def _commit(
         self, context: BotContext, user_id: int, session: Session, draft: Any
@@ -424,7 +441,7 @@ class FormEngine:
             await _send(update, render(refused.template), [])
             return
         session = Session(form=name, key=uuid.uuid4().hex, step=REVIEW, draft=msgspec.Raw(b"{}"))
-        session.last_update = update.update_id
+        self._applied(session, update)
         missing = self._missing(form, draft)
         if at_review and form.review is not None:
             session.step = REVIEW if missing is None else missing.name
@@ -447,7 +464,7 @@ class FormEngine:
         if found is None:
             return
         session, form, draft, _ = found
-        if update.update_id <= session.last_update:
+        if _replayed(session, update):
             # A command replayed after a crash: the user has moved on since (or was answered).
             await _answer(update)
             return
@@ -458,7 +475,7 @@ class FormEngine:
             await self._end(context, user.id)
             await _send(update, render(refused.template), [])
             return
-        session.last_update = update.update_id
+        self._applied(session, update)
         await self._commit(context, user.id, session, draft)
         await _send(update, render("form_resume", title=form.title, same=same), [])
         await self._present(turn, form, session)
@@ -483,7 +500,7 @@ class FormEngine:
             await self._end(context, user.id)
             await _send(update, render(refused.template), [])
             return None
-        if update.update_id <= session.last_update:
+        if _replayed(session, update):
             # Replayed after a crash: its change is in already (a user's updates are handled in
             # order, so an older one was applied or overtaken). If the question it led to may not
             # have reached the user, it is sent again but not noted as seen: an answer typed to
@@ -495,11 +512,11 @@ class FormEngine:
         if update.message is not None and shown < session.entered:
             # The newest question never reached the user: this text answers an older one. It is
             # noted as handled, so that a replay after a crash does not take it after all.
-            session.last_update = update.update_id
+            self._applied(session, update)
             await self._commit(context, user.id, session, turn.draft)
             await self._present(turn, form, session)
             return None
-        session.last_update = update.update_id
+        self._applied(session, update)
         return turn, session, form
 
     async def on_message(self, update: Update, context: BotContext) -> None:
@@ -817,6 +834,28 @@ _QUESTION_START = re.compile(
     r"^(?:请问|怎么|怎样|如何|什么|为什么|为啥|能不能|能否|可不可以|可以不|是不是|是否|要不要|"
     r"需不需要|需要不|有没有|哪些|哪个|多少|几个|几次|多久|谁)"
 )
+
+
+# Telegram numbers updates in order, but picks a random next update_id after a week without
+# any update (Bot API, getUpdates): a form can then see a lower id that is not a replay.
+NUMBERING_RESET_AFTER = 7 * 24 * 3600 - 3600
+
+
+def _replayed(session: Session, update: Update) -> bool:
+    """Whether the update was applied already (replayed from the inbox after a crash).
+
+    A user's updates are handled in order, so an id up to the last one applied is a replay,
+    unless Telegram started numbering afresh: the last update is then a week old and a message
+    was written after it.
+    """
+    if update.update_id == session.last_update:
+        return True
+    if update.update_id > session.last_update:
+        return False
+    quiet = time.time() - session.last_at >= NUMBERING_RESET_AFTER
+    message = update.message
+    newer = message is None or message.date.timestamp() > session.last_at
+    return not (quiet and newer)
 
 
 def looks_like_question(text: str) -> bool:
