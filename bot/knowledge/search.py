@@ -51,7 +51,9 @@ _PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
 # of its title and phrasings of each kind; the question's kinds lift the entries asked that way.
 INTENTS = {
     "procedure": re.compile(r"怎么|如何|流程|程序|步骤|手续|咋|哪几步|怎样|办理"),
-    "time": re.compile(r"多久|几次|多长时间|什么时候|何时|每年|每月|几月|哪天|期限|几天|一回"),
+    "time": re.compile(
+        r"多久|几次|多长时间|什么时候|何时|每年|每月|几月|哪天|期限|几天|几年|一回"
+    ),
     "count": re.compile(r"几个|多少人|几名|几人|多少|几家|几种|比例|几票"),
     "who": re.compile(r"谁|哪个部门|哪里|归哪|上级是"),
     "yes_no": re.compile(r"吗|能不能|可不可以|要不要|是否|行不行|可以不|算不算|需不需要|不\?*$"),
@@ -259,6 +261,8 @@ class Index:
         """The best `limit` entries for a question."""
         question, words = self._corrected(self.normalize(question))
         terms = self._terms_of(self._for_search(words))
+        # Each term counts once: a word and its own parts (支委会 and 委会) already weigh it more.
+        terms = list(dict.fromkeys(terms))
         known = {t for t in terms if t in self.core_df}
         if not known:
             return Result((), False, True, tuple(terms))
