@@ -157,7 +157,7 @@ async def run() -> None:
             print(f" {users} users (target p99 ≤ {target} s):")
             fake = _fake(users)
             print(_line("bare PTB echo", await _burst(_bare(fake), fake, users)))
-            for text, what in (("/help", "one reply"), ("/start", "two replies")):
+            for text, what in (("/help", "one reply"), ("/start", "welcome + question")):
                 fake = _fake(users)
                 application = build_application(
                     _config(Path(folder) / f"burst{users}{text[1:]}.sqlite3"),

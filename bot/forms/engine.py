@@ -325,6 +325,7 @@ class FormEngine:
         error: InvalidAnswer | None = None,
         *,
         mark: bool = True,
+        intro: str | None = None,
     ) -> Message:
         """Send the question (or review card) the session is on, then note it as shown."""
         lab = labels()
@@ -342,6 +343,8 @@ class FormEngine:
             rows = [[(label, self._data(form, session, act)) for label, act in row] for row in own]
         else:
             text, rows = self._question(turn, form, session, error)
+        if intro:
+            text = intro + "\n\n" + text
         message = await _send(turn.update, text, rows)
         for note in turn.notes:
             await _send(turn.update, note, [])
@@ -452,9 +455,9 @@ class FormEngine:
             session.step = self._steps(form, draft)[0].name
         await _close_keyboard(update)
         await self._commit(context, user.id, session, draft)
-        if intro:
-            await _send(update, intro, [])
-        await self._present(turn, form, session)
+        # The intro heads the first question in one message: a burst of newcomers (a link shared
+        # in a group) then costs one message each against Telegram's 30 a second.
+        await self._present(turn, form, session, intro=intro)
 
     async def resume(self, update: Update, context: BotContext, *, same: bool = True) -> None:
         """The open form again: where the user left off (after a note which form it is)."""
