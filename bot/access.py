@@ -51,6 +51,11 @@ async def authorize(
     return membership, branch
 
 
+def in_group(chat_type: str) -> bool:
+    """Whether a chat is a group: group bindings and sign-in cards act only there."""
+    return chat_type in {"group", "supergroup"}
+
+
 def may_change_record(membership: Membership, created_by: int | None) -> bool:
     """A record may be changed by an editor, or by the committee member who logged it."""
     return allows(membership.role, Need.EDIT) or (

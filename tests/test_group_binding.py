@@ -128,3 +128,17 @@ async def test_unbind_and_bot_removed(harness: Harness) -> None:
     # Private chats: it must be done in the group.
     for command in ("/bind", "/unbind"):
         assert "在群里" in (await harness.send(command))[-1]
+
+
+async def test_a_binding_button_forged_in_a_private_chat_binds_nothing(harness: Harness) -> None:
+    # gb:move and gb:to act on the chat they are tapped in: in a private chat they would have
+    # bound the branch's group to the secretary's private chat.
+    branch = await harness.register()
+    await add_bot(harness)
+    await harness.send("/bind", chat_id=GROUP)
+    assert await bound_group(harness, branch.id) == GROUP
+    await harness.send("/help")
+    for data in (f"gb:move:{branch.id}", f"gb:to:{branch.id}"):
+        await harness.tap_data(data)
+        assert harness.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
+    assert await bound_group(harness, branch.id) == GROUP

@@ -11,6 +11,8 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
+from bot import access
+from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.handlers.checkin.common import IN_CHAT, say
 from bot.handlers.common import (
@@ -92,19 +94,19 @@ async def bind(update: Update, context: BotContext) -> None:
 
 async def _editor(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
     """The tapper's role in the branch the button carries, if they may bind (else answered)."""
-    user = update.effective_user
-    assert user is not None
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
     parts = callback_parts(update)
-    if len(parts) != 3 or not parts[2].isdigit():
+    # Binding buttons act on the group they are in: a forged one in a private chat would bind
+    # the branch's group to that private chat.
+    if len(parts) != 3 or not parts[2].isdigit() or not access.in_group(chat.type):
         await answer(update, render("button_expired"), alert=True)
         return None
-    database = app_of(context).database
-    membership = await repo.get_membership(database, user.id, int(parts[2]))
-    branch = await repo.get_branch(database, int(parts[2]))
-    if membership is None or branch is None or not membership.can_edit:
+    found = await access.authorize(app_of(context).database, user.id, int(parts[2]), Need.EDIT)
+    if found is None:
         await answer(update, render("group_bind", what="no_right", branch=""), alert=True)
         return None
-    return membership, branch
+    return found
 
 
 async def bind_to(update: Update, context: BotContext) -> None:
