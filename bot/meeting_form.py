@@ -12,6 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
+from bot import catalog
 from bot.branch_profile import InvalidAnswer, RuleWarning
 from bot.dates import DateError, parse_held_on
 from bot.meetings import COMBINABLE, MEETING_KINDS, MeetingDraft, check_meeting, make_attendance
@@ -31,17 +32,7 @@ LIMITS = {
     "reason": 30,
 }
 MAX_AGENDA = 10
-_MEETING_STEPS = ("people", "attendance", "agenda", "content", "resolutions", "photos")
-STEPS: dict[str, tuple[str, ...]] = {
-    "member_meeting": _MEETING_STEPS,
-    "committee_meeting": _MEETING_STEPS,
-    "group_meeting": _MEETING_STEPS,
-    "organizational_life_meeting": _MEETING_STEPS,
-    "member_appraisal": _MEETING_STEPS,
-    "party_lecture": ("people", "title", "attendance", "agenda", "content", "photos"),
-    "heart_to_heart_talk": ("people", "agenda", "content", "photos"),
-    "theme_party_day": ("title", "activity_form", *_MEETING_STEPS),
-}
+STEPS: dict[str, tuple[str, ...]] = {kind.code: kind.steps for kind in catalog.KINDS}
 COMMON_STEPS = ("kind", "held_on", "time_place")
 # What each step fills in (for "is it answered?" and for editing a saved record).
 STEP_FIELDS = {

@@ -10,25 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot import catalog
 from bot.branch_profile import InvalidAnswer, RuleWarning
 from db.models import BranchProfile
 
-MEETING_KINDS = (
-    "member_meeting",
-    "committee_meeting",
-    "group_meeting",
-    "party_lecture",
-    "organizational_life_meeting",
-    "member_appraisal",
-    "heart_to_heart_talk",
-    "theme_party_day",
-)
+MEETING_KINDS = tuple(kind.code for kind in catalog.KINDS)
 # Sittings that may also count for another obligation when held together (logged once).
-COMBINABLE = {
-    "member_meeting": ("party_lecture",),
-    "theme_party_day": ("party_lecture",),
-    "organizational_life_meeting": ("member_appraisal",),
-}
+COMBINABLE = {kind.code: kind.combines_with for kind in catalog.KINDS if kind.combines_with}
 # 民主评议 is usually held at the year's end together with the 组织生活会 (FACTS.md A12, A13).
 APPRAISAL_MONTHS = frozenset({10, 11, 12, 1})
 MAX_ATTENDANCE = 1000

@@ -14,20 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 
+from bot import catalog
 from bot.textnorm import match_key
 from db.models import BranchProfile, Member
 
 FREQUENCIES = ("monthly", "quarterly", "yearly", "off")
-DEFAULT_FREQUENCY = {
-    "committee_meeting": "monthly",
-    "group_meeting": "monthly",
-    "member_meeting": "quarterly",
-    "party_lecture": "quarterly",
-    "theme_party_day": "monthly",
-    "organizational_life_meeting": "yearly",
-    "member_appraisal": "yearly",
-    "party_dues": "monthly",
-}
+DEFAULT_FREQUENCY = catalog.default_frequencies()
 STATES = ("done", "due", "overdue", "not_applicable")
 # Duties that come from the roster (FACTS.md A14, B22, H/003); "roster" or "off" per branch.
 ROSTER_DUTIES = ("heart_to_heart_talk", "probation", "mobile_report")
@@ -126,11 +118,8 @@ def registered_on(created_at: str, zone: tzinfo) -> date:
 
 def applies(code: str, profile: BranchProfile) -> bool:
     """Whether the branch has to do this at all."""
-    if code == "committee_meeting":
-        return profile.has_committee
-    if code == "group_meeting":
-        return profile.has_party_groups
-    return True
+    kind = catalog.BY_CODE.get(code)
+    return kind is None or kind.needs is None or bool(getattr(profile, kind.needs))
 
 
 def held_by_kind(records: Iterable[tuple[str, date]]) -> dict[str, list[date]]:

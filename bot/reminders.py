@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
+from bot import catalog
 from bot.member_counts import counted_total, member_counts
 from bot.obligations import (
     PROBATION_LEAD_MONTHS,
@@ -44,18 +45,7 @@ YIELD_EVERY = 0.01
 PAUSE = 0.002
 GRACE = timedelta(hours=6)
 # Obligations a reminder button can open the logging flow for.
-LOGGABLE = frozenset(
-    {
-        "committee_meeting",
-        "group_meeting",
-        "member_meeting",
-        "party_lecture",
-        "theme_party_day",
-        "organizational_life_meeting",
-        "member_appraisal",
-        "heart_to_heart_talk",
-    }
-)
+LOGGABLE = frozenset(kind.code for kind in catalog.KINDS)
 ELECTION_LEAD_MONTHS = (6, 1)
 SNOOZE_DAYS = (1, 3)
 

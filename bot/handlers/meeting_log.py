@@ -15,7 +15,7 @@ import msgspec
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import access
+from bot import access, catalog
 from bot import meeting_form as form
 from bot.access import Need
 from bot.application import BotContext, app_of
@@ -287,25 +287,22 @@ def _step(name: str) -> Step[LogDraft]:
 
 # "❓ 这一项怎么填": the knowledge entry with the rule behind each step, by step and kind
 # (None: any kind). Steps without a rule to explain (date, time and place) have none.
-_STEP_HELP: dict[tuple[str, str | None], str] = {
-    ("kind", None): "three-meetings",
-    ("people", None): "meeting-host",
-    ("people", "party_lecture"): "party-lecture",
-    ("people", "heart_to_heart_talk"): "heart-talk",
-    ("speaker", None): "party-lecture",
-    ("title", "party_lecture"): "guide-party-lecture",
-    ("title", "theme_party_day"): "guide-party-day",
-    ("activity_form", None): "party-day",
-    ("attendance", None): "quorum-vote",
-    ("agenda", None): "meeting-record",
-    ("content", None): "meeting-record",
-    ("resolutions", None): "quorum-vote",
+_STEP_HELP = {
+    "kind": "three-meetings",
+    "people": "meeting-host",
+    "speaker": "party-lecture",
+    "activity_form": "party-day",
+    "attendance": "quorum-vote",
+    "agenda": "meeting-record",
+    "content": "meeting-record",
+    "resolutions": "quorum-vote",
 }
 
 
 def _help(step: str) -> Any:
     def entry(draft: LogDraft) -> str | None:
-        return _STEP_HELP.get((step, draft.kind)) or _STEP_HELP.get((step, None))
+        kind = catalog.BY_CODE.get(draft.kind or "")
+        return (kind.step_help.get(step) if kind else None) or _STEP_HELP.get(step)
 
     return entry
 

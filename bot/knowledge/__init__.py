@@ -22,18 +22,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from bot import catalog
+
 HERE = Path(__file__).parent
 # The guide a logging secretary can open for each kind of meeting.
-KIND_GUIDES = {
-    "member_meeting": "guide-meeting-general",
-    "committee_meeting": "guide-meeting-committee",
-    "group_meeting": "guide-meeting-group",
-    "party_lecture": "guide-party-lecture",
-    "organizational_life_meeting": "guide-life-meeting",
-    "member_appraisal": "guide-member-review",
-    "heart_to_heart_talk": "guide-heart-talk",
-    "theme_party_day": "guide-party-day",
-}
+KIND_GUIDES = {kind.code: kind.guide for kind in catalog.KINDS}
 ANSWER_LIMIT = 1000  # characters of the answer body; the rendered reply must stay <= 1,200
 LEAD_LIMIT = 40  # characters of an entry's first line (a guide's title stands there instead)
 POINTS_LIMIT = 5  # numbered or bulleted points after it (a guide's steps are not counted)

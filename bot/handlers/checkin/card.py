@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot import catalog
 from bot.application import BotApplication, BotContext, app_of
 from bot.delivery import _retry_seconds
 from bot.handlers.checkin.common import card_of_tap, deep_link, kind_name, say, write_privately
@@ -41,13 +42,7 @@ from db.models import Branch, Member, Membership
 
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_KIND = "member_meeting"
-SIGN_IN_KINDS = (
-    "member_meeting",
-    "party_lecture",
-    "theme_party_day",
-    "organizational_life_meeting",
-    "member_appraisal",
-)
+SIGN_IN_KINDS = tuple(kind.code for kind in catalog.KINDS if kind.sign_in)
 _CARDS = "checkin_cards"  # bot_data key of the edit throttle (bot_data is not persisted)
 
 
