@@ -22,6 +22,8 @@ from bot.handlers import (
     leave,
     meeting_log,
     members,
+    members_files,
+    members_form,
     overview,
     partyday,
     records,
@@ -110,7 +112,14 @@ def build_forms() -> FormEngine:
     """Every guided conversation, declared once."""
     engine = FormEngine()
     engine.on_question = guidance.answer_question
-    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
+    for form in (
+        registration.FORM,
+        branch.EDIT_FORM,
+        meeting_log.FORM,
+        partyday.FORM,
+        *members_form.FORMS,
+        members_files.IMPORT_FORM,
+    ):
         engine.add(form)
     return engine
 
