@@ -264,3 +264,24 @@ async def test_import_waits_for_the_file_as_a_form(harness: Harness) -> None:
     assert harness.app is not None and harness.app.forms.active(SECRETARY) is None
     await harness.tap("✅ 确认导入")
     assert await _roster(harness, branch.id) == [MemberInfo("王伟", "formal")]
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_card_that_never_arrived_is_not_saved_twice(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    await harness.send("王伟")
+    await harness.tap("入党申请人")
+    # The entry is saved but Telegram loses the card: the form stays open.
+    harness.fake.fail_next("sendMessage", error_code=0, description="network down")
+    await harness.tap("🤷 不记得了")
+    assert await _roster(harness, branch.id) == [MemberInfo("王伟", "applicant")]
+    assert harness.app is not None and harness.app.forms.active(SECRETARY) == "mba"
+    # Asked again and answered again: the entry is there already, so the card says so instead
+    # of refusing a duplicate name.
+    assert (await harness.send("/members"))[-1].startswith("➕ 添加到花名册（第 3 步）")
+    replies = await harness.tap("🤷 不记得了")
+    assert replies[0].startswith("✅ 已添加到花名册。\n王伟\n身份：入党申请人")
+    assert await _roster(harness, branch.id) == [MemberInfo("王伟", "applicant")]
+    assert harness.app.forms.active(SECRETARY) is None

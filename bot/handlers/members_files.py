@@ -34,7 +34,15 @@ from bot.handlers.common import (
     reply_template,
     user_data,
 )
-from bot.handlers.members_view import allowed, can_edit, current, expired, ids, roster_view
+from bot.handlers.members_view import (
+    allowed,
+    can_edit,
+    current,
+    expired,
+    ids,
+    older_flow_busy,
+    roster_view,
+)
 from bot.texts import labels, render
 from db import members
 from db.models import Branch
@@ -228,10 +236,7 @@ async def begin_import(update: Update, context: BotContext) -> None:
     if found_ids is None:
         await expired(update)
         return
-    user = update.effective_user
-    assert user is not None
-    if active_flow(context) and not app_of(context).forms.active(user.id):
-        await answer(update, render("finish_flow_first"), alert=True)
+    if await older_flow_busy(update, context):
         return
     found = await allowed(update, context, found_ids[0], Need.EDIT)
     if found is None:

@@ -10,7 +10,7 @@ the user's role is checked again on every update.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from telegram import Update
@@ -20,11 +20,18 @@ from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
-from bot.handlers.common import active_flow, answer, callback_parts
-from bot.handlers.members_view import allowed, card_view, expired, ids, member_of
+from bot.handlers.common import callback_parts
+from bot.handlers.members_view import (
+    allowed,
+    card_view,
+    expired,
+    ids,
+    member_of,
+    older_flow_busy,
+)
 from bot.texts import labels, render
 from db import members
-from db.models import MEMBER_STATUSES, Member
+from db.models import MEMBER_STATUSES, Branch, Member, Membership
 
 _LOGGER = logging.getLogger(__name__)
 ADD = "mba"
@@ -82,7 +89,7 @@ def _refusal(error: InvalidAnswer) -> InvalidAnswer:
 def _take(turn: Turn[MemberDraft], step: str, value: Any) -> None:
     draft = turn.draft
     if step == "name":
-        others = [m.name for m in turn.env[2] if m.id != draft.member_id]
+        others = [m.name for m in turn.env.people if m.id != draft.member_id]
         if roster.same_name(value, others) is not None:
             raise _refusal(InvalidAnswer("dup_roster"))
     setattr(draft.values, step, value)
@@ -182,7 +189,15 @@ def _steps(draft: MemberDraft) -> list[Step[MemberDraft]]:
     return [_STEPS[name] for name in _names(draft)]
 
 
-async def _load(turn: Turn[MemberDraft]) -> tuple[Any, Any, list[Member]]:
+class RosterEnv(NamedTuple):
+    """What every update of the form reads: the user's membership, the branch, its roster."""
+
+    membership: Membership
+    branch: Branch
+    people: list[Member]
+
+
+async def _load(turn: Turn[MemberDraft]) -> RosterEnv:
     """The branch and its roster, while the user may still change it (and the member is there)."""
     draft = turn.draft
     found = await access.authorize(turn.database, turn.user_id, draft.branch_id, Need.EDIT)
@@ -192,7 +207,7 @@ async def _load(turn: Turn[MemberDraft]) -> tuple[Any, Any, list[Member]]:
     people = await members.list_for(turn.database, draft.branch_id)
     if draft.member_id is not None and all(m.id != draft.member_id for m in people):
         raise Refused("record_gone")
-    return *found, people
+    return RosterEnv(*found, people)
 
 
 def _unanswer(draft: MemberDraft, step: str) -> None:
@@ -265,23 +280,13 @@ EDIT_FORM = _form(EDIT, "花名册修改")
 FORMS = (ADD_FORM, EDIT_FORM)
 
 
-async def _busy(update: Update, context: BotContext) -> bool:
-    """Another (older) guided flow is under way: it must be finished first."""
-    user = update.effective_user
-    assert user is not None
-    if active_flow(context) and not app_of(context).forms.active(user.id):
-        await answer(update, render("finish_flow_first"), alert=True)
-        return True
-    return False
-
-
 async def begin_add(update: Update, context: BotContext) -> None:
     """mb:add:<branch> (➕ 添加, ➕ 继续添加)."""
     found_ids = ids(update, 1)
     if found_ids is None:
         await expired(update)
         return
-    if await _busy(update, context):
+    if await older_flow_busy(update, context):
         return
     found = await allowed(update, context, found_ids[0], Need.EDIT)
     if found is None:
@@ -292,7 +297,7 @@ async def begin_add(update: Update, context: BotContext) -> None:
 
 async def begin_edit(update: Update, context: BotContext) -> None:
     """mb:e:<branch>:<member>:<field>: change one field from the card."""
-    if await _busy(update, context):
+    if await older_flow_busy(update, context):
         return
     found = await member_of(update, context, Need.EDIT)
     if found is None:
