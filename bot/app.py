@@ -112,14 +112,10 @@ def build_forms() -> FormEngine:
     """Every guided conversation, declared once."""
     engine = FormEngine()
     engine.on_question = guidance.answer_question
-    for form in (
-        registration.FORM,
-        branch.EDIT_FORM,
-        meeting_log.FORM,
-        partyday.FORM,
-        *members_form.FORMS,
-        members_files.IMPORT_FORM,
-    ):
+    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
+        engine.add(form)
+    # The roster's: adding, editing, and waiting for a file to import.
+    for form in (*members_form.FORMS, members_files.IMPORT_FORM):
         engine.add(form)
     return engine
 

@@ -113,6 +113,36 @@ async def test_old_and_forged_form_buttons_are_refused(harness: Harness) -> None
 
 
 @time_machine.travel(NOW, tick=True)
+async def test_a_save_that_refuses_an_answer_asks_that_step_again(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    await harness.send("张三")
+    await harness.tap("正式党员")
+    await harness.send("2020-07-01")
+    await harness.tap("无")
+    # Meanwhile someone else adds a 张三: the save refuses the name, which alone is asked again.
+    assert harness.app is not None
+    database = harness.app.database
+    await members.add(database, user_id=SECRETARY, branch_id=branch.id,
+                      info=MemberInfo("张三", "applicant"))  # fmt: skip
+    replies = await harness.tap("否")
+    assert replies[-1] == (
+        "⚠️ 花名册里已有同名的人；确是两个人的，请加区分，如 王伟（大）。\n\n"
+        "➕ 添加到花名册（第 1 步）\n请输入姓名（最多 20 字）。同一支部不能重名，重名时请加区分，"
+        "如 王伟（大）。\n发送 /cancel 可随时取消。"
+    )
+    assert harness.buttons() == ["✖️ 取消"]  # no way back from a question the save asks
+    replies = await harness.send("张三（二）")
+    assert replies[0].startswith("✅ 已添加到花名册。\n张三（二）\n身份：正式党员")
+    saved = [m.info for m in await members.list_for(database, branch.id)]
+    assert saved == [
+        MemberInfo("张三（二）", "formal", date(2020, 7, 1)),
+        MemberInfo("张三", "applicant"),
+    ]
+
+
+@time_machine.travel(NOW, tick=True)
 async def test_back_in_the_meeting_log_keeps_the_order(harness: Harness) -> None:
     branch = await harness.register(formal_members=9, probationary_members=1)
     await harness.send("/log")
@@ -251,33 +281,3 @@ async def test_a_question_at_a_free_text_step_of_the_meeting_log(harness: Harnes
     replies = await harness.send("14:30 会议室")
     assert replies[-1].startswith("第 4/9 步")
     assert harness.app.forms.peek(SECRETARY)[1]["place"] == "会议室"
-
-
-@time_machine.travel(NOW, tick=True)
-async def test_a_save_that_refuses_an_answer_asks_that_step_again(harness: Harness) -> None:
-    branch = await harness.register()
-    await harness.send("/members")
-    await harness.tap("➕ 添加")
-    await harness.send("张三")
-    await harness.tap("正式党员")
-    await harness.send("2020-07-01")
-    await harness.tap("无")
-    # Meanwhile someone else adds a 张三: the save refuses the name, which alone is asked again.
-    assert harness.app is not None
-    database = harness.app.database
-    await members.add(database, user_id=SECRETARY, branch_id=branch.id,
-                      info=MemberInfo("张三", "applicant"))  # fmt: skip
-    replies = await harness.tap("否")
-    assert replies[-1] == (
-        "⚠️ 花名册里已有同名的人；确是两个人的，请加区分，如 王伟（大）。\n\n"
-        "➕ 添加到花名册（第 1 步）\n请输入姓名（最多 20 字）。同一支部不能重名，重名时请加区分，"
-        "如 王伟（大）。\n发送 /cancel 可随时取消。"
-    )
-    assert harness.buttons() == ["✖️ 取消"]  # no way back from a question the save asks
-    replies = await harness.send("张三（二）")
-    assert replies[0].startswith("✅ 已添加到花名册。\n张三（二）\n身份：正式党员")
-    saved = [m.info for m in await members.list_for(database, branch.id)]
-    assert saved == [
-        MemberInfo("张三（二）", "formal", date(2020, 7, 1)),
-        MemberInfo("张三", "applicant"),
-    ]
