@@ -200,10 +200,21 @@ class ImportDraft(msgspec.Struct):
 
 
 def _refuse_text(turn: Turn[ImportDraft], text: str) -> None:
+    """Text where the file is awaited: asked again (a rule question is answered first)."""
     raise InvalidAnswer("need_file", about="roster")
 
 
+# The file itself arrives through `file_sent` (the engine takes no spreadsheets): never answered.
+_FILE_STEP: Step[ImportDraft] = Step(
+    name="file",
+    question=lambda turn: render("roster_import", view="ask_file"),
+    answered=lambda draft: False,
+    read=_refuse_text,
+)
+
+
 async def _load(turn: Turn[ImportDraft]) -> None:
+    """The user may still change the roster."""
     found = await access.authorize(turn.database, turn.user_id, turn.draft.branch_id, Need.EDIT)
     if found is None:
         raise Refused("no_permission")
@@ -217,14 +228,7 @@ IMPORT_FORM: Form[ImportDraft] = Form(
     name=IMPORT,
     title="花名册导入",
     draft=ImportDraft,
-    steps=lambda draft: [
-        Step(
-            name="file",
-            question=lambda turn: render("roster_import", view="ask_file"),
-            answered=lambda draft: False,
-            read=_refuse_text,
-        )
-    ],
+    steps=lambda draft: [_FILE_STEP],
     load=_load,
     save=_never_saved,
 )
@@ -241,7 +245,7 @@ async def begin_import(update: Update, context: BotContext) -> None:
     found = await allowed(update, context, found_ids[0], Need.EDIT)
     if found is None:
         return
-    await app_of(context).forms.start(update, context, IMPORT, ImportDraft(found[1].id))
+    await app_of(context).forms.start(update, context, IMPORT, ImportDraft(branch_id=found[1].id))
 
 
 async def file_sent(update: Update, context: BotContext) -> None:
