@@ -364,7 +364,7 @@ def test_roster_templates_render() -> None:
                 step == "committee_role" and value not in ("", "secretary")
             ):
                 continue
-            shown = render("roster_value", field=step, value=value, status="formal")
+            shown = render("roster_value", field=step, value=value)
             assert shown and "<b>" not in shown, (step, value)
     m = roster.values_of(MemberInfo("<b>&", "formal", date(2020, 1, 1), mobile=True,
                                     destination="<i>", left_on=date(2025, 1, 1)))  # fmt: skip

@@ -148,12 +148,7 @@ def _step(name: str) -> Step[MemberDraft]:
         _take(turn, name, _picked(turn.draft, name, code))
 
     def current(turn: Turn[MemberDraft]) -> str:
-        return render(
-            "roster_value",
-            field=name,
-            value=getattr(turn.draft.values, name),
-            status=turn.draft.values.status,
-        )
+        return render("roster_value", field=name, value=getattr(turn.draft.values, name))
 
     return Step(
         name=name,
