@@ -23,6 +23,8 @@ from bot.handlers import (
     leave,
     meeting_log,
     members,
+    members_files,
+    members_form,
     overview,
     partyday,
     records,
@@ -115,6 +117,9 @@ def build_forms() -> FormEngine:
     engine.on_question = guidance.answer_question
     engine.on_help = guidance.explain_entry
     for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
+        engine.add(form)
+    # The roster's: adding, editing, and waiting for a file to import.
+    for form in (*members_form.FORMS, members_files.IMPORT_FORM):
         engine.add(form)
     return engine
 

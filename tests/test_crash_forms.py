@@ -50,8 +50,20 @@ MEETING = [
     ("形成了哪些决议", ("text", "通过年度计划")),
     ("发送现场照片", ("tap", "没有照片，完成")),
 ]
+ROSTER_ENTRY = [
+    ("花名册还是空的", ("tap", "➕ 添加")),
+    ("请输入姓名", ("text", "王崩溃")),
+    ("王崩溃 的身份", ("tap", "正式党员")),
+    ("入党日期？", ("text", "2016-07-01")),
+    ("在支委会中的职务", ("tap", "组织委员")),
+    ("是流动党员吗", ("tap", "是")),
+    ("外出去向", ("text", "广东省深圳市")),
+    ("外出日期", ("text", "2025-03-01")),
+    ("最近一次向支部汇报", ("text", "2025-05-01")),
+]
 
 REGISTERED = ("已登记：", "这份登记已经保存过了")
+ADDED = ("已添加到花名册",)
 SAVED = ("已保存：", "已经保存过了")
 
 
@@ -226,6 +238,27 @@ async def test_meeting_log_survives_a_kill_after_every_question(tmp_path: Path) 
         assert (record["expected"], record["present"], record["on_leave"]) == (10, 8, 1)
         assert record["content"] == "传达了会议精神。"
         assert record["resolutions"] == "通过年度计划"
+    finally:
+        await bot.stop()
+        await server.stop()
+
+
+@pytest.mark.crash
+async def test_roster_entry_survives_a_kill_after_every_question(tmp_path: Path) -> None:
+    fake, server, bot, database = await _setup(tmp_path)
+    try:
+        await _drive(fake, bot, REGISTRATION, "/start", REGISTERED, kill=False)
+        kills = await _drive(fake, bot, ROSTER_ENTRY, "/members", ADDED, kill=True)
+        assert kills >= len(ROSTER_ENTRY)
+        [member] = _rows(database, "SELECT * FROM members")
+        assert (member["name"], member["status"], member["joined_on"]) == (
+            "王崩溃",
+            "formal",
+            "2016-07-01",
+        )
+        assert (member["party_group"], member["committee_role"]) == ("", "organization")
+        assert (member["mobile"], member["destination"]) == (1, "广东省深圳市")
+        assert (member["left_on"], member["last_report_on"]) == ("2025-03-01", "2025-05-01")
     finally:
         await bot.stop()
         await server.stop()

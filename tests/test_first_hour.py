@@ -257,14 +257,15 @@ async def test_members_entry_date_unknown_no_groups_and_cancel_asks(harness: Har
     # The same person typed in simplified is a duplicate: matching normalizes.
     await harness.tap("➕ 继续添加")
     assert "花名册里已有同名" in (await harness.send("林晓红"))[-1]
-    # ✖️ 取消 after something was typed asks first; 继续填写 goes back to the question.
+    # ✖️ 取消 after something was typed asks first (the form engine's question, the same in
+    # every form); 继续填写 goes back to the question.
     await harness.send("张三")
     replies = await harness.tap("✖️ 取消")
-    assert replies[-1] == "已经填了 张三 的信息，取消就不保存了。确定不要了吗？"
-    assert harness.buttons() == ["🗑 不要了，取消", "✏️ 继续填写"]
-    assert "张三 的身份" in (await harness.tap("✏️ 继续填写"))[-1]
+    assert replies[-1] == "放弃这次花名册录入吗？已经填写的内容不会保存。"
+    assert harness.buttons() == ["🗑 放弃，不保存", "↩️ 继续填写"]
+    assert "张三 的身份" in (await harness.tap("↩️ 继续填写"))[-1]
     await harness.tap("✖️ 取消")
-    assert "已取消" in (await harness.tap("🗑 不要了，取消"))[-1]
+    assert "已取消" in (await harness.tap("🗑 放弃，不保存"))[-1]
     assert len(await members.list_for(database, branch.id)) == 1
     # Nothing typed yet: ✖️ 取消 cancels at once.
     await harness.send("/members")

@@ -4,10 +4,13 @@ taken, and old or forged buttons are refused."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import time_machine
 
 from bot.knowledge import entries
-from db import meetings, repo
+from db import meetings, members, repo
+from db.models import MemberInfo
 from tests.conftest import SECRETARY, Harness
 
 NOW = "2026-11-23 10:00 +08:00"  # a Monday
@@ -108,6 +111,36 @@ async def test_old_and_forged_form_buttons_are_refused(harness: Harness) -> None
         assert harness.callback_answers()[before:] == ["这个按钮已过期，请按最新的消息操作。"]
     assert harness.app is not None
     assert harness.app.forms.peek(SECRETARY)[1]["formation_mode"] is None
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_save_that_refuses_an_answer_asks_that_step_again(harness: Harness) -> None:
+    branch = await harness.register()
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    await harness.send("张三")
+    await harness.tap("正式党员")
+    await harness.send("2020-07-01")
+    await harness.tap("无")
+    # Meanwhile someone else adds a 张三: the save refuses the name, which alone is asked again.
+    assert harness.app is not None
+    database = harness.app.database
+    await members.add(database, user_id=SECRETARY, branch_id=branch.id,
+                      info=MemberInfo("张三", "applicant"))  # fmt: skip
+    replies = await harness.tap("否")
+    assert replies[-1] == (
+        "⚠️ 花名册里已有同名的人；确是两个人的，请加区分，如 王伟（大）。\n\n"
+        "➕ 添加到花名册（第 1 步）\n请输入姓名（最多 20 字）。同一支部不能重名，重名时请加区分，"
+        "如 王伟（大）。\n发送 /cancel 可随时取消。"
+    )
+    assert harness.buttons() == ["✖️ 取消"]  # no way back from a question the save asks
+    replies = await harness.send("张三（二）")
+    assert replies[0].startswith("✅ 已添加到花名册。\n张三（二）\n身份：正式党员")
+    saved = [m.info for m in await members.list_for(database, branch.id)]
+    assert saved == [
+        MemberInfo("张三（二）", "formal", date(2020, 7, 1)),
+        MemberInfo("张三", "applicant"),
+    ]
 
 
 @time_machine.travel(NOW, tick=True)

@@ -32,7 +32,7 @@ VICTIM = 4004  # a viewer of 甲 whose role the actor tries to change
 ROLES = ("secretary", "deputy", "committee", "viewer", "outsider", "other")
 HANDLERS = Path(__file__).resolve().parent.parent / "bot" / "handlers"
 # Conversations that run on the form engine, by their old draft key.
-FORMS = {"branch_edit": "bre", "meeting": "lg"}
+FORMS = {"branch_edit": "bre", "meeting": "lg", "roster_input": "mba"}
 REFUSALS = ("权限", "过期", "不存在", "不在", "还没有登记", "只有", "不能", "无法")
 
 
@@ -286,8 +286,7 @@ NO_IDS = {
     r"^lv:(no|dc)$", r"^lv:dc$", r"^lv:f[12]:", r"^(menu:team|tm:l:\d+)$",
     r"^gb:bind$", r"^gb:keep$", r"^ck:new:", r"^ck:lvx$",
     r"^nt:new$", r"^nt:back$", r"^nt:[amt]:", r"^nt:send$", r"^nt:cancel$", r"^ov:home$",
-    r"^ov:p:", r"^ov:x$", r"^nt:l:", r"^menu:members$", r"^mi:back$", r"^mi:cancel$", r"^mi:",
-    r"^mi:cx$", r"^mi:go$",
+    r"^ov:p:", r"^ov:x$", r"^nt:l:", r"^menu:members$",
 }  # fmt: skip
 # Forged data with 乙's ids ({b} branch, {rec} record, {rid} reminder, {sec} 乙's secretary,
 # {ref} an open invitation, {mem} a roster entry, {card} a sign-in card, {mk} a 补学 item).

@@ -352,17 +352,26 @@ def test_roster_templates_render() -> None:
     for code in codes:
         text = render("roster_error", error=InvalidAnswer(code, **params))
         assert text and "\n" not in text and "{{" not in text, code
-        error = InvalidAnswer(code, **params)
-        for step in roster.FIELDS:
-            for mode in ("add", "edit"):
-                context = {"mode": mode, "name": "<b>", "status": "formal", "number": 1}
-                parse_html(render("roster_ask", step=step, optional=True, error=error, **context))
+        # In a form, the engine says a refusal marked as the roster's in the roster's words.
+        said = render("input_error", error=InvalidAnswer(code, about="roster", **params))
+        assert said == f"⚠️ {text}。", code
+    for step in roster.FIELDS:
+        for mode in ("add", "edit"):
+            context = {"mode": mode, "name": "<b>", "status": "formal", "number": 1}
+            parse_html(render("roster_ask", step=step, **context))
+        for value in (None, "", "<b>", True, False, "formal", "secretary"):
+            if (step == "status" and value != "formal") or (
+                step == "committee_role" and value not in ("", "secretary")
+            ):
+                continue
+            shown = render("roster_value", field=step, value=value)
+            assert shown and "<b>" not in shown, (step, value)
     m = roster.values_of(MemberInfo("<b>&", "formal", date(2020, 1, 1), mobile=True,
                                     destination="<i>", left_on=date(2025, 1, 1)))  # fmt: skip
     for view in ("card", "added", "saved", "unchanged", "deleted", "confirm_delete"):
         assert "&lt;b&gt;&amp;" in render("roster_card", view=view, m=m)
     errors = [roster.RowError(3, "<姓名>", InvalidAnswer("empty"))]
-    for view in ("ask_file", "waiting", "done", "cancelled", "refused", "template_caption"):
+    for view in ("ask_file", "done", "cancelled", "refused", "template_caption"):
         parse_html(render("roster_import", view=view, count=3))
     text = render("roster_import", view="errors", file_name="<a>.csv", errors=errors, total=25,
                   more=5)  # fmt: skip

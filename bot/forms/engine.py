@@ -386,7 +386,8 @@ class FormEngine:
         nav: list[tuple[str, str]] = []
         if session.mode == "edit" and form.review is not None and not self._missing(form, draft):
             nav.append((lab.TO_REVIEW, self._data(form, session, "r")))
-        elif self._previous(form, session, draft) is not None:
+        elif session.mode == "go" and self._previous(form, session, draft) is not None:
+            # Only step by step: a step asked on its own (edit mode) has no "previous" to go to.
             nav.append((lab.BACK, self._data(form, session, "b")))
         nav.append((lab.CANCEL, self._data(form, session, "x")))
         rows.append(nav)
@@ -627,6 +628,13 @@ class FormEngine:
             await _send(turn.update, render(refused.template), [])
             return
         except InvalidAnswer as error:
+            refused = self._missing(form, turn.draft)
+            if refused is not None:
+                # The save found an answer that no longer holds (a name taken meanwhile) and
+                # un-answered its step: that one step is asked again, then the form is saved.
+                session.mode = "edit"
+                self._move(session, refused.name)
+                await self._commit(turn.context, turn.user_id, session, turn.draft)
             await self._present(turn, form, session, error)
             return
         _LOGGER.info("Form %s saved", form.name)
