@@ -324,11 +324,23 @@ async def test_step_help_in_the_meeting_log_follows_the_kind(harness: Harness) -
 
 
 def test_every_step_help_names_a_knowledge_entry() -> None:
-    from bot.handlers import meeting_log, profile_form
+    from bot.handlers import meeting_log, members_form, profile_form
 
     known = set(entries())
     assert set(profile_form.FIELD_HELP.values()) <= known
     assert set(meeting_log._STEP_HELP.values()) <= known
+    assert set(members_form._STEP_HELP.values()) <= known
+
+
+async def test_a_photo_at_a_form_without_photos_is_not_sent_to_a_later_step(
+    harness: Harness,
+) -> None:
+    await harness.send("/start")
+    harness.fake.send_photo(SECRETARY, b"\x89PNG")
+    await harness._settle()
+    texts = [m.get("text") for m in harness.fake.bot_messages(SECRETARY)[-2:]]
+    assert texts[0] == "这一步不用发照片或文件，请回答下面的问题。"
+    assert "支部的全称是什么？" in (texts[1] or "")
 
 
 async def test_a_fresh_update_numbering_after_a_quiet_week_is_not_taken_for_replays(

@@ -45,9 +45,9 @@ async def test_add_and_edit_happy_paths(harness: Harness) -> None:
     taps.append(await harness.send("王伟"))
     assert taps[-1][-1] == f"{ADD_HEADING.format(2)}王伟 的身份？请点选。\n{CANCEL_LINE}"
     assert harness.buttons() == ["正式党员", "预备党员", "发展对象", "入党积极分子", "入党申请人",
-                                 "⬅️ 上一步", "✖️ 取消"]  # fmt: skip
+                                 "❓ 这一项怎么填", "⬅️ 上一步", "✖️ 取消"]  # fmt: skip
     taps.append(await harness.tap("正式党员"))
-    assert harness.buttons() == ["🤷 不记得了", "⬅️ 上一步", "✖️ 取消"]
+    assert harness.buttons() == ["🤷 不记得了", "❓ 这一项怎么填", "⬅️ 上一步", "✖️ 取消"]
     taps.append(await harness.send("2016年7月1日"))
     assert taps[-1][-1] == (
         "➕ 添加到花名册（第 4 步）\n在支委会中的职务？请点选。\n发送 /cancel 可随时取消。"
@@ -77,7 +77,13 @@ async def test_add_and_edit_happy_paths(harness: Harness) -> None:
         '不记得可点"🤷 不记得了"（之后可以补上；没有日期就不计算党龄和预备期满转正的时间，'
         "也不会提醒转正）。\n发送 /cancel 可随时取消。"
     )
-    assert harness.buttons() == ["🤷 不记得了", "保留：2016-07-01", "⬅️ 上一步", "✖️ 取消"]
+    assert harness.buttons() == [
+        "🤷 不记得了",
+        "保留：2016-07-01",
+        "❓ 这一项怎么填",
+        "⬅️ 上一步",
+        "✖️ 取消",
+    ]
     replies = await harness.send("2025-06-01")
     assert replies == [
         "✅ 已修改。\n王伟\n身份：预备党员\n接收为预备党员日期：2025-06-01\n流动党员：否"

@@ -584,7 +584,9 @@ class FormEngine:
         message: Message,
     ) -> None:
         if step.photo is None:
-            await _send(turn.update, render("log_photo_not_now"), [])
+            # Only a form with a photo step (the meeting log) takes photos, at its last step.
+            later = any(s.photo is not None for s in self._steps(form, turn.draft))
+            await _send(turn.update, render("log_photo_not_now", later=later), [])
             await self._present(turn, form, session)
             return
         if message.photo:

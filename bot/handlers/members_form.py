@@ -158,7 +158,17 @@ def _step(name: str) -> Step[MemberDraft]:
         choices=choices,
         pick=pick,
         current=current,
+        help=lambda draft: _STEP_HELP.get(name),
     )
+
+
+# "❓ 这一项怎么填": the knowledge entry behind a roster question (names have none).
+_STEP_HELP = {
+    "status": "recruitment-stages",
+    "joined_on": "probation-period",
+    "committee_role": "committee-roles",
+    "mobile": "mobile-member",
+}
 
 
 def _picked(draft: MemberDraft, step: str, code: str) -> Any:
