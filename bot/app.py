@@ -26,6 +26,7 @@ from bot.handlers import (
     partyday,
     records,
     registration,
+    remind,
     reminder_settings,
     start,
     status,
@@ -110,7 +111,8 @@ def build_forms() -> FormEngine:
     """Every guided conversation, declared once."""
     engine = FormEngine()
     engine.on_question = guidance.answer_question
-    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
+    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM,
+                 reminder_settings.FORM, remind.FORM):  # fmt: skip
         engine.add(form)
     return engine
 
@@ -140,6 +142,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(records.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
+    application.add_handlers(remind.handlers())
     application.add_handlers(members.handlers())
     application.add_handlers(overview.handlers())
     application.add_handlers(leave.handlers())
