@@ -12,7 +12,7 @@ from typing import Any
 
 import time_machine
 
-from db import Database, custom_reminders, inbox, settings
+from db import Database, custom_reminders, inbox, repo, settings
 from tests.conftest import SECRETARY, Harness
 
 NOW = "2026-12-24 07:00 +08:00"  # a Thursday
@@ -240,6 +240,35 @@ async def test_changing_a_reminder_and_one_deleted_meanwhile(harness: Harness) -
     await custom_reminders.delete(harness.app.database, user_id=SECRETARY, reminder_id=reminder.id)
     assert await harness.send("新的内容") == ["这条记录已不存在（可能已被删除）。"]
     assert harness.app.forms.active(SECRETARY) is None
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_commands_resume_the_open_form_and_roles_are_checked_on_every_answer(
+    harness: Harness,
+) -> None:
+    branch = await harness.register()
+    await harness.send("/remind")
+    await harness.tap("➕ 新建提醒")
+    await harness.send("每周五 9:00")
+    resumed = ["您有一份没填完的自定义提醒，接着填吧（发送 /cancel 可以放弃）。", ASK_TEXT]
+    assert await harness.send("/remind") == resumed
+    assert await harness.send("/reminders") == resumed
+    assert await harness.tap("⬅️ 上一步") == [
+        f'{ASK_RULE}\n当前：每周五 09:00（不改就点"↪️ 保持原样"）'
+    ]
+    await harness.tap("↪️ 保持原样")
+    # Made a viewer meanwhile: the answer is refused and the form ends; nothing is stored.
+    assert harness.app is not None
+    await repo.add_membership(
+        harness.app.database,
+        actor_id=SECRETARY,
+        user_id=SECRETARY,
+        branch_id=branch.id,
+        role="viewer",
+    )
+    assert await harness.send("交党费") == ["您没有这个支部的操作权限。"]
+    assert harness.app.forms.active(SECRETARY) is None
+    assert await _reminders(harness, branch.id) == []
 
 
 async def _replay(h: Harness, update: dict[str, Any], path: Path) -> Harness:

@@ -35,7 +35,14 @@ from bot.handlers.common import (
     reply,
     reply_template,
 )
-from bot.handlers.reminder_settings import allowed, branch_of, current_branch, refresh
+from bot.handlers.reminder_settings import (
+    REMIND_NAME,
+    allowed,
+    branch_of,
+    current_branch,
+    refresh,
+    resumed,
+)
 from bot.recurrence import Rule, next_time
 from bot.reminder_input import RuleData
 from bot.reminders import rule_of
@@ -44,7 +51,7 @@ from db import custom_reminders, settings
 from db.models import Branch, CustomReminder, Membership
 
 _LOGGER = logging.getLogger(__name__)
-NAME = "rmd"
+NAME = REMIND_NAME
 Rows = list[list[tuple[str, str]]]
 
 
@@ -122,11 +129,7 @@ def _saved_view(reminder: CustomReminder, now: datetime) -> tuple[str, Rows]:
 
 async def show_reminders(update: Update, context: BotContext) -> None:
     """/remind (optionally with a rule and text), 我的提醒, or cm:l:<branch>."""
-    user = update.effective_user
-    assert user is not None
-    forms = app_of(context).forms
-    if forms.active(user.id) == NAME:
-        await forms.resume(update, context)
+    if await resumed(update, context):
         return
     branch_id = branch_of(update)
     if branch_id is None:

@@ -49,6 +49,7 @@ from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
 NAME = "rst"
+REMIND_NAME = "rmd"  # the /remind form (bot.handlers.remind)
 Rows = list[list[tuple[str, str]]]
 
 
@@ -82,6 +83,18 @@ def branch_of(update: Update) -> int | None:
     if len(parts) >= 3 and parts[2].isdigit() and len(parts[2]) <= 15:
         return int(parts[2])
     return None
+
+
+async def resumed(update: Update, context: BotContext) -> bool:
+    """/reminders or /remind while one of their forms is open: that form again, as it was."""
+    user = update.effective_user
+    assert user is not None
+    forms = app_of(context).forms
+    if forms.active(user.id) not in (NAME, REMIND_NAME):
+        return False
+    await answer(update)
+    await forms.resume(update, context)
+    return True
 
 
 async def current_branch(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
@@ -162,11 +175,7 @@ async def card_view(database: Any, membership: Membership, branch: Branch) -> tu
 
 async def show_settings(update: Update, context: BotContext) -> None:
     """/reminders, 提醒设置 in the menu, or rs:show:<branch>."""
-    user = update.effective_user
-    assert user is not None
-    forms = app_of(context).forms
-    if forms.active(user.id) == NAME:
-        await forms.resume(update, context)
+    if await resumed(update, context):
         return
     branch_id = branch_of(update)
     if branch_id is None:
