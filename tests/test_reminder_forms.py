@@ -13,6 +13,7 @@ from typing import Any
 import time_machine
 
 from db import Database, custom_reminders, inbox, repo, settings
+from db.models import CustomReminder
 from tests.conftest import SECRETARY, Harness
 
 NOW = "2026-12-24 07:00 +08:00"  # a Thursday
@@ -269,6 +270,34 @@ async def test_commands_resume_the_open_form_and_roles_are_checked_on_every_answ
     assert await harness.send("交党费") == ["您没有这个支部的操作权限。"]
     assert harness.app.forms.active(SECRETARY) is None
     assert await _reminders(harness, branch.id) == []
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_full_branch_is_told_so_and_a_repeated_save_still_finds_its_reminder(
+    harness: Harness,
+) -> None:
+    branch = await harness.register()
+    assert harness.app is not None
+    for i in range(custom_reminders.MAX_PER_BRANCH - 1):
+        await custom_reminders.create(
+            harness.app.database,
+            user_id=SECRETARY,
+            reminder=CustomReminder(0, branch.id, f"第{i}条", "weekly", "09:00", weekday=4),
+        )
+    await harness.send("/remind")
+    await harness.tap("➕ 新建提醒")
+    await harness.tap("每周五 9:00")
+    # The 50th is saved; the confirmation is lost, and the same answer again finds it, although
+    # the branch is full now.
+    harness.fake.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    await harness.send("交党费")
+    replies = await harness.send("交党费")
+    assert replies[0].startswith("✅ 提醒已保存：每周五 09:00\n交党费\n")
+    full = "⚠️ 本支部已有 50 条自定义提醒，请先删掉不用的。"
+    assert await harness.tap("➕ 新建提醒") == [full]
+    assert harness.app.forms.active(SECRETARY) is None
+    assert await harness.send("/remind 每天 9:00 看群") == [full]
+    assert len(await _reminders(harness, branch.id)) == custom_reminders.MAX_PER_BRANCH
 
 
 async def _replay(h: Harness, update: dict[str, Any], path: Path) -> Harness:
