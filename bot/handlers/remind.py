@@ -104,11 +104,8 @@ def _card_view(
     rows: Rows = []
     if access.may_change_record(membership, reminder.created_by):
         # Pausing carries the state it sets (1 paused, 0 running), never "the other one".
-        pause = (
-            (lab.RESUME, f"cm:p:{b}:{rid}:0")
-            if reminder.paused
-            else (lab.PAUSE, f"cm:p:{b}:{rid}:1")
-        )
+        label = lab.RESUME if reminder.paused else lab.PAUSE
+        pause = (label, f"cm:p:{b}:{rid}:{int(not reminder.paused)}")
         rows = [
             [(lab.EDIT_RULE, f"cm:er:{b}:{rid}"), (lab.EDIT_TEXT, f"cm:et:{b}:{rid}")],
             [pause, (lab.DELETE, f"cm:d:{b}:{rid}")],

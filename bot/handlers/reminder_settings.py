@@ -200,10 +200,8 @@ def _obligation_view(branch: Branch, s: settings.BranchSettings, code: str) -> t
         for f in (ROSTER_FREQUENCIES if code in ROSTER_DUTIES else FREQUENCIES)
     ]  # fmt: skip
     rows = in_rows(choices, 2)
-    mute = (
-        (lab.UNMUTE, f"rs:om:{b}:{code}:0") if item["muted"] else (lab.MUTE, f"rs:om:{b}:{code}:1")
-    )
-    rows.append([mute])
+    label = lab.UNMUTE if item["muted"] else lab.MUTE
+    rows.append([(label, f"rs:om:{b}:{code}:{int(not item['muted'])}")])
     rows.append([(lab.BACK_TO_SETTINGS, f"rs:obl:{b}")])
     return render("reminder_settings", view="obligation", item=item), rows
 
