@@ -50,6 +50,11 @@ MEETING = [
     ("形成了哪些决议", ("text", "通过年度计划")),
     ("发送现场照片", ("tap", "没有照片，完成")),
 ]
+REMINDER = [
+    ("还没有自定义提醒", ("tap", "➕ 新建提醒")),
+    ("什么时候提醒", ("text", "每周五 9:00")),
+    ("提醒什么", ("text", "崩溃测试提醒")),
+]
 
 REGISTERED = ("已登记：", "这份登记已经保存过了")
 SAVED = ("已保存：", "已经保存过了")
@@ -226,6 +231,28 @@ async def test_meeting_log_survives_a_kill_after_every_question(tmp_path: Path) 
         assert (record["expected"], record["present"], record["on_leave"]) == (10, 8, 1)
         assert record["content"] == "传达了会议精神。"
         assert record["resolutions"] == "通过年度计划"
+    finally:
+        await bot.stop()
+        await server.stop()
+
+
+@pytest.mark.crash
+async def test_a_custom_reminder_survives_a_kill_after_every_question(tmp_path: Path) -> None:
+    fake, server, bot, database = await _setup(tmp_path)
+    try:
+        await _drive(fake, bot, REGISTRATION, "/start", REGISTERED, kill=False)
+        kills = await _drive(fake, bot, REMINDER, "/remind", ("提醒已保存",), kill=True)
+        assert kills >= len(REMINDER)
+        # Killed right after the confirmation, before the form was closed: the restarted bot
+        # takes the answer again and finds the reminder already stored.
+        await _settle(fake, len(fake.bot_messages(USER)), asyncio.Event(), 3)
+        [reminder] = _rows(database, "SELECT * FROM custom_reminders")
+        assert (reminder["rule"], reminder["weekday"], reminder["at_time"]) == (
+            "weekly",
+            4,
+            "09:00",
+        )
+        assert reminder["text"] == "崩溃测试提醒"
     finally:
         await bot.stop()
         await server.stop()
