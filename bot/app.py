@@ -29,6 +29,7 @@ from bot.handlers import (
     partyday,
     records,
     registration,
+    remind,
     reminder_settings,
     start,
     status,
@@ -116,7 +117,8 @@ def build_forms() -> FormEngine:
     engine = FormEngine()
     engine.on_question = guidance.answer_question
     engine.on_help = guidance.explain_entry
-    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
+    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM,
+                 reminder_settings.FORM, remind.FORM):  # fmt: skip
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
     for form in (*members_form.FORMS, members_files.IMPORT_FORM):
@@ -149,6 +151,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(records.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
+    application.add_handlers(remind.handlers())
     application.add_handlers(members.handlers())
     application.add_handlers(overview.handlers())
     application.add_handlers(leave.handlers())

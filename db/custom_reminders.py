@@ -37,15 +37,25 @@ async def count(db: Database, branch_id: int) -> int:
     return row["n"] if row else 0
 
 
-async def create(db: Database, *, user_id: int, reminder: CustomReminder) -> CustomReminder:
-    """Store a new reminder (its id is assigned here)."""
+async def create(
+    db: Database, *, user_id: int, reminder: CustomReminder, draft_key: str | None = None
+) -> CustomReminder:
+    """Store a new reminder (its id is assigned here); a repeated draft key returns the first."""
     values = _values(reminder)
     now = utcnow()
     async with db.transaction() as conn:
+        if draft_key is not None:
+            async with conn.execute(
+                "SELECT * FROM custom_reminders WHERE draft_key = ?", (draft_key,)
+            ) as cursor:
+                existing = await cursor.fetchone()
+            if existing is not None:
+                return custom_reminder(existing)
         cursor = await conn.execute(
             f"INSERT INTO custom_reminders (branch_id, created_by, {', '.join(values)}, "
-            f"created_at, updated_at) VALUES (?, ?, {', '.join('?' * len(values))}, ?, ?)",
-            (reminder.branch_id, user_id, *values.values(), now, now),
+            f"draft_key, created_at, updated_at) "
+            f"VALUES (?, ?, {', '.join('?' * len(values))}, ?, ?, ?)",
+            (reminder.branch_id, user_id, *values.values(), draft_key, now, now),
         )
         new_id = cursor.lastrowid
         assert new_id is not None
@@ -59,6 +69,12 @@ async def create(db: Database, *, user_id: int, reminder: CustomReminder) -> Cus
             changes={k: [None, v] for k, v in values.items() if k != "text"},
         )
     return replace(reminder, id=new_id, created_by=user_id, since=datetime.fromisoformat(now))
+
+
+async def by_key(db: Database, draft_key: str) -> CustomReminder | None:
+    """The reminder a draft (or a /remind message) created, if it did."""
+    row = await db.fetchone("SELECT * FROM custom_reminders WHERE draft_key = ?", (draft_key,))
+    return custom_reminder(row) if row else None
 
 
 async def get(db: Database, reminder_id: int) -> CustomReminder | None:

@@ -61,6 +61,11 @@ ROSTER_ENTRY = [
     ("外出日期", ("text", "2025-03-01")),
     ("最近一次向支部汇报", ("text", "2025-05-01")),
 ]
+REMINDER = [
+    ("还没有自定义提醒", ("tap", "➕ 新建提醒")),
+    ("什么时候提醒", ("text", "每周五 9:00")),
+    ("提醒什么", ("text", "崩溃测试提醒")),
+]
 
 REGISTERED = ("已登记：", "这份登记已经保存过了")
 ADDED = ("已添加到花名册",)
@@ -259,6 +264,28 @@ async def test_roster_entry_survives_a_kill_after_every_question(tmp_path: Path)
         assert (member["party_group"], member["committee_role"]) == ("", "organization")
         assert (member["mobile"], member["destination"]) == (1, "广东省深圳市")
         assert (member["left_on"], member["last_report_on"]) == ("2025-03-01", "2025-05-01")
+    finally:
+        await bot.stop()
+        await server.stop()
+
+
+@pytest.mark.crash
+async def test_a_custom_reminder_survives_a_kill_after_every_question(tmp_path: Path) -> None:
+    fake, server, bot, database = await _setup(tmp_path)
+    try:
+        await _drive(fake, bot, REGISTRATION, "/start", REGISTERED, kill=False)
+        kills = await _drive(fake, bot, REMINDER, "/remind", ("提醒已保存",), kill=True)
+        assert kills >= len(REMINDER)
+        # Killed right after the confirmation, before the form was closed: the restarted bot
+        # takes the answer again and finds the reminder already stored.
+        await _settle(fake, len(fake.bot_messages(USER)), asyncio.Event(), 3)
+        [reminder] = _rows(database, "SELECT * FROM custom_reminders")
+        assert (reminder["rule"], reminder["weekday"], reminder["at_time"]) == (
+            "weekly",
+            4,
+            "09:00",
+        )
+        assert reminder["text"] == "崩溃测试提醒"
     finally:
         await bot.stop()
         await server.stop()

@@ -14,8 +14,8 @@ import time_machine
 
 from bot import jobs
 from bot.branch_profile import InvalidAnswer
-from bot.handlers.reminder_settings import split_rule
 from bot.recurrence import RuleError, parse_time
+from bot.reminder_input import split_rule
 from bot.reminders import sweep
 from db import custom_reminders, outbox, repo, settings
 from tests.conftest import OTHER, SECRETARY, Harness

@@ -32,7 +32,7 @@ VICTIM = 4004  # a viewer of 甲 whose role the actor tries to change
 ROLES = ("secretary", "deputy", "committee", "viewer", "outsider", "other")
 HANDLERS = Path(__file__).resolve().parent.parent / "bot" / "handlers"
 # Conversations that run on the form engine, by their old draft key.
-FORMS = {"branch_edit": "bre", "meeting": "lg", "roster_input": "mba"}
+FORMS = {"branch_edit": "bre", "meeting": "lg", "roster_input": "mba", "reminder_input": "rmd"}
 REFUSALS = ("权限", "过期", "不存在", "不在", "还没有登记", "只有", "不能", "无法")
 
 
@@ -162,7 +162,7 @@ async def reminders_change(w: World) -> bool | None:
     assert w.h.app is not None
     database = w.h.app.database
     before = (await settings.get_settings(database, w.a.id)).to_private
-    replies = await w.h.tap_data(f"rs:priv:{w.a.id}", user=w.actor)
+    replies = await w.h.tap_data(f"rs:priv:{w.a.id}:{int(not before)}", user=w.actor)
     after = (await settings.get_settings(database, w.a.id)).to_private
     if after != before:
         await settings.update_settings(
@@ -282,7 +282,7 @@ NO_IDS = {
     r"^lg:back$", r"^lg:review$", r"^lg:cancel$",
     r"^lg:(kind|day|form|all|skip|done|clear|hint)(:|$)",
     r"^lg:save$", r"^lg:edit:", r"^lg:comb:", r"^log:new:", r"^pds:cancel$", r"^pds:",
-    r"^ri:cancel$", r"^ri:", r"^kb:", r"^gd:ideas:", r"^fa:", r"^sc:a:",
+    r"^kb:", r"^gd:ideas:", r"^fa:", r"^sc:a:",
     r"^lv:(no|dc)$", r"^lv:dc$", r"^lv:f[12]:", r"^(menu:team|tm:l:\d+)$",
     r"^gb:bind$", r"^gb:keep$", r"^ck:new:", r"^ck:lvx$",
     r"^nt:new$", r"^nt:back$", r"^nt:[amt]:", r"^nt:send$", r"^nt:cancel$", r"^ov:home$",
@@ -295,10 +295,10 @@ FORGED = [
     "hi:l:{b}:all:0:0", "hi:fk:{b}:0", "hi:fy:{b}:all", "hi:o:{rec}", "hi:a:{rec}",
     "hi:d:{rec}", "hi:dd:{rec}", "hi:w:{rec}", "hi:edit:{rec}", "ex:y:{b}:2026",
     "pd:plan:{b}:2026-12", "pd:log:{b}:2026-11",
-    "rs:show:{b}", "rs:time:{b}", "rs:lead:{b}", "rs:term:{b}", "rs:priv:{b}", "rs:grp:{b}",
+    "rs:show:{b}", "rs:time:{b}", "rs:lead:{b}", "rs:term:{b}", "rs:priv:{b}:0", "rs:grp:{b}:0",
     "rs:obl:{b}", "rs:ob:{b}:member_meeting", "rs:of:{b}:member_meeting:off",
-    "rs:om:{b}:member_meeting", "rs:ty:{b}:5", "rs:clr:{b}",
-    "cm:l:{b}", "cm:new:{b}", "cm:o:{b}:{rid}", "cm:p:{b}:{rid}", "cm:d:{b}:{rid}",
+    "rs:om:{b}:member_meeting:1", "rs:ty:{b}:5", "rs:clr:{b}",
+    "cm:l:{b}", "cm:new:{b}", "cm:o:{b}:{rid}", "cm:p:{b}:{rid}:1", "cm:d:{b}:{rid}",
     "cm:dd:{b}:{rid}", "cm:er:{b}:{rid}", "cm:et:{b}:{rid}",
     "st:mark:{b}:party_dues:2026-11-01", "rm:sz:{b}:party_dues:2026-11-01:1",
     "st:rep:{b}:{mem}",

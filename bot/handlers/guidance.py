@@ -78,8 +78,8 @@ async def ask_text(update: Update, context: BotContext) -> None:
     await answer_question(update, context, update.message.text or "")
 
 
-def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
-    """The text and buttons answering a decided question."""
+def reply_for(decision: Decision, today: date, *, in_form: bool = False) -> tuple[str, Buttons]:
+    """The text and buttons answering a decided question (`in_form`: asked inside a form)."""
     kind, value = decision.kind, decision.value
     if kind == "no_such_date":
         return render("kb_numbers", kind=kind), ()
@@ -104,7 +104,7 @@ def reply_for(decision: Decision, today: date) -> tuple[str, Buttons]:
     if kind in ("greeting", "thanks", "stray"):
         return render("kb_small_talk", kind=kind), ()
     if kind == "off_topic":
-        return render("kb_off_topic", write=value == "write"), _more_rows()
+        return render("kb_off_topic", write=value == "write", in_form=in_form), _more_rows()
     if kind == "weak":
         return render("kb_weak"), _entry_rows([hit.entry.id for hit in value.hits])
     return _entry_reply(value)
@@ -128,7 +128,10 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         decision.kind,
         decision.value.id if isinstance(decision.value, Entry) else "",
     )
-    text, rows = reply_for(decision, local_today(context))
+    user = update.effective_user
+    # Typed in the middle of a form: the reply must not say that nothing is going on.
+    in_form = user is not None and app_of(context).forms.active(user.id) is not None
+    text, rows = reply_for(decision, local_today(context), in_form=in_form)
     await reply(update, text, rows)
     if decision.kind in ("greeting", "thanks"):  # a friendly line, then the menu
         await send_menu(update, context)
