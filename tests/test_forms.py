@@ -182,17 +182,19 @@ async def test_back_in_party_day_planning(harness: Harness) -> None:
     await harness.send("/partyday")
     await harness.tap_data(f"pd:plan:{branch.id}:2026-12")
     await harness.send("12月10日")
-    await harness.send("学习新党章")
+    # Typed HTML is shown as typed when the answer is shown again (it once broke the message).
+    await harness.send("学习<b>新党章 & 二")
     replies = await harness.tap("⬅️ 上一步")
-    assert '当前：学习新党章（不改就点"↪️ 保持原样"）' in replies[-1]
+    assert '当前：学习<b>新党章 & 二（不改就点"↪️ 保持原样"）' in replies[-1]
     await harness.tap("↪️ 保持原样")
     replies = await harness.tap("志愿服务")
     assert replies[0].startswith(
-        "✅ 已安排 2026年12月10日（周四） 的主题党日：《学习新党章》，志愿服务。"
+        "✅ 已安排 2026年12月10日（周四） 的主题党日：《学习<b>新党章 & 二》，志愿服务。"
     )
     assert harness.app is not None
     plan = await meetings.get_plan(harness.app.database, branch.id, "2026-12")
-    assert plan is not None and (plan.theme, plan.activity_form) == ("学习新党章", "volunteer")
+    assert plan is not None
+    assert (plan.theme, plan.activity_form) == ("学习<b>新党章 & 二", "volunteer")
 
 
 @time_machine.travel("2026-11-30 20:00 +08:00", tick=True)

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import msgspec
+from markupsafe import escape
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -202,7 +203,7 @@ _STEPS: list[Step[PlanDraft]] = [
         read=_read_theme,
         choices=_idea_choices,
         pick=_pick_idea,
-        current=lambda t: t.draft.theme,
+        current=lambda t: str(escape(t.draft.theme)) if t.draft.theme else None,
     ),
     Step(
         name="form",
