@@ -22,6 +22,7 @@ from bot.handlers import (
     leave,
     meeting_log,
     members,
+    notice,
     overview,
     partyday,
     records,
@@ -31,6 +32,7 @@ from bot.handlers import (
     status,
     team,
 )
+from bot.handlers.checkin import leave_reason
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from bot.updates import DatabaseHealth, InboxBot, InboxQueue, PerUserProcessor
@@ -110,7 +112,15 @@ def build_forms() -> FormEngine:
     """Every guided conversation, declared once."""
     engine = FormEngine()
     engine.on_question = guidance.answer_question
-    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM):
+    for form in (
+        registration.FORM,
+        branch.EDIT_FORM,
+        meeting_log.FORM,
+        partyday.FORM,
+        notice.FORM,
+        leave.DELETE_FORM,
+        leave_reason.FORM,
+    ):
         engine.add(form)
     return engine
 
@@ -142,6 +152,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(members.handlers())
     application.add_handlers(overview.handlers())
+    application.add_handlers(notice.handlers())
     application.add_handlers(leave.handlers())
     application.add_handlers(guidance.handlers())
     application.add_handlers(start.handlers())

@@ -4,10 +4,13 @@ taken, and old or forged buttons are refused."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import time_machine
 
 from db import meetings, repo
-from tests.conftest import SECRETARY, Harness
+from tests.conftest import OTHER, SECRETARY, Harness
 
 NOW = "2026-11-23 10:00 +08:00"  # a Monday
 
@@ -248,3 +251,34 @@ async def test_a_question_at_a_free_text_step_of_the_meeting_log(harness: Harnes
     replies = await harness.send("14:30 会议室")
     assert replies[-1].startswith("第 4/9 步")
     assert harness.app.forms.peek(SECRETARY)[1]["place"] == "会议室"
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_engine_additions_for_the_notice_form(tmp_path: Path) -> None:
+    """Back is honoured in edit mode while a step is missing; a valid but empty choice (NotNow)
+    asks again with its reason instead of calling the button expired; a photo in a form without
+    a photo step asks for text. (Forms opened in private from a group tap, Refused with
+    parameters and a form's own cancel text: tests/test_leave_reason.py, test_leave.py.)"""
+    h = Harness(tmp_path / "bot.sqlite3")
+    h.config = replace(h.config, bot=replace(h.config.bot, admin_ids=(SECRETARY,)))
+    await h.start()
+    try:
+        await h.register(user=OTHER, key="a", name="甲支部", formation_mode="joint")
+        await h.send("/notice")
+        replies = await h.send_photo()
+        assert replies[-1].startswith("⚠️ 这一步请直接发送文字（不支持图片、文件）。")
+        await h.send("通知")
+        await h.tap("全部支部")
+        await h.tap("⬅️ 重选范围")  # edit mode from the review card
+        await h.tap("按组建方式")  # now a formation mode is missing
+        replies = await h.tap("单独组建（0）")
+        assert replies[-1].startswith("⚠️ 这个范围里没有支部，请换一个。")
+        assert "⬅️ 上一步" in h.buttons()
+        replies = await h.tap("⬅️ 上一步")
+        assert replies[-1].startswith("📢 发通知 · 第2步/共3步\n发给哪些支部？")
+        replies = await h.tap("全部支部")
+        assert "发送范围：全部支部，共 1 个支部" in replies[-1]
+        assert h.app is not None
+        assert h.app.forms.peek(SECRETARY)[1] == {"text": "通知", "kind": "all", "value": None}
+    finally:
+        await h.stop()
