@@ -445,7 +445,10 @@ class FormEngine:
         try:
             turn.env = await form.load(turn) if form.load else None
         except Refused as refused:
-            await _send(update, refused.text(), [])
+            if chat_id is None:
+                await _send(update, refused.text(), [])
+            else:  # not a word in the chat tapped in (a group)
+                await _answer(update, refused.text(), alert=True)
             return
         session = Session(form=name, key=uuid.uuid4().hex, step=REVIEW, draft=msgspec.Raw(b"{}"))
         session.last_update = update.update_id

@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import access, jobs
+from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswer
 from bot.forms import Choice, Form, NotNow, Outcome, Refused, Step, Turn
@@ -44,7 +45,7 @@ from bot.overview import (
     notice_text,
 )
 from bot.texts import labels, render
-from db import notices, outbox, repo
+from db import notices, outbox
 
 _LOGGER = logging.getLogger(__name__)
 NAME = "ntc"
@@ -209,7 +210,7 @@ async def _preview(turn: Turn[NoticeDraft]) -> tuple[str, list[list[tuple[str, s
     return text, rows
 
 
-async def _send(turn: Turn[NoticeDraft], key: str) -> Outcome:
+async def _send_notice(turn: Turn[NoticeDraft], key: str) -> Outcome:
     """发送: the notice and its targets stored once (the form's key), queued, delivery woken."""
     draft = turn.draft
     assert draft.text is not None and turn.env.overview is not None
@@ -256,7 +257,7 @@ FORM: Form[NoticeDraft] = Form(
     steps=lambda draft: _STEPS,
     load=_load,
     review=_preview,
-    save=_send,
+    save=_send_notice,
     counted=lambda draft: False,
 )
 
@@ -353,7 +354,7 @@ async def read(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
-    if await repo.get_membership(database, user.id, branch_id) is None:
+    if await access.authorize(database, user.id, branch_id, Need.READ) is None:
         await forbidden(update)
         return
     if await notices.target(database, notice_id, branch_id) is None:
