@@ -7,10 +7,11 @@ handler never decides a role by itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-from db import repo
+from db import admins, repo
 from db.models import Branch, Membership
 
 
@@ -54,6 +55,13 @@ async def authorize(
 def in_group(chat_type: str) -> bool:
     """Whether a chat is a group: group bindings and sign-in cards act only there."""
     return chat_type in {"group", "supergroup"}
+
+
+async def is_admin(database: Any, user_id: int, configured: Iterable[int] = ()) -> bool:
+    """An admin of the superior organization (社会组织党委): the config's admin_ids or an
+    accepted admin invitation. Admins see every branch (/overview) and send notices; they need
+    no role in any branch."""
+    return await admins.is_admin(database, user_id, configured)
 
 
 def may_change_record(membership: Membership, created_by: int | None) -> bool:

@@ -25,6 +25,7 @@ from bot.handlers import (
     members,
     members_files,
     members_form,
+    notice,
     overview,
     partyday,
     records,
@@ -35,6 +36,7 @@ from bot.handlers import (
     status,
     team,
 )
+from bot.handlers.checkin import leave_reason
 from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from bot.updates import DatabaseHealth, InboxBot, InboxQueue, PerUserProcessor
@@ -117,8 +119,17 @@ def build_forms() -> FormEngine:
     engine = FormEngine()
     engine.on_question = guidance.answer_question
     engine.on_help = guidance.explain_entry
-    for form in (registration.FORM, branch.EDIT_FORM, meeting_log.FORM, partyday.FORM,
-                 reminder_settings.FORM, remind.FORM):  # fmt: skip
+    for form in (
+        registration.FORM,
+        branch.EDIT_FORM,
+        meeting_log.FORM,
+        partyday.FORM,
+        reminder_settings.FORM,
+        remind.FORM,
+        notice.FORM,
+        leave.DELETE_FORM,
+        leave_reason.FORM,
+    ):
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
     for form in (*members_form.FORMS, members_files.IMPORT_FORM):
@@ -154,6 +165,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(remind.handlers())
     application.add_handlers(members.handlers())
     application.add_handlers(overview.handlers())
+    application.add_handlers(notice.handlers())
     application.add_handlers(leave.handlers())
     application.add_handlers(guidance.handlers())
     application.add_handlers(start.handlers())

@@ -4,14 +4,16 @@ taken, and old or forged buttons are refused."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import time_machine
 
 from bot.knowledge import entries
 from db import meetings, members, repo
 from db.models import MemberInfo
-from tests.conftest import SECRETARY, Harness
+from tests.conftest import OTHER, SECRETARY, Harness
 
 NOW = "2026-11-23 10:00 +08:00"  # a Monday
 
@@ -340,9 +342,9 @@ async def test_a_photo_at_a_form_without_photos_is_not_sent_to_a_later_step(
     await harness.send("/start")
     harness.fake.send_photo(SECRETARY, b"\x89PNG")
     await harness._settle()
-    texts = [m.get("text") for m in harness.fake.bot_messages(SECRETARY)[-2:]]
-    assert texts[0] == "这一步不用发照片或文件，请回答下面的问题。"
-    assert "支部的全称是什么？" in (texts[1] or "")
+    text = harness.fake.bot_messages(SECRETARY)[-1].get("text") or ""
+    assert text.startswith("⚠️ 这一步请直接发送文字（不支持图片、文件）。\n\n")
+    assert "支部的全称是什么？" in text
 
 
 async def test_a_fresh_update_numbering_after_a_quiet_week_is_not_taken_for_replays(
@@ -366,3 +368,34 @@ async def test_a_fresh_update_numbering_after_a_quiet_week_is_not_taken_for_repl
         replies = await harness.send("测试协会")
     assert replies[-1].startswith("第 3/9 项\n单位属于哪一类？")
     assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] == "测试协会"
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_engine_additions_for_the_notice_form(tmp_path: Path) -> None:
+    """Back is honoured in edit mode while a step is missing; a valid but empty choice (NotNow)
+    asks again with its reason instead of calling the button expired; a photo in a form without
+    a photo step asks for text. (Forms opened in private from a group tap, Refused with
+    parameters and a form's own cancel text: tests/test_leave_reason.py, test_leave.py.)"""
+    h = Harness(tmp_path / "bot.sqlite3")
+    h.config = replace(h.config, bot=replace(h.config.bot, admin_ids=(SECRETARY,)))
+    await h.start()
+    try:
+        await h.register(user=OTHER, key="a", name="甲支部", formation_mode="joint")
+        await h.send("/notice")
+        replies = await h.send_photo()
+        assert replies[-1].startswith("⚠️ 这一步请直接发送文字（不支持图片、文件）。")
+        await h.send("通知")
+        await h.tap("全部支部")
+        await h.tap("⬅️ 重选范围")  # edit mode from the review card
+        await h.tap("按组建方式")  # now a formation mode is missing
+        replies = await h.tap("单独组建（0）")
+        assert replies[-1].startswith("⚠️ 这个范围里没有支部，请换一个。")
+        assert "⬅️ 上一步" in h.buttons()
+        replies = await h.tap("⬅️ 上一步")
+        assert replies[-1].startswith("📢 发通知 · 第2步/共3步\n发给哪些支部？")
+        replies = await h.tap("全部支部")
+        assert "发送范围：全部支部，共 1 个支部" in replies[-1]
+        assert h.app is not None
+        assert h.app.forms.peek(SECRETARY)[1] == {"text": "通知", "kind": "all", "value": None}
+    finally:
+        await h.stop()

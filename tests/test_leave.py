@@ -15,7 +15,7 @@ import openpyxl
 import time_machine
 
 from bot.emulator.html import parse_html
-from bot.handlers.leave import archive_name, same_name
+from bot.leaving import archive_name, same_name
 from bot.texts import render
 from db import custom_reminders, erase, invitations, meetings, members, outbox, repo, settings
 from db.database import Database
@@ -338,7 +338,7 @@ def test_leave_templates_render() -> None:
     counts: dict[str, Any] = {"team": 1, "meetings": 2, "photos": 3, "roster": 4,
                               "reminders": 5, "audit": 6}  # fmt: skip
     parse_html(render("leave_archive", branch_name="<b>", counts=counts))
-    for view in ("confirm", "ask_name", "deleted", "notice_member", "kept", "secretary_only"):
+    for view in ("confirm", "ask_name", "deleted", "notice_member", "secretary_only"):
         text = render("leave_delete", view=view, branch_name="<b>&", counts=counts, error=True)
         assert parse_html(text).strip(), view
     plan = erase.ForgetPlan(
@@ -348,3 +348,59 @@ def test_leave_templates_render() -> None:
     )
     for view in ("blocked", "plan", "confirm", "done"):
         assert parse_html(render("leave_forget", view=view, plan=plan, changed=True)).strip()
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_delete_confirmation_is_strict(harness: Harness) -> None:
+    # A name that reads as a question: typed, it is answered first and kept only with a tap.
+    doomed = await harness.register(name="谁的支部吗")
+    assert harness.app is not None
+    database = harness.app.database
+    ask = "最后一步：请输入支部的完整名称谁的支部吗，确认永久删除。"
+    mismatch = "⚠️ 名称不一致，支部没有删除。请再输入一次，或点「取消」。\n\n" + ask
+    await harness.send("/deletebranch")
+    assert (await harness.tap("继续删除")) == [ask]
+    assert harness.buttons() == ["✖️ 取消"]
+    # A rule question: answered, the name asked again, nothing deleted (and nothing to keep).
+    replies = await harness.send("删除后还能恢复吗？")
+    assert len(replies) == 2 and replies[-1] == ask
+    assert harness.buttons() == ["✖️ 取消"]
+    for wrong in (" ", "<b>&", "🚩" * 300, "删" * 4000):
+        assert (await harness.send(wrong)) == [mismatch], wrong[:5]
+    # Forged or old buttons of the form delete nothing: only the typed name does.
+    rev = harness.last_message()["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    rev = rev.split(":")[1]
+    forged = [f"lvd:{rev}:{action}" for action in ("u:name", "k:name", "s:name", "v", "a:name:x")]
+    for data in (*forged, "lvd:999999999999999999999999999999:u:name"):
+        before = len(harness.callback_answers())
+        await harness.tap_data(data)
+        assert harness.callback_answers()[before:] == ["这个按钮已过期，请按最新的消息操作。"]
+    assert await repo.get_branch(database, doomed.id) is not None
+    # 继续删除 again while the name is asked: the same question, not a second form.
+    replies = await harness.send("/deletebranch")
+    assert replies == ["您有一份没填完的删除支部，接着填吧（发送 /cancel 可以放弃）。", ask]
+    # The name itself reads as a question: answered, then kept with one tap.
+    replies = await harness.send("谁的支部吗")
+    assert len(replies) == 2 and replies[-1] == ask
+    assert harness.buttons() == ["✍️ 用作答案", "✖️ 取消"]
+    assert await repo.get_branch(database, doomed.id) is not None
+    use = harness.last_message()["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    assert (await harness.tap("✍️ 用作答案")) == [
+        "✅ 支部「谁的支部吗」及其全部数据已删除。\n需要的话，可以发送 /register 重新登记支部。"
+    ]
+    assert await repo.get_branch(database, doomed.id) is None
+    assert harness.app.forms.active(SECRETARY) is None
+    # The same tap again (a replay) finds nothing open.
+    await harness.tap_data(use)
+    assert harness.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_delete_cancel_button_keeps_the_branch(harness: Harness) -> None:
+    doomed = await harness.register(name="保留的支部")
+    await harness.send("/deletebranch")
+    await harness.tap("继续删除")
+    assert (await harness.tap("✖️ 取消")) == ["好的，什么也没有删除。"]
+    assert harness.app is not None
+    assert await repo.get_branch(harness.app.database, doomed.id) is not None
+    assert harness.app.forms.active(SECRETARY) is None

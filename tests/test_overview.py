@@ -418,23 +418,26 @@ async def test_notice_to_a_filtered_set_is_delivered_once_and_read_once(tmp_path
     assert "第1步" in replies[-1]
     assert "没有收到内容" in (await h.send(" ", user=ADMIN))[-1]
     assert "太长了（1001 个字）" in (await h.send("通" * 1001, user=ADMIN))[-1]
-    assert "请直接发送通知的文字" in (await h.send_photo(user=ADMIN))[-1]
+    assert "这一步请直接发送文字（不支持图片、文件）" in (await h.send_photo(user=ADMIN))[-1]
     text = "請按時參加 <b>&</b> 🚩\n第二行"
     replies = await h.send(text, user=ADMIN)
     assert "发给哪些支部" in replies[-1]
-    assert "请点选上面的按钮" in (await h.send("全部", user=ADMIN))[-1]
+    assert "请点选下面的一个选项" in (await h.send("全部", user=ADMIN))[-1]
     await h.tap("按组建方式", user=ADMIN)
     assert "联合组建（3）" in h.buttons(ADMIN) and "行业组建（0）" in h.buttons(ADMIN)
-    assert "这个范围里没有支部" in (await h.tap("行业组建（0）", user=ADMIN))[-1]
-    await h.tap("按组建方式", user=ADMIN)
+    # An empty choice is refused with the same question again (no need to go back).
+    assert (await h.tap("行业组建（0）", user=ADMIN))[-1] == (
+        "⚠️ 这个范围里没有支部，请换一个。\n\n📢 发通知 · 第2步/共3步\n按组建方式，发给哪一类支部？"
+    )
     preview = (await h.tap("联合组建（3）", user=ADMIN))[-1]
     assert "发送范围：按组建方式：联合组建，共 3 个支部（4 位书记、副书记）" in preview
     assert text in preview
     preview_id = h.last_message(ADMIN)["message_id"]
+    send_data = h.last_message(ADMIN)["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     replies = await h.tap("✅ 发送", user=ADMIN)
     assert "通知已发出：3 个支部，4 条消息" in replies[-1]
     # A second tap on 发送 (the old preview) sends nothing more.
-    await h.tap_data("nt:send", preview_id, user=ADMIN)
+    await h.tap_data(send_data, preview_id, user=ADMIN)
     assert "过期" in h.callback_answers()[-1]
     await _deliver(h)
     await _deliver(h)
@@ -496,10 +499,11 @@ async def test_notice_to_a_filtered_set_is_delivered_once_and_read_once(tmp_path
     await _deliver(h)
     assert len(await _notices_received(h, JOINT[1])) == 2  # 支部1: party day on the 15th
     assert len(await _notices_received(h, JOINT[0])) == 1  # 支部0: on the 25th
-    # /cancel leaves nothing behind.
+    # /cancel leaves nothing behind (a text was typed: asked first).
     await h.send("/notice", user=ADMIN)
     await h.send("不发了", user=ADMIN)
-    assert "已取消" in (await h.send("/cancel", user=ADMIN))[-1]
+    assert "放弃这次通知吗" in (await h.send("/cancel", user=ADMIN))[-1]
+    assert "已取消" in (await h.tap("🗑 放弃，不保存", user=ADMIN))[-1]
     assert (await notices.recent(database, limit=10))[1] == 2
     await h.stop()
 
@@ -675,10 +679,12 @@ async def test_notice_sent_once_read_once(tmp_path: Path) -> None:
         # The filtered set: the branches with something overdue this quarter.
         preview = (await h.tap(lab.NOTICE_AUDIENCES["overdue"]))[-1]
         assert "共 12 个支部" in preview and "12 位书记、副书记" in preview
-        preview_id = h.last_message()["message_id"]
+        preview = h.last_message()
+        send_data = preview["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         sent = (await h.tap(lab.NOTICE_SEND))[-1]
         assert "通知已发出：12 个支部，12 条消息" in sent
-        await h.tap_data("nt:send", message_id=preview_id)  # 发送 tapped again: nothing more
+        await h.tap_data(send_data, message_id=preview["message_id"])  # again: nothing more
+        assert h.callback_answers()[-1] == "这个按钮已过期，请按最新的消息操作。"
         await jobs.deliverer(h.app).run_once()  # type: ignore[union-attr]
         await jobs.deliverer(h.app).run_once()  # type: ignore[union-attr]
         overdue = {b.id for i, b in enumerate(made) if i % 4 in (1, 3)}

@@ -219,7 +219,7 @@ async def archive(w: World) -> bool | None:
 
 async def delete_branch(w: World) -> bool | None:
     replies = await w.h.tap_data(f"lv:d1:{w.a.id}", user=w.actor)
-    started = w.flow() == "leave_delete"
+    started = w.flow() == "lvd"
     await _cancel(w)
     assert w.h.app is not None
     assert await repo.get_branch(w.h.app.database, w.a.id) is not None
@@ -283,9 +283,9 @@ NO_IDS = {
     r"^lg:(kind|day|form|all|skip|done|clear|hint)(:|$)",
     r"^lg:save$", r"^lg:edit:", r"^lg:comb:", r"^log:new:", r"^pds:cancel$", r"^pds:",
     r"^kb:", r"^gd:ideas:", r"^fa:", r"^sc:a:",
-    r"^lv:(no|dc)$", r"^lv:dc$", r"^lv:f[12]:", r"^(menu:team|tm:l:\d+)$",
-    r"^gb:bind$", r"^gb:keep$", r"^ck:new:", r"^ck:lvx$",
-    r"^nt:new$", r"^nt:back$", r"^nt:[amt]:", r"^nt:send$", r"^nt:cancel$", r"^ov:home$",
+    r"^lv:no$", r"^lv:f[12]:", r"^(menu:team|tm:l:\d+)$",
+    r"^gb:bind$", r"^gb:keep$", r"^ck:new:",
+    r"^nt:new$", r"^ov:home$",
     r"^ov:p:", r"^ov:x$", r"^nt:l:", r"^menu:members$",
 }  # fmt: skip
 # Forged data with 乙's ids ({b} branch, {rec} record, {rid} reminder, {sec} 乙's secretary,

@@ -28,12 +28,14 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from markupsafe import Markup
 from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.handlers.common import answer as _answer
 from bot.handlers.common import close_keyboard as _close_keyboard
+from bot.handlers.common import keyboard as _keyboard
 from bot.handlers.common import reply as _send
 from bot.texts import labels, render
 from db import forms as store
@@ -47,9 +49,20 @@ Rows = list[list[tuple[str, str]]]
 class Refused(Exception):
     """The user may no longer go on with this form (role changed, record gone)."""
 
-    def __init__(self, template: str) -> None:
+    def __init__(self, template: str, **params: Any) -> None:
         super().__init__(template)
         self.template = template
+        self.params = params
+
+    def text(self) -> str:
+        """What the user is told."""
+        return render(self.template, **self.params)
+
+
+class NotNow(InvalidAnswer):
+    """A tapped choice that is valid but cannot be taken now (an audience with no branches): the
+    question is asked again with the reason. A code no button carries stays InvalidAnswer, an
+    expired button."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,9 @@ class Turn(Generic[D]):
     draft: D
     env: Any = None
     notes: list[str] = field(default_factory=list)
+    # Where the questions go when not to the chat of the update (a tap in a group opens a form
+    # in the user's private chat).
+    chat_id: int | None = None
 
     @property
     def database(self) -> Any:
@@ -146,6 +162,8 @@ class Form(Generic[D]):
     unit: str = "步"
     heading: Callable[[D], str] | None = None
     counted: Callable[[D], bool] = lambda draft: True
+    # The template said when the form is cancelled (a delete says that nothing was deleted).
+    cancelled: str = "cancelled"
 
 
 class Session(msgspec.Struct):
@@ -345,7 +363,12 @@ class FormEngine:
             text, rows = self._question(turn, form, session, error)
         if intro:
             text = intro + "\n\n" + text
-        message = await _send(turn.update, text, rows)
+        if turn.chat_id is None:
+            message = await _send(turn.update, text, rows)
+        else:
+            message = await turn.context.bot.send_message(
+                turn.chat_id, text, reply_markup=_keyboard(rows)
+            )
         for note in turn.notes:
             await _send(turn.update, note, [])
         if mark:
@@ -428,21 +451,31 @@ class FormEngine:
         *,
         intro: str | None = None,
         at_review: bool = False,
+        chat_id: int | None = None,
     ) -> None:
-        """Open a form for the user (or say which one is open already)."""
+        """Open a form for the user (or say which one is open already).
+
+        With `chat_id` the questions go to that chat (the user's private chat) rather than to the
+        chat tapped in: the tap is neither answered nor its keyboard closed here, and the caller
+        makes sure no form is open. If Telegram refuses the message (the user never started the
+        bot) the form is closed again and the error raised."""
         user = update.effective_user
         assert user is not None
-        await _answer(update)
+        if chat_id is None:
+            await _answer(update)
         open_name = self.active(user.id)
         if open_name is not None:
             await self.resume(update, context, same=open_name == name)
             return
         form = self.forms[name]
-        turn = Turn(update, context, user.id, _today(context), draft)
+        turn = Turn(update, context, user.id, _today(context), draft, chat_id=chat_id)
         try:
             turn.env = await form.load(turn) if form.load else None
         except Refused as refused:
-            await _send(update, render(refused.template), [])
+            if chat_id is None:
+                await _send(update, refused.text(), [])
+            else:  # not a word in the chat tapped in (a group)
+                await _answer(update, refused.text(), alert=True)
             return
         session = Session(form=name, key=uuid.uuid4().hex, step=REVIEW, draft=msgspec.Raw(b"{}"))
         self._applied(session, update)
@@ -454,11 +487,18 @@ class FormEngine:
             session.step = missing.name
         elif form.review is None:
             session.step = self._steps(form, draft)[0].name
-        await _close_keyboard(update)
+        if chat_id is None:
+            await _close_keyboard(update)
         await self._commit(context, user.id, session, draft)
         # The intro heads the first question in one message: a burst of newcomers (a link shared
         # in a group) then costs one message each against Telegram's 30 a second.
-        await self._present(turn, form, session, intro=intro)
+        try:
+            await self._present(turn, form, session, intro=intro)
+        except (Forbidden, BadRequest):
+            if chat_id is None:
+                raise
+            await self._end(context, user.id)
+            raise
 
     async def resume(self, update: Update, context: BotContext, *, same: bool = True) -> None:
         """The open form again: where the user left off (after a note which form it is)."""
@@ -477,7 +517,7 @@ class FormEngine:
             turn.env = await form.load(turn) if form.load else None
         except Refused as refused:
             await self._end(context, user.id)
-            await _send(update, render(refused.template), [])
+            await _send(update, refused.text(), [])
             return
         self._applied(session, update)
         await self._commit(context, user.id, session, draft)
@@ -502,7 +542,7 @@ class FormEngine:
             await _answer(update)
             await _close_keyboard(update)
             await self._end(context, user.id)
-            await _send(update, render(refused.template), [])
+            await _send(update, refused.text(), [])
             return None
         if _replayed(session, update):
             # Replayed after a crash: its change is in already (a user's updates are handled in
@@ -583,10 +623,12 @@ class FormEngine:
         step: Step[Any],
         message: Message,
     ) -> None:
+        if step.photo is None and not any(s.photo for s in self._steps(form, turn.draft)):
+            await self._present(turn, form, session, InvalidAnswer("need_text"))
+            return
         if step.photo is None:
-            # Only a form with a photo step (the meeting log) takes photos, at its last step.
-            later = any(s.photo is not None for s in self._steps(form, turn.draft))
-            await _send(turn.update, render("log_photo_not_now", later=later), [])
+            # The meeting log takes its photos at its last step.
+            await _send(turn.update, render("log_photo_not_now"), [])
             await self._present(turn, form, session)
             return
         if message.photo:
@@ -627,7 +669,7 @@ class FormEngine:
             outcome = await form.save(turn, session.key)
         except Refused as refused:
             await self._end(turn.context, turn.user_id)
-            await _send(turn.update, render(refused.template), [])
+            await _send(turn.update, refused.text(), [])
             return
         except InvalidAnswer as error:
             refused = self._missing(form, turn.draft)
@@ -692,7 +734,7 @@ class FormEngine:
         if action == "X" and session.confirming:
             await _close_keyboard(update)
             await self._end(context, turn.user_id)
-            await _send(update, render("cancelled"), [])
+            await _send(update, render(form.cancelled), [])
             return True
         if action == "x":
             await _close_keyboard(update)
@@ -708,6 +750,10 @@ class FormEngine:
         elif action == "a" and on_step and step is not None and step.pick and len(rest) == 2:
             try:
                 step.pick(turn, rest[1])
+            except NotNow as error:
+                await _close_keyboard(update)
+                await self._present(turn, form, session, error)
+                return True
             except InvalidAnswer:
                 return False
             await _close_keyboard(update)
@@ -741,7 +787,13 @@ class FormEngine:
             await _close_keyboard(update)
             await self._advance(turn, form, session)
             return True
-        elif action == "b" and not session.confirming and session.mode == "go":
+        elif (
+            action == "b"
+            and not session.confirming
+            and (session.mode == "go" or self._missing(form, turn.draft) is not None)
+        ):
+            # Back is offered in edit mode too while a step is missing (a changed answer asked
+            # for one more, e.g. which formation mode).
             previous = self._previous(form, session, turn.draft)
             if previous is None:
                 return False
@@ -784,7 +836,7 @@ class FormEngine:
         typed = [name for name in session.visited if name]
         if not typed or session.confirming:
             await self._end(turn.context, turn.user_id)
-            await _send(turn.update, render("cancelled"), [])
+            await _send(turn.update, render(form.cancelled), [])
             return
         session.confirming = True
         session.rev += 1

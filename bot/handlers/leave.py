@@ -4,76 +4,55 @@ good, and deleting one's own data.
 - /archive (secretary or deputy): one .zip with 花名册.xlsx, the 台账 of every year with
   records, 照片清单.csv (file ids: the photos stay in Telegram), 设置.json and 操作记录.csv.
 - /deletebranch (secretary only): a card that says what goes (and offers the archive), then
-  the branch's full name typed as the second, deliberate step. The delete is real (db/erase.py);
+  the branch's full name typed as the second, deliberate step (a form of the engine: only a
+  typed name that matches deletes; its one button cancels). The delete is real (db/erase.py);
   afterwards no user keeps a draft for the branch and no one stays in a flow for it.
 - /forgetme (anyone): two confirmations, then the user's own data is deleted (db/erase.py says
   what that means). Refused while they are the secretary of a branch with other members; a
   branch where they are alone is deleted with them, and the cards say so.
 
-Buttons: lv:ar:<branch>, lv:del:<branch>, lv:d1:<branch> (then the typed name; lv:dc cancels),
+Buttons: lv:ar:<branch>, lv:del:<branch>, lv:d1:<branch> (then the typed name),
 lv:f1:<plan>, lv:f2:<plan> (the plan's digest: what was shown is what is done), lv:no.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import io
-import json
 import logging
-import re
-import zipfile
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, tzinfo
-from enum import IntEnum
+from dataclasses import asdict
 from typing import Any
 
+import msgspec
 from telegram import InputFile, Update
-from telegram.ext import (
-    Application,
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot import access
+from bot.access import Need
 from bot.application import BotContext, app_of
+from bot.branch_profile import InvalidAnswer
+from bot.forms import Form, Outcome, Refused, Step, Turn
 from bot.handlers.common import (
     FLOW_KEY,
     active_flow,
     answer,
     callback_parts,
     close_keyboard,
-    conversation,
     forbidden,
     is_private,
     local_today,
     reply_template,
-    set_flow,
-    user_data,
 )
 from bot.handlers.team import end_conversations, tell
-from bot.textnorm import clean_line, to_halfwidth, to_simplified
+from bot.leaving import ArchiveInput, archive_name, build_archive, same_name
 from bot.texts import labels, render
 from db import custom_reminders, erase, invitations, meetings, members, repo, settings
-from db.models import Branch, CustomReminder, Meeting, Member, Membership
+from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
-FLOW = "leave_delete"
-DRAFT = "leave_delete"
-_UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-_QUOTES = "「」『』“”\"'《》"
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-class State(IntEnum):
-    """Waiting for the branch's name."""
-
-    NAME = 1
+DELETE = "lvd"
+NAME_TYPED_LIMIT = 500
 
 
 # -- shared --------------------------------------------------------------------------------
@@ -103,10 +82,10 @@ def forget_branch_drafts(application: Application, branch_id: int) -> int:
 
 
 async def _branch(
-    update: Update, context: BotContext, roles: tuple[str, ...]
+    update: Update, context: BotContext, need: Need
 ) -> tuple[Membership, Branch] | None:
     """The branch a button names (lv:<action>:<branch>) or the current one for a command, if
-    the user's role there is one of `roles`; otherwise they are told and None comes back."""
+    the user's role there meets `need`; otherwise they are told and None comes back."""
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
@@ -119,136 +98,20 @@ async def _branch(
         if current is None:
             await reply_template(update, "not_registered")
             return None
+        branch_id = current[1].id
     elif len(parts) == 3 and parts[2].isdigit():
-        membership = await repo.get_membership(database, user.id, int(parts[2]))
-        branch = await repo.get_branch(database, int(parts[2]))
-        current = (membership, branch) if membership and branch else None
+        branch_id = int(parts[2])
     else:
         await answer(update, render("button_expired"), alert=True)
         return None
-    if current is None or current[0].role not in roles:
+    found = await access.authorize(database, user.id, branch_id, need)
+    if found is None:
         _LOGGER.info("User %s refused a leave action", user.id)
         await forbidden(update)
-        return None
-    return current
+    return found
 
 
 # -- /archive ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ArchiveInput:
-    """Everything the archive holds, read from the database before the work thread starts."""
-
-    branch: Branch
-    roster: Sequence[Member]
-    records: dict[int, list[Meeting]]
-    frequencies: dict[str, str]
-    settings: dict[str, Any]
-    reminders: Sequence[CustomReminder]
-    plans: Sequence[dict[str, Any]]
-    photos: Sequence[dict[str, Any]]
-    audit: Sequence[dict[str, Any]]
-    today: date
-    zone: tzinfo
-
-
-def _text_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows([[_text_cell(v) for v in row] for row in rows])
-    # With the BOM, Excel and WPS open the Chinese text correctly.
-    return out.getvalue().encode("utf-8-sig")
-
-
-def roster_workbook(roster: Sequence[Member]) -> bytes:
-    """花名册.xlsx: one row per person (no ID or phone numbers are ever kept)."""
-    from openpyxl import Workbook
-
-    from bot.exports import clean_text
-
-    lab = labels()
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = lab.LEAVE_ROSTER_SHEET
-    sheet.append(list(lab.LEAVE_ROSTER_COLUMNS))
-    for member in roster:
-        info = member.info
-        values = [info.name, lab.LEAVE_MEMBER_STATUSES.get(info.status, info.status),
-                  info.joined_on, info.party_group, info.committee_role,
-                  lab.YES if info.mobile else lab.NO, info.destination, info.left_on,
-                  info.last_report_on]  # fmt: skip
-        sheet.append(
-            [v.isoformat() if isinstance(v, date) else clean_text(v or "") for v in values]
-        )
-    for row in sheet.iter_rows():
-        for cell in row:
-            if cell.data_type == "f":  # user text that looks like a formula stays text
-                cell.data_type = "s"
-    for column, width in zip("ABCDEFGHI", (12, 14, 12, 12, 12, 10, 16, 12, 14), strict=True):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _settings_json(data: ArchiveInput) -> bytes:
-    def plain(value: object) -> object:
-        if isinstance(value, date):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
-
-    document = {
-        "branch": asdict(data.branch.profile),
-        "settings": data.settings,
-        "custom_reminders": [asdict(r) for r in data.reminders],
-        "party_day_plans": list(data.plans),
-        "exported_on": data.today.isoformat(),
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2, default=plain).encode()
-
-
-def build_archive(data: ArchiveInput) -> bytes:
-    """The branch's archive as the bytes of a .zip (runs in a worker thread)."""
-    from bot import exports
-
-    lab = labels()
-    files = lab.LEAVE_FILES
-    kinds = lab.KINDS
-    photos = [
-        [p["held_on"], kinds.get(p["kind"], p["kind"]), p["meeting_id"], p["position"] + 1,
-         p["file_id"]]
-        for p in data.photos
-    ]  # fmt: skip
-    audit = [
-        [datetime.fromisoformat(a["at"]).astimezone(data.zone).strftime("%Y-%m-%d %H:%M:%S"),
-         a["user_id"], a["action"], a["entity"], a["entity_id"], erase.changes_text(a["changes"])]
-        for a in data.audit
-    ]  # fmt: skip
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(files["roster"], roster_workbook(data.roster))
-        for year, records in sorted(data.records.items()):
-            ledger = exports.ledger_workbook(
-                data.branch,
-                year,
-                records,
-                data.today,
-                frequencies=data.frequencies,
-                zone=data.zone,
-            )
-            archive.writestr(files["ledger"].format(year=year), ledger)
-        archive.writestr(files["photos"], _csv(lab.LEAVE_PHOTO_COLUMNS, photos))
-        archive.writestr(files["settings"], _settings_json(data))
-        archive.writestr(files["audit"], _csv(lab.LEAVE_AUDIT_COLUMNS, audit))
-    return out.getvalue()
 
 
 async def _archive_input(context: BotContext, branch: Branch) -> ArchiveInput:
@@ -272,15 +135,9 @@ async def _archive_input(context: BotContext, branch: Branch) -> ArchiveInput:
     )
 
 
-def archive_name(branch_name: str, day: date) -> str:
-    """The zip's file name: the branch's name made safe for every file system."""
-    name = _UNSAFE_FILE_CHARS.sub("_", branch_name).strip(" .")[:40] or "branch"
-    return labels().LEAVE_ARCHIVE_NAME.format(name=name, day=day.isoformat())
-
-
 async def archive(update: Update, context: BotContext) -> None:
     """/archive or lv:ar:<branch>: the branch's data as one .zip document."""
-    current = await _branch(update, context, ("secretary", "deputy"))
+    current = await _branch(update, context, Need.EDIT)
     if current is None:
         return
     membership, branch = current
@@ -309,21 +166,18 @@ async def archive(update: Update, context: BotContext) -> None:
 # -- /deletebranch -------------------------------------------------------------------------
 
 
-def same_name(typed: str, name: str) -> bool:
-    """Whether the typed text is the branch's name (spacing, width, quotes and traditional
-    script aside)."""
-
-    def plain(text: str) -> str:
-        text = clean_line(to_halfwidth(text)).replace(" ", "").strip(_QUOTES)
-        return to_simplified(text)
-
-    return bool(plain(typed)) and plain(typed) == plain(name)
-
-
 async def ask_delete(update: Update, context: BotContext) -> None:
     """/deletebranch or lv:del:<branch>: what would be deleted, and the way on."""
-    current = await _branch(update, context, ("secretary",))
+    current = await _branch(update, context, Need.SECRETARY)
     if current is None:
+        return
+    user = update.effective_user
+    assert user is not None
+    forms = app_of(context).forms
+    open_form = forms.active(user.id)
+    if open_form is not None:
+        await answer(update)
+        await forms.resume(update, context, same=open_form == DELETE)
         return
     if active_flow(context):
         await answer(update, render("finish_flow_first"), alert=True)
@@ -350,85 +204,92 @@ async def ask_delete(update: Update, context: BotContext) -> None:
     )
 
 
-async def _ask_name(update: Update, context: BotContext, error: bool = False) -> int:
-    draft = user_data(context)[DRAFT]
-    rows = [[(labels().CANCEL, "lv:dc")]]
-    await reply_template(
-        update, "leave_delete", rows, view="ask_name", branch_name=draft["name"], error=error
+class DeleteDraft(msgspec.Struct):
+    """A branch being deleted: the name to type, and whether it was typed right."""
+
+    branch_id: int
+    name: str
+    confirmed: bool = False
+
+
+def _ask_name(turn: Turn[DeleteDraft]) -> str:
+    return render("leave_delete", view="ask_name", branch_name=turn.draft.name, error=False)
+
+
+def _read_name(turn: Turn[DeleteDraft], typed: str) -> None:
+    if not same_name(typed[:NAME_TYPED_LIMIT], turn.draft.name):
+        raise InvalidAnswer("name_mismatch")
+    turn.draft.confirmed = True
+
+
+async def _load_delete(turn: Turn[DeleteDraft]) -> tuple[Membership, Branch]:
+    """The branch, while the user is still its secretary."""
+    found = await access.authorize(
+        turn.database, turn.user_id, turn.draft.branch_id, Need.SECRETARY
     )
-    return State.NAME
+    if found is None:
+        raise Refused("no_permission")
+    return found
 
 
-async def begin_delete(update: Update, context: BotContext) -> int:
+async def _delete(turn: Turn[DeleteDraft], key: str) -> Outcome:
+    """The name matched: the branch goes, with every draft and flow about it."""
+    application = app_of(turn.context)
+    database = turn.database
+    draft = turn.draft
+    others = [p.user_id for p in await invitations.team(database, draft.branch_id)]
+    counts = await erase.delete_branch(database, user_id=turn.user_id, branch_id=draft.branch_id)
+    if counts is None:
+        return Outcome(render("leave_delete", view="secretary_only"))
+    cleared = forget_branch_drafts(application, draft.branch_id)
+    cleared += await application.forms.close_for_branch(database, draft.branch_id)
+    # Updates already handled are marked now, not with the next batch: that empties their
+    # stored copies, which may quote the branch (a tapped card, a typed name).
+    await application.update_persistence()
+    _LOGGER.info(
+        "Branch %s deleted by %s (%d drafts dropped)", draft.branch_id, turn.user_id, cleared
+    )
+    note = render("leave_delete", view="notice_member", branch_name=draft.name)
+    for other in others:
+        if other != turn.user_id:
+            await tell(turn.context, other, note)
+    return Outcome(render("leave_delete", view="deleted", branch_name=draft.name))
+
+
+DELETE_FORM: Form[DeleteDraft] = Form(
+    name=DELETE,
+    title="删除支部",
+    draft=DeleteDraft,
+    steps=lambda draft: [
+        Step(name="name", question=_ask_name, answered=lambda d: d.confirmed, read=_read_name)
+    ],
+    load=_load_delete,
+    save=_delete,
+    cancelled="leave_kept",
+)
+
+
+async def begin_delete(update: Update, context: BotContext) -> None:
     """lv:d1:<branch>: the second step, typing the name, begins."""
-    current = await _branch(update, context, ("secretary",))
+    current = await _branch(update, context, Need.SECRETARY)
     if current is None:
-        return ConversationHandler.END
-    if active_flow(context) and active_flow(context) != FLOW:
-        await answer(update, render("finish_flow_first"), alert=True)
-        return ConversationHandler.END
-    _, branch = current
-    await answer(update)
-    await close_keyboard(update)
-    user_data(context)[DRAFT] = {"branch_id": branch.id, "name": branch.profile.name}
-    set_flow(context, FLOW)
-    return await _ask_name(update, context)
-
-
-def _end(context: BotContext) -> int:
-    user_data(context).pop(DRAFT, None)
-    set_flow(context, None)
-    return ConversationHandler.END
-
-
-async def typed_name(update: Update, context: BotContext) -> int:
-    """The typed name: the branch is deleted if it matches, asked again if not."""
-    assert update.message is not None
-    draft = user_data(context)[DRAFT]
-    if not same_name((update.message.text or "")[:500], draft["name"]):
-        return await _ask_name(update, context, error=True)
+        return
     user = update.effective_user
     assert user is not None
-    application = app_of(context)
-    database = application.database
-    branch_id = draft["branch_id"]
-    others = [p.user_id for p in await invitations.team(database, branch_id)]
-    counts = await erase.delete_branch(database, user_id=user.id, branch_id=branch_id)
-    _end(context)
-    if counts is None:
-        await reply_template(update, "leave_delete", view="secretary_only")
-        return ConversationHandler.END
-    cleared = forget_branch_drafts(application, branch_id)
-    cleared += await application.forms.close_for_branch(application.database, branch_id)
-    _LOGGER.info("Branch %s deleted by %s (%d drafts dropped)", branch_id, user.id, cleared)
-    await reply_template(update, "leave_delete", view="deleted", branch_name=draft["name"])
-    note = render("leave_delete", view="notice_member", branch_name=draft["name"])
-    for other in others:
-        if other != user.id:
-            await tell(context, other, note)
-    return ConversationHandler.END
-
-
-async def cancel_delete(update: Update, context: BotContext) -> int:
-    """lv:dc or /cancel while the name is asked."""
-    await answer(update)
-    await close_keyboard(update)
-    _end(context)
-    await reply_template(update, "leave_delete", view="kept")
-    return ConversationHandler.END
-
-
-async def resume_delete(update: Update, context: BotContext) -> int:
-    """/deletebranch again while the name is asked."""
-    await answer(update)
-    return await _ask_name(update, context)
+    forms = app_of(context).forms
+    if forms.active(user.id) is None and active_flow(context):
+        await answer(update, render("finish_flow_first"), alert=True)
+        return
+    _, branch = current
+    draft = DeleteDraft(branch_id=branch.id, name=branch.profile.name)
+    await forms.start(update, context, DELETE, draft)
 
 
 async def kept(update: Update, context: BotContext) -> None:
     """lv:no: nothing is deleted."""
     await answer(update)
     await close_keyboard(update)
-    await reply_template(update, "leave_delete", view="kept")
+    await reply_template(update, "leave_kept")
 
 
 # -- /forgetme -----------------------------------------------------------------------------
@@ -501,27 +362,14 @@ async def forget_step(update: Update, context: BotContext) -> None:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """/archive, /deletebranch with its typed confirmation, /forgetme."""
+    """/archive, /deletebranch with its typed confirmation (the form), /forgetme."""
     return [
-        conversation(
-            name="leave_delete",
-            entry_points=[CallbackQueryHandler(begin_delete, pattern=r"^lv:d1:")],
-            states={
-                State.NAME: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, typed_name),
-                    CallbackQueryHandler(cancel_delete, pattern=r"^lv:dc$"),
-                ]
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_delete),
-                CommandHandler("deletebranch", resume_delete),
-            ],
-        ),
+        CallbackQueryHandler(begin_delete, pattern=r"^lv:d1:"),
         CommandHandler("archive", archive),
         CallbackQueryHandler(archive, pattern=r"^lv:ar:"),
         CommandHandler("deletebranch", ask_delete),
         CallbackQueryHandler(ask_delete, pattern=r"^lv:del:"),
-        CallbackQueryHandler(kept, pattern=r"^lv:(no|dc)$"),
+        CallbackQueryHandler(kept, pattern=r"^lv:no$"),
         CommandHandler("forgetme", forget_me),
         CallbackQueryHandler(forget_step, pattern=r"^lv:f[12]:"),
     ]

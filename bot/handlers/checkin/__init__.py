@@ -22,42 +22,22 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    MessageHandler,
     filters,
 )
 
 from bot.handlers.checkin import binding, card, leave_reason, linking, makeups
-from bot.handlers.checkin.common import FLOW
-from bot.handlers.common import conversation
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """Binding, the sign-in card, the leave conversation and 补学.
+    """Binding, the sign-in card, 请假 (its reason is a form: leave_reason.FORM) and 补学.
 
-    The leave conversation is tracked per user across chats (per_chat=False): 请假 is tapped in
-    the group and the reason typed in private. Its entry points include /start checkin_<id>, so
-    this list must come before the registration conversation's /start.
+    /start checkin_<id> comes before the registration's /start.
     """
-    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     return [
-        conversation(
-            name=FLOW,
-            per_chat=False,
-            allow_reentry=True,
-            entry_points=[
-                CallbackQueryHandler(leave_reason.leave_tapped, pattern=r"^ck:lv:\d+$"),
-                CallbackQueryHandler(leave_reason.name_picked, pattern=r"^ck:me:\d+:\d+$"),
-                CommandHandler(
-                    "start", leave_reason.start_link, filters=filters.Regex(r"^/start checkin_")
-                ),
-            ],
-            states={
-                leave_reason.State.REASON: [
-                    MessageHandler(private_text, leave_reason.reason_typed),
-                    CallbackQueryHandler(leave_reason.leave_cancelled, pattern=r"^ck:lvx$"),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", leave_reason.leave_cancelled)],
+        CallbackQueryHandler(leave_reason.leave_tapped, pattern=r"^ck:lv:\d+$"),
+        CallbackQueryHandler(leave_reason.name_picked, pattern=r"^ck:me:\d+:\d+$"),
+        CommandHandler(
+            "start", leave_reason.start_link, filters=filters.Regex(r"^/start checkin_")
         ),
         ChatMemberHandler(binding.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         CommandHandler("bind", binding.bind),

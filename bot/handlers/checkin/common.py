@@ -21,9 +21,7 @@ from bot.texts import labels, render
 from db import checkins
 from db.checkins import Checkin
 
-FLOW = "checkin_leave"
 PICK = "checkin_pick"  # user_data: {"id": card id, "intent": "in" | "lv"} while a name is picked
-LEAVE = "checkin_leave"  # user_data: {"id": card id, "member_id": …} while a reason is asked
 IN_CHAT = frozenset(
     {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 )
