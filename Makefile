@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config.toml
 
-.PHONY: demo test test-crash run bench lint format clean
+.PHONY: demo test test-crash test-restarts run bench lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,14 @@ demo: $(STAMP)
 	$(PY) -m bot demo
 
 test: $(STAMP) lint
-	$(PY) -m pytest -q -n auto -m "not crash"
+	$(PY) -m pytest -q -n auto -m "not crash and not restarts"
 
 test-crash: $(STAMP)
 	$(PY) -m pytest -q -n auto -m crash
+
+# Alone: its CPU hog would slow whatever runs beside it.
+test-restarts: $(STAMP)
+	$(PY) -m pytest -q -m restarts
 
 run: $(STAMP)
 	$(PY) -m bot run --config $(CONFIG)

@@ -24,7 +24,7 @@ def _hog() -> None:
         pass
 
 
-@pytest.mark.crash
+@pytest.mark.restarts
 async def test_the_start_up_sweep_runs_in_every_one_of_100_restarts(tmp_path: Path) -> None:
     fake = FakeTelegram(token=TOKEN)
     hogs = [multiprocessing.Process(target=_hog, daemon=True) for _ in range(2)]
