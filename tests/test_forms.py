@@ -399,3 +399,37 @@ async def test_engine_additions_for_the_notice_form(tmp_path: Path) -> None:
         assert h.app.forms.peek(SECRETARY)[1] == {"text": "通知", "kind": "all", "value": None}
     finally:
         await h.stop()
+
+
+async def test_a_question_typed_when_editing_the_branch_is_answered_not_stored(
+    harness: Harness,
+) -> None:
+    branch = await harness.register()
+    await harness.send("/branch")
+    await harness.tap("✏️ 支部名称")
+    replies = await harness.send("支部名称要不要写中共两个字？")
+    assert len(replies) == 2 and replies[-1].startswith("修改支部名称：\n支部的全称是什么？")
+    assert harness.buttons()[0] == "✍️ 用作答案"
+    assert harness.app is not None
+    saved = await repo.get_branch(harness.app.database, branch.id)
+    assert saved is not None and saved.profile.name == "测试支部"
+    replies = await harness.tap("✍️ 用作答案")
+    assert "已修改支部名称" in replies[0]
+    saved = await repo.get_branch(harness.app.database, branch.id)
+    assert saved is not None and saved.profile.name == "支部名称要不要写中共两个字？"
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_question_typed_at_the_party_day_theme_is_answered_not_stored(
+    harness: Harness,
+) -> None:
+    branch = await harness.register()
+    await harness.send("/partyday")
+    await harness.tap_data(f"pd:plan:{branch.id}:2026-12")
+    await harness.send("12月10日")
+    replies = await harness.send("主题党日能和党课一起开吗？")
+    assert len(replies) == 2 and replies[-1].startswith("第 2/3 步\n主题是什么？")
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["theme"] is None
+    await harness.tap("✍️ 用作答案")
+    assert harness.app.forms.peek(SECRETARY)[1]["theme"] == "主题党日能和党课一起开吗？"
