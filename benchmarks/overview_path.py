@@ -27,7 +27,7 @@ from bot.config import BotConfig, Config, StorageConfig, TelegramConfig
 from bot.emulator.core import FakeTelegram
 from bot.emulator.request import EmulatorRequest
 from bot.overview import compute
-from db import Database, overview_data
+from db import Database, inbox, overview_data
 from db.database import utcnow
 
 BRANCHES = int(os.environ.get("OVERVIEW_BRANCHES", "3000"))
@@ -154,6 +154,9 @@ async def _through_bot(database: Path, rounds: int, *, trace: bool) -> tuple[lis
     peak = 0
     async with application:
         await post_init(application)
+        # A second run on the same database: a new emulator numbers from 1 again, and the inbox
+        # would drop those as updates it has handled (Telegram never reuses an id so soon).
+        fake.continue_updates_after(await inbox.highest_update_id(application.database))
         assert application.updater is not None
         await application.start()
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=1)
