@@ -31,8 +31,11 @@ async def admin(tmp_path: Path) -> AsyncIterator[Harness]:
     h.config = replace(h.config, bot=replace(h.config.bot, admin_ids=(SECRETARY,)))
     h.fake.add_user(THIRD, first_name="第三")
     await h.start()
-    await h.register(user=OTHER, key="a", name="甲支部", formation_mode="joint")
-    await h.register(user=THIRD, key="b", name="乙支部", formation_mode="standalone")
+    # Registered on the tests' day: registered at the real time (after NOW), they would owe
+    # nothing overdue on NOW's day, or would, depending on the hour the suite runs.
+    with time_machine.travel(NOW, tick=True):
+        await h.register(user=OTHER, key="a", name="甲支部", formation_mode="joint")
+        await h.register(user=THIRD, key="b", name="乙支部", formation_mode="standalone")
     yield h
     if h.app is not None:
         await h.stop()

@@ -409,8 +409,11 @@ class FormEngine:
         nav: list[tuple[str, str]] = []
         if session.mode == "edit" and form.review is not None and not self._missing(form, draft):
             nav.append((lab.TO_REVIEW, self._data(form, session, "r")))
-        elif session.mode == "go" and self._previous(form, session, draft) is not None:
-            # Only step by step: a step asked on its own (edit mode) has no "previous" to go to.
+        elif (session.mode == "go" or self._missing(form, draft) is not None) and self._previous(
+            form, session, draft
+        ) is not None:
+            # Step by step, or while a changed answer asks for one more (which formation mode):
+            # a step asked on its own from the review card has no "previous" to go to.
             nav.append((lab.BACK, self._data(form, session, "b")))
         nav.append((lab.CANCEL, self._data(form, session, "x")))
         rows.append(nav)
