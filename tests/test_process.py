@@ -26,15 +26,18 @@ async def _spawn(config: Path, cwd: Path) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def _say(fake: FakeTelegram, text: str, expect: str, timeout: float = 60) -> str:
-    """Send a text and wait for a bot message containing `expect`."""
+async def _say(
+    fake: FakeTelegram, text: str, expect: str | tuple[str, ...], timeout: float = 60
+) -> str:
+    """Send a text and wait for a bot message containing `expect` (or one of them)."""
+    parts = (expect,) if isinstance(expect, str) else expect
     before = len(fake.bot_messages(USER))
     fake.send_text(USER, text)
     async with asyncio.timeout(timeout):
         while True:
             for message in fake.bot_messages(USER)[before:]:
                 visible = parse_html(message.get("text") or "")
-                if expect in visible:
+                if any(part in visible for part in parts):
                     return visible
             await asyncio.sleep(0.05)
 
@@ -60,7 +63,11 @@ async def test_separate_process_sigterm_and_kill9(tmp_path: Path) -> None:
         process.kill()
         await process.wait()
         process = await _spawn(config, tmp_path)
-        reply = await _say(fake, "基金会", "支部是怎样组建的")
+        # Killed before the bot noted the last question as seen, it asks that question again
+        # rather than take an answer to it; answered again, the flow goes on.
+        reply = await _say(fake, "基金会", ("支部是怎样组建的", "单位属于哪一类"))
+        if "单位属于哪一类" in reply:
+            reply = await _say(fake, "基金会", "支部是怎样组建的")
         assert "第 4/9 项" in reply
         assert fake.commands, "the command menu was set through the server"
         process.send_signal(signal.SIGTERM)
