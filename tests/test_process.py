@@ -64,11 +64,15 @@ async def test_separate_process_sigterm_and_kill9(tmp_path: Path) -> None:
         await process.wait()
         process = await _spawn(config, tmp_path)
         # Killed before the bot noted the last question as seen, it asks that question again
+        # (once after the replay, once for the answer typed to the copy seen before the kill)
         # rather than take an answer to it; answered again, the flow goes on.
-        reply = await _say(fake, "基金会", ("支部是怎样组建的", "单位属于哪一类"))
-        if "单位属于哪一类" in reply:
-            reply = await _say(fake, "基金会", "支部是怎样组建的")
-        assert "第 4/9 项" in reply
+        reply = ""
+        for _ in range(3):
+            reply = await _say(fake, "基金会", ("支部是怎样组建的", "单位属于哪一类"))
+            if "支部是怎样组建的" in reply:
+                break
+        transcript = [parse_html(m.get("text") or "")[:30] for m in fake.bot_messages(USER)]
+        assert "第 4/9 项" in reply, transcript
         assert fake.commands, "the command menu was set through the server"
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 30)
