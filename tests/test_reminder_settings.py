@@ -351,9 +351,12 @@ async def test_delivery_follows_a_migration_it_meets_first(tmp_path: Path) -> No
         await settings.update_settings(
             database, user_id=SECRETARY, branch_id=branch.id, group_chat_id=-600
         )
-        await sweep(database, date(2026, 12, 24), TZ)
+        # The group became a supergroup before the reminder went out, and the service message
+        # has not arrived yet. (Set before the sweep: the running deliverer may send as soon as
+        # the sweep has written the row.)
         h.fake.add_group(-1000000000600, "支部群")
-        h.fake._migrated[-600] = -1000000000600  # the service message has not arrived yet
+        h.fake._migrated[-600] = -1000000000600
+        await sweep(database, date(2026, 12, 24), TZ)
         await _deliver(h)
         await _deliver(h)
         assert (await settings.get_settings(database, branch.id)).group_chat_id == -1000000000600
