@@ -31,6 +31,8 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import access
+from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.handlers.common import answer as _answer
@@ -39,6 +41,7 @@ from bot.handlers.common import keyboard as _keyboard
 from bot.handlers.common import reply as _send
 from bot.texts import labels, render
 from db import forms as store
+from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
 D = TypeVar("D", bound=msgspec.Struct)
@@ -92,6 +95,17 @@ class Turn(Generic[D]):
     def database(self) -> Any:
         """The bot's database."""
         return app_of(self.context).database
+
+    async def authorize(self, branch_id: int | None, need: Need) -> tuple[Membership, Branch]:
+        """The user's membership and the branch, checked again on every update of a form; a
+        role lost meanwhile ends the form with no_permission (Refused)."""
+        found = None
+        if branch_id is not None:
+            found = await access.authorize(self.database, self.user_id, branch_id, need)
+        if found is None:
+            _LOGGER.warning("User %s refused %s in branch %s", self.user_id, need.value, branch_id)
+            raise Refused("no_permission")
+        return found
 
 
 def _no_choices(turn: Turn[Any]) -> list[list[Choice]]:

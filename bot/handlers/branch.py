@@ -12,7 +12,7 @@ from bot import access
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import FIELDS, as_party_day, check_profile
-from bot.forms import Form, Outcome, Refused, Step, Turn
+from bot.forms import Form, Outcome, Step, Turn
 from bot.handlers import profile_form
 from bot.handlers.common import (
     answer,
@@ -119,12 +119,7 @@ async def switch(update: Update, context: BotContext) -> None:
 
 async def _load_edit(turn: Turn[ProfileDraft]) -> tuple[Membership, Branch]:
     """The branch being edited, while the user may still edit it."""
-    assert turn.draft.branch_id is not None
-    found = await access.authorize(turn.database, turn.user_id, turn.draft.branch_id, Need.EDIT)
-    if found is None:
-        _LOGGER.warning("User %s refused editing branch %s", turn.user_id, turn.draft.branch_id)
-        raise Refused("no_permission")
-    return found
+    return await turn.authorize(turn.draft.branch_id, Need.EDIT)
 
 
 def _edit_steps(draft: ProfileDraft) -> list[Step[ProfileDraft]]:

@@ -13,8 +13,11 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 from telegram.warnings import PTBUserWarning
 
+from bot import access
+from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.texts import render, split_message
+from db.models import Branch, Membership
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
 FLOW_KEY = "flow"
@@ -81,6 +84,18 @@ async def close_keyboard(update: Update) -> None:
 async def stale(update: Update, context: BotContext) -> None:
     """Any button nothing else accepts: an old or forged one. Say so and do nothing."""
     await answer(update, render("button_expired"), alert=True)
+
+
+async def allowed(
+    update: Update, context: BotContext, branch_id: int, need: Need
+) -> tuple[Membership, Branch] | None:
+    """The user's membership and the branch if the user's role meets the need (else told no)."""
+    user = update.effective_user
+    assert user is not None
+    found = await access.authorize(app_of(context).database, user.id, branch_id, need)
+    if found is None:
+        await forbidden(update)
+    return found
 
 
 async def forbidden(update: Update) -> None:

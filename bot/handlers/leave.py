@@ -32,7 +32,7 @@ from bot import access
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
-from bot.forms import Form, Outcome, Refused, Step, Turn
+from bot.forms import Form, Outcome, Step, Turn
 from bot.handlers.common import (
     FLOW_KEY,
     active_flow,
@@ -224,12 +224,7 @@ def _read_name(turn: Turn[DeleteDraft], typed: str) -> None:
 
 async def _load_delete(turn: Turn[DeleteDraft]) -> tuple[Membership, Branch]:
     """The branch, while the user is still its secretary."""
-    found = await access.authorize(
-        turn.database, turn.user_id, turn.draft.branch_id, Need.SECRETARY
-    )
-    if found is None:
-        raise Refused("no_permission")
-    return found
+    return await turn.authorize(turn.draft.branch_id, Need.SECRETARY)
 
 
 async def _delete(turn: Turn[DeleteDraft], key: str) -> Outcome:

@@ -334,9 +334,7 @@ def _steps(draft: LogDraft) -> list[Step[LogDraft]]:
 async def _load(turn: Turn[LogDraft]) -> tuple[Membership, Branch, Meeting | None]:
     """The user's role, the branch and (when editing) the record, while they may go on."""
     draft = turn.draft
-    found = await access.authorize(turn.database, turn.user_id, draft.branch_id, Need.RECORD)
-    if found is None:
-        raise Refused("no_permission")
+    found = await turn.authorize(draft.branch_id, Need.RECORD)
     record = None
     if draft.edit_id is not None:
         record = await meetings.get_meeting(turn.database, draft.edit_id)

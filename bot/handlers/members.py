@@ -15,9 +15,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.handlers import members_files, members_form
-from bot.handlers.common import answer, callback_parts, close_keyboard, reply, reply_template
-from bot.handlers.members_view import (
+from bot.handlers.common import (
     allowed,
+    answer,
+    callback_parts,
+    close_keyboard,
+    reply,
+    reply_template,
+)
+from bot.handlers.members_view import (
     card_view,
     current,
     expired,

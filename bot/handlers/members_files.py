@@ -24,9 +24,10 @@ from bot import access, roster
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
-from bot.forms import Form, Outcome, Refused, Step, Turn
+from bot.forms import Form, Outcome, Step, Turn
 from bot.handlers.common import (
     active_flow,
+    allowed,
     answer,
     close_keyboard,
     local_today,
@@ -35,7 +36,6 @@ from bot.handlers.common import (
     user_data,
 )
 from bot.handlers.members_view import (
-    allowed,
     can_edit,
     current,
     expired,
@@ -215,9 +215,7 @@ _FILE_STEP: Step[ImportDraft] = Step(
 
 async def _load(turn: Turn[ImportDraft]) -> None:
     """The user may still change the roster."""
-    found = await access.authorize(turn.database, turn.user_id, turn.draft.branch_id, Need.EDIT)
-    if found is None:
-        raise Refused("no_permission")
+    await turn.authorize(turn.draft.branch_id, Need.EDIT)
 
 
 async def _never_saved(turn: Turn[ImportDraft], key: str) -> Outcome:

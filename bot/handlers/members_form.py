@@ -15,14 +15,13 @@ from typing import Any, NamedTuple
 import msgspec
 from telegram import Update
 
-from bot import access, roster
+from bot import roster
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
-from bot.handlers.common import callback_parts
+from bot.handlers.common import allowed, callback_parts
 from bot.handlers.members_view import (
-    allowed,
     card_view,
     expired,
     ids,
@@ -205,10 +204,7 @@ class RosterEnv(NamedTuple):
 async def _load(turn: Turn[MemberDraft]) -> RosterEnv:
     """The branch and its roster, while the user may still change it (and the member is there)."""
     draft = turn.draft
-    found = await access.authorize(turn.database, turn.user_id, draft.branch_id, Need.EDIT)
-    if found is None:
-        _LOGGER.warning("User %s refused changing roster %s", turn.user_id, draft.branch_id)
-        raise Refused("no_permission")
+    found = await turn.authorize(draft.branch_id, Need.EDIT)
     people = await members.list_for(turn.database, draft.branch_id)
     if draft.member_id is not None and all(m.id != draft.member_id for m in people):
         raise Refused("record_gone")

@@ -17,9 +17,9 @@ from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.handlers.common import (
     active_flow,
+    allowed,
     answer,
     callback_parts,
-    forbidden,
     in_rows,
     is_private,
     reply_template,
@@ -31,18 +31,6 @@ from db.models import MEMBER_STATUSES, Branch, Member, Membership
 
 PAGE_SIZE = 10
 Rows = list[list[tuple[str, str]]]
-
-
-async def allowed(
-    update: Update, context: BotContext, branch_id: int, need: Need
-) -> tuple[Membership, Branch] | None:
-    """The user's membership and the branch if the user's role meets the need (else told no)."""
-    user = update.effective_user
-    assert user is not None
-    found = await access.authorize(app_of(context).database, user.id, branch_id, need)
-    if found is None:
-        await forbidden(update)
-    return found
 
 
 def ids(update: Update, count: int) -> list[int] | None:

@@ -19,7 +19,7 @@ from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.dates import DateError, parse_date
-from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
+from bot.forms import Choice, Form, Outcome, Step, Turn
 from bot.handlers.common import (
     answer,
     callback_parts,
@@ -225,10 +225,7 @@ def _day_text(value: str | None) -> str | None:
 
 
 async def _load(turn: Turn[PlanDraft]) -> tuple[Membership, Branch]:
-    found = await access.authorize(turn.database, turn.user_id, turn.draft.branch_id, Need.RECORD)
-    if found is None:
-        raise Refused("no_permission")
-    return found
+    return await turn.authorize(turn.draft.branch_id, Need.RECORD)
 
 
 async def _save(turn: Turn[PlanDraft], key: str) -> Outcome:

@@ -26,6 +26,7 @@ from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
 from bot.handlers.common import (
+    allowed,
     answer,
     callback_parts,
     close_keyboard,
@@ -37,7 +38,6 @@ from bot.handlers.common import (
 )
 from bot.handlers.reminder_settings import (
     REMIND_NAME,
-    allowed,
     branch_of,
     current_branch,
     refresh,
@@ -336,10 +336,7 @@ _STEPS: dict[str, list[Step[ReminderDraft]]] = {
 async def _load(turn: Turn[ReminderDraft]) -> tuple[Membership, Branch, CustomReminder | None]:
     """The branch (and the reminder being changed), while the user may still write them."""
     draft = turn.draft
-    found = await access.authorize(turn.database, turn.user_id, draft.branch_id, Need.RECORD)
-    if found is None:
-        raise Refused("no_permission")
-    membership, branch = found
+    membership, branch = await turn.authorize(draft.branch_id, Need.RECORD)
     if draft.reminder_id is None:
         return membership, branch, None
     reminder = await custom_reminders.get(turn.database, draft.reminder_id)

@@ -23,12 +23,12 @@ from bot import reminder_input as reading
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
-from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
+from bot.forms import Choice, Form, Outcome, Step, Turn
 from bot.handlers.common import (
+    allowed,
     answer,
     callback_parts,
     close_keyboard,
-    forbidden,
     in_rows,
     is_private,
     reply,
@@ -63,18 +63,6 @@ async def refresh(context: BotContext, branch_id: int, key_prefix: str) -> None:
     if application.config.bot.reminders:
         await jobs.run_sweep(application, [branch_id])
     _LOGGER.info("Reminders of branch %d decided again (%d unsent dropped)", branch_id, dropped)
-
-
-async def allowed(
-    update: Update, context: BotContext, branch_id: int, need: Need
-) -> tuple[Membership, Branch] | None:
-    """The user's membership and the branch if the role meets the need (else they are told)."""
-    user = update.effective_user
-    assert user is not None
-    found = await access.authorize(app_of(context).database, user.id, branch_id, need)
-    if found is None:
-        await forbidden(update)
-    return found
 
 
 def branch_of(update: Update) -> int | None:
@@ -402,10 +390,7 @@ _STEPS: dict[str, list[Step[SettingsDraft]]] = {
 
 async def _load(turn: Turn[SettingsDraft]) -> tuple[Membership, Branch]:
     """The branch, while the user may still change its settings."""
-    found = await access.authorize(turn.database, turn.user_id, turn.draft.branch_id, Need.EDIT)
-    if found is None:
-        raise Refused("no_permission")
-    return found
+    return await turn.authorize(turn.draft.branch_id, Need.EDIT)
 
 
 def _settings_changes(draft: SettingsDraft) -> dict[str, Any]:
