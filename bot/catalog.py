@@ -94,6 +94,18 @@ KINDS: tuple[Kind, ...] = (
     ),
 )
 BY_CODE = {kind.code: kind for kind in KINDS}
+# "❓ 这一项怎么填" in /log: the knowledge entry with the rule behind each step (a kind's own
+# step_help comes first). Steps without a rule to explain (date, time and place) have none.
+STEP_HELP = {
+    "kind": "three-meetings",
+    "people": "meeting-host",
+    "speaker": "party-lecture",
+    "activity_form": "party-day",
+    "attendance": "quorum-vote",
+    "agenda": "meeting-record",
+    "content": "meeting-record",
+    "resolutions": "quorum-vote",
+}
 # Obligations that are not meetings: owed per period all the same.
 OTHER_OBLIGATIONS = {"party_dues": "monthly"}
 # The order in which every screen lists what is owed (the most frequent first).

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from bot import catalog, meeting_form, meetings, obligations, reminders
 from bot.handlers.checkin import card
-from bot.handlers.meeting_log import _STEP_HELP
 from bot.knowledge import KIND_GUIDES, entries
 from bot.texts import labels
 from tests.factories import make_profile
@@ -28,7 +27,7 @@ def test_every_kind_points_at_knowledge_that_exists() -> None:
         assert set(kind.step_help.values()) <= known, kind.code
         assert set(kind.step_help) <= set(kind.steps), kind.code
         assert set(kind.combines_with) <= set(catalog.BY_CODE), kind.code
-    assert set(_STEP_HELP.values()) <= known
+    assert set(catalog.STEP_HELP.values()) <= known
 
 
 def test_the_bot_reads_its_lists_from_the_catalog() -> None:

@@ -328,11 +328,12 @@ async def test_step_help_in_the_meeting_log_follows_the_kind(harness: Harness) -
 
 
 def test_every_step_help_names_a_knowledge_entry() -> None:
-    from bot.handlers import meeting_log, members_form, profile_form
+    from bot import catalog
+    from bot.handlers import members_form, profile_form
 
     known = set(entries())
     assert set(profile_form.FIELD_HELP.values()) <= known
-    assert set(meeting_log._STEP_HELP.values()) <= known
+    assert set(catalog.STEP_HELP.values()) <= known
     assert set(members_form._STEP_HELP.values()) <= known
 
 
