@@ -35,11 +35,7 @@ async def test_the_start_up_sweep_runs_in_every_one_of_100_restarts(tmp_path: Pa
             swept = 0
             for attempt in range(RESTARTS):
                 bot = Bot(tmp_path, fake, server)
-                bot.configure()
-                bot.config.write_text(
-                    bot.config.read_text("utf-8").replace("reminders = false", "reminders = true"),
-                    encoding="utf-8",
-                )
+                bot.configure(bot="reminders = true")
                 await bot.start()
                 try:
                     await until(lambda b=bot: b.logged("Sweep for "), timeout=60)
