@@ -434,3 +434,10 @@ async def test_a_question_typed_at_the_party_day_theme_is_answered_not_stored(
     assert harness.app.forms.peek(SECRETARY)[1]["theme"] is None
     await harness.tap("✍️ 用作答案")
     assert harness.app.forms.peek(SECRETARY)[1]["theme"] == "主题党日能和党课一起开吗？"
+
+
+def test_every_form_has_a_title_in_the_labels() -> None:
+    from bot.app import build_forms
+    from bot.texts import labels
+
+    assert set(build_forms().forms) <= set(labels().FORM_TITLES)

@@ -64,7 +64,7 @@ def test_every_prompt_and_error_renders() -> None:
                 question=question,
                 number=1,
                 total=9,
-                unit="项",
+                form="reg",
                 heading="",
                 current=None,
                 error=InvalidAnswer(code, **params),

@@ -166,14 +166,12 @@ class Form(Generic[D]):
     """
 
     name: str
-    title: str
     draft: type[D]
     steps: Callable[[D], Sequence[Step[D]]]
     save: Callable[[Turn[D], str], Awaitable[Outcome]]
     load: Callable[[Turn[D]], Awaitable[Any]] | None = None
     review: Callable[[Turn[D]], Awaitable[tuple[str, Rows]]] | None = None
     actions: dict[str, Callable[[Turn[D], str], Awaitable[None]]] = field(default_factory=dict)
-    unit: str = "步"
     heading: Callable[[D], str] | None = None
     counted: Callable[[D], bool] = lambda draft: True
     # The template said when the form is cancelled (a delete says that nothing was deleted).
@@ -362,7 +360,7 @@ class FormEngine:
         """Send the question (or review card) the session is on, then note it as shown."""
         lab = labels()
         if session.confirming:
-            text = render("form_cancel_ask", title=form.title)
+            text = render("form_cancel_ask", form=form.name)
             rows: Rows = [
                 [(lab.FORM_DISCARD, self._data(form, session, "X"))],
                 [(lab.FORM_CONTINUE, self._data(form, session, "c"))],
@@ -440,7 +438,7 @@ class FormEngine:
             if session.mode == "go" and len(names) > 1 and form.counted(draft)
             else None,
             total=len(names),
-            unit=form.unit,
+            form=form.name,
             heading=form.heading(draft) if form.heading else "",
             current=Markup(current) if current else None,
             error=error,
@@ -538,7 +536,7 @@ class FormEngine:
             return
         self._applied(session, update)
         await self._commit(context, user.id, session, draft)
-        await _send(update, render("form_resume", title=form.title, same=same), [])
+        await _send(update, render("form_resume", form=form.name, same=same), [])
         await self._present(turn, form, session)
 
     # -- updates ---------------------------------------------------------------------------

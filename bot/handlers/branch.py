@@ -153,7 +153,6 @@ async def _apply(turn: Turn[ProfileDraft], key: str) -> Outcome:
 
 EDIT_FORM: Form[ProfileDraft] = Form(
     name="bre",
-    title="支部信息修改",
     draft=ProfileDraft,
     steps=_edit_steps,
     load=_load_edit,

@@ -253,7 +253,6 @@ async def _delete(turn: Turn[DeleteDraft], key: str) -> Outcome:
 
 DELETE_FORM: Form[DeleteDraft] = Form(
     name=DELETE,
-    title="删除支部",
     draft=DeleteDraft,
     steps=lambda draft: [
         Step(name="name", question=_ask_name, answered=lambda d: d.confirmed, read=_read_name)

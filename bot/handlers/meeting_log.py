@@ -147,7 +147,6 @@ async def _cancel_reminders(database: Any, branch_id: int, meeting: Meeting) -> 
 
 FORM: Form[LogDraft] = Form(
     name=NAME,
-    title="会议记录",
     draft=LogDraft,
     steps=steps,
     load=_load,

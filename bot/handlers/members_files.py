@@ -224,7 +224,6 @@ async def _never_saved(turn: Turn[ImportDraft], key: str) -> Outcome:
 
 IMPORT_FORM: Form[ImportDraft] = Form(
     name=IMPORT,
-    title="花名册导入",
     draft=ImportDraft,
     steps=lambda draft: [_FILE_STEP],
     load=_load,

@@ -262,12 +262,11 @@ async def _save(turn: Turn[MemberDraft], key: str) -> Outcome:
     return Outcome(*card_view(membership, branch, member, view))
 
 
-def _form(name: str, title: str) -> Form[MemberDraft]:
+def _form(name: str) -> Form[MemberDraft]:
     # The questions count themselves ("第 3 步", no total): the total is not known until the
     # status and 流动党员 are answered, and a total that grows midway would not be honest.
     return Form(
         name=name,
-        title=title,
         draft=MemberDraft,
         steps=_steps,
         load=_load,
@@ -276,8 +275,8 @@ def _form(name: str, title: str) -> Form[MemberDraft]:
     )
 
 
-ADD_FORM = _form(ADD, "花名册录入")
-EDIT_FORM = _form(EDIT, "花名册修改")
+ADD_FORM = _form(ADD)
+EDIT_FORM = _form(EDIT)
 FORMS = (ADD_FORM, EDIT_FORM)
 
 

@@ -252,7 +252,6 @@ async def _send_notice(turn: Turn[NoticeDraft], key: str) -> Outcome:
 
 FORM: Form[NoticeDraft] = Form(
     name=NAME,
-    title="通知",
     draft=NoticeDraft,
     steps=lambda draft: _STEPS,
     load=_load,

@@ -246,7 +246,6 @@ async def _save(turn: Turn[PlanDraft], key: str) -> Outcome:
 
 FORM: Form[PlanDraft] = Form(
     name="pds",
-    title="主题党日安排",
     draft=PlanDraft,
     steps=lambda draft: _STEPS,
     load=_load,

@@ -50,12 +50,10 @@ async def _save(turn: Turn[ProfileDraft], key: str) -> Outcome:
 
 FORM: Form[ProfileDraft] = Form(
     name=NAME,
-    title="支部登记",
     draft=ProfileDraft,
     steps=_steps,
     review=_review,
     save=_save,
-    unit="项",
 )
 
 

@@ -381,7 +381,6 @@ async def _save(turn: Turn[ReminderDraft], key: str) -> Outcome:
 
 FORM: Form[ReminderDraft] = Form(
     name=NAME,
-    title="自定义提醒",
     draft=ReminderDraft,
     steps=lambda draft: _STEPS[draft.what],
     load=_load,

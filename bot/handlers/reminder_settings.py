@@ -423,7 +423,6 @@ async def _save(turn: Turn[SettingsDraft], key: str) -> Outcome:
 
 FORM: Form[SettingsDraft] = Form(
     name=NAME,
-    title="提醒设置",
     draft=SettingsDraft,
     steps=lambda draft: _STEPS[draft.what],
     load=_load,

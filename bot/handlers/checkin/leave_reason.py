@@ -170,7 +170,6 @@ async def _save(turn: Turn[LeaveDraft], key: str) -> Outcome:
 
 FORM: Form[LeaveDraft] = Form(
     name=NAME,
-    title="请假",
     draft=LeaveDraft,
     steps=lambda draft: [
         Step(
