@@ -52,6 +52,18 @@ async def authorize(
     return membership, branch
 
 
+# Which roles each role may invite (and list and revoke the invitations of).
+_INVITES: dict[str, tuple[str, ...]] = {
+    "secretary": ("deputy", "committee", "viewer"),
+    "deputy": ("committee", "viewer"),
+}
+
+
+def invitable_by(role: str) -> tuple[str, ...]:
+    """The roles a member of this role may invite (none for committee members and viewers)."""
+    return _INVITES.get(role, ())
+
+
 def in_group(chat_type: str) -> bool:
     """Whether a chat is a group: group bindings and sign-in cards act only there."""
     return chat_type in {"group", "supergroup"}

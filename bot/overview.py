@@ -19,6 +19,7 @@ from typing import Any
 
 from markupsafe import escape
 
+from bot import buttons as bt
 from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswer
 from bot.obligations import DEFAULT_FREQUENCY, Period, obligations, period_of, registered_on
 from bot.reminders import recipients
@@ -269,7 +270,7 @@ def notice_messages(
     result = []
     for row in rows:
         message = template.replace(_NAME, str(escape(row.name)))
-        buttons = (((label, f"nt:read:{notice_id}:{row.id}"),),)
+        buttons = (((label, bt.NOTICE_READ(notice_id, row.id)),),)
         result += [
             OutboxMessage(
                 key=f"notice:{notice_id}:{row.id}:{chat}",

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
+from bot import buttons as bt
 from bot import catalog
 from bot.member_counts import counted_total, member_counts
 from bot.obligations import (
@@ -207,21 +208,21 @@ def keys_prefix(branch_id: int, code: str, period_start: date) -> str:
 def _buttons(notice: Notice) -> tuple[tuple[tuple[str, str], ...], ...]:
     lab = labels()
     rows: list[tuple[tuple[str, str], ...]] = []
-    period = notice.period_start.isoformat()
+    start = notice.period_start
     if notice.code in LOGGABLE:
-        rows.append(((lab.GO_LOG, f"log:new:{notice.code}"),))
+        rows.append(((lab.GO_LOG, bt.LOG_KIND(notice.code)),))
     snooze = tuple(
-        (lab.SNOOZE[days], f"rm:sz:{notice.branch_id}:{notice.code}:{period}:{days}")
+        (lab.SNOOZE[days], bt.SNOOZE(notice.branch_id, notice.code, start, days))
         for days in SNOOZE_DAYS
     )
     rows.append(snooze)
     if notice.code in LOGGABLE:
-        rows.append(((lab.DONE_THIS_PERIOD, f"log:new:{notice.code}"),))
+        rows.append(((lab.DONE_THIS_PERIOD, bt.LOG_KIND(notice.code)),))
     elif notice.code == "party_dues":
-        rows.append(((lab.DUES_COLLECTED, f"st:mark:{notice.branch_id}:party_dues:{period}"),))
+        rows.append(((lab.DUES_COLLECTED, bt.DUES_DONE(notice.branch_id, "party_dues", start)),))
     elif notice.base == "mobile_report":
-        member_id = notice.code.split(".", 1)[1]
-        rows.append(((lab.REPORT_RECEIVED, f"st:rep:{notice.branch_id}:{member_id}"),))
+        member_id = int(notice.code.split(".", 1)[1])
+        rows.append(((lab.REPORT_RECEIVED, bt.REPORT_RECEIVED(notice.branch_id, member_id)),))
     return tuple(rows)
 
 
@@ -397,7 +398,7 @@ def custom_messages(
         return []  # set up after today's time had passed: the first one is the next
     text = render("custom_reminder", text=reminder.text, branch_name=branch.profile.name)
     lab = labels()
-    buttons = ((((lab.MY_REMINDERS, "menu:remind"),)),)
+    buttons = ((((lab.MY_REMINDERS, bt.MENU_REMIND()),)),)
     return [
         outbox.OutboxMessage(
             key=f"cr:{reminder.id}:{today.isoformat()}:{chat}",

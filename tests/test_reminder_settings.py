@@ -150,13 +150,13 @@ async def test_roles_and_forged_buttons(harness: Harness) -> None:
     card = (await harness.send("/reminders", user=THIRD))[-1]
     assert "只有书记、副书记可以修改" in card
     assert "🕘 提醒时间" not in harness.buttons(THIRD)
-    for data in (f"rs:priv:{branch.id}", f"rs:time:{branch.id}", f"rs:of:{branch.id}:"
+    for data in (f"rs:priv:{branch.id}:1", f"rs:time:{branch.id}", f"rs:of:{branch.id}:"
                  "party_lecture:monthly", f"cm:new:{branch.id}"):  # fmt: skip
         await harness.tap_data(data, user=THIRD)
         assert "权限" in harness.callback_answers()[-1], data
     # The secretary of another branch cannot touch this one, nor read its reminders.
     await harness.send("/reminders", user=OTHER)
-    for data in (f"rs:priv:{branch.id}", f"rs:show:{branch.id}", f"cm:l:{branch.id}"):
+    for data in (f"rs:priv:{branch.id}:0", f"rs:show:{branch.id}", f"cm:l:{branch.id}"):
         await harness.tap_data(data, user=OTHER)
         assert "权限" in harness.callback_answers()[-1], data
     assert (await settings.get_settings(database, branch.id)).to_private

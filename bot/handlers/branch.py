@@ -6,17 +6,18 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access
+from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import FIELDS, as_party_day, check_profile
+from bot.callbacks import on
 from bot.forms import Form, Outcome, Step, Turn
 from bot.handlers import profile_form
 from bot.handlers.common import (
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     in_rows,
@@ -42,9 +43,9 @@ async def card_view(
     rows: list[list[tuple[str, str]]] = []
     can_edit = access.allows(membership.role, Need.EDIT)
     if can_edit:
-        edits = [(lab.EDIT_PREFIX + lab.FIELDS[f], f"br:edit:{branch.id}:{f}") for f in FIELDS]
+        edits = [(lab.EDIT_PREFIX + lab.FIELDS[f], bt.PROFILE_EDIT(branch.id, f)) for f in FIELDS]
         rows = in_rows(edits, 3)
-    rows.append([(lab.MENU, "menu:home")])
+    rows.append([(lab.MENU, bt.HOME())])
     text = render(
         "branch_card",
         p=branch.profile,
@@ -89,7 +90,7 @@ async def list_branches(update: Update, context: BotContext) -> None:
         [
             (
                 (lab.CURRENT_MARK if branch.id == current_id else "") + branch.profile.name[:40],
-                f"br:sw:{branch.id}",
+                bt.SWITCH(branch.id),
             )
         ]
         for _, branch in entries
@@ -97,21 +98,17 @@ async def list_branches(update: Update, context: BotContext) -> None:
     await reply_template(update, "switch_list", rows, count=len(entries))
 
 
-async def switch(update: Update, context: BotContext) -> None:
+async def switch(update: Update, context: BotContext, branch_id: int) -> None:
     """Make the tapped branch the current one (only a branch the user belongs to)."""
-    parts = callback_parts(update)
     user = update.effective_user
     assert user is not None
-    if len(parts) != 3 or not parts[2].isdigit():
-        await answer(update, render("button_expired"), alert=True)
-        return
     database = app_of(context).database
-    if not await repo.set_current_branch(database, user.id, int(parts[2])):
+    if not await repo.set_current_branch(database, user.id, branch_id):
         await forbidden(update)
         return
     await answer(update)
     await close_keyboard(update)
-    branch = await repo.get_branch(database, int(parts[2]))
+    branch = await repo.get_branch(database, branch_id)
     assert branch is not None
     await reply_template(update, "switched", name=branch.profile.name)
     await send_menu(update, context)
@@ -160,20 +157,15 @@ EDIT_FORM: Form[ProfileDraft] = Form(
 )
 
 
-async def begin_edit(update: Update, context: BotContext) -> None:
-    """An edit button on the profile card: br:edit:<branch>:<field>."""
-    parts = callback_parts(update)
-    if len(parts) != 4 or not parts[2].isdigit() or len(parts[2]) > 15 or parts[3] not in FIELDS:
-        await answer(update, render("button_expired"), alert=True)
-        return
+async def begin_edit(update: Update, context: BotContext, branch_id: int, field: str) -> None:
+    """An edit button on the profile card."""
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
-    found = await access.authorize(database, user.id, int(parts[2]), Need.EDIT)
+    found = await access.authorize(database, user.id, branch_id, Need.EDIT)
     if found is None:
         await forbidden(update)
         return
-    field = parts[3]
     draft = ProfileDraft(branch_id=found[1].id, field=field)
     draft.current_text = profile_form.show_value(
         field, profile_form.saved_value(found[1].profile, field)
@@ -184,10 +176,10 @@ async def begin_edit(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Profile card, profile editing and switching branches."""
     return [
-        CallbackQueryHandler(begin_edit, pattern=r"^br:edit:"),
+        on(bt.PROFILE_EDIT, begin_edit),
         CommandHandler("branch", show_branch),
-        CallbackQueryHandler(show_branch, pattern=r"^menu:branch$"),
+        on(bt.MENU_BRANCH, show_branch),
         CommandHandler("switch", list_branches),
-        CallbackQueryHandler(list_branches, pattern=r"^menu:switch$"),
-        CallbackQueryHandler(switch, pattern=r"^br:sw:"),
+        on(bt.MENU_SWITCH, list_branches),
+        on(bt.SWITCH, switch),
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -10,8 +9,6 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler
-from telegram.warnings import PTBUserWarning
 
 from bot import access
 from bot.access import Need
@@ -111,18 +108,6 @@ def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
-# Ids and numbers in buttons: anything longer is forged (SQLite's integers end at 19 digits).
-MAX_DIGITS = 15
-
-
-def callback_parts(update: Update) -> list[str]:
-    """The tapped button's data split at ':'. A number no button of ours carries (too many
-    digits) becomes "", so every handler's "is it a number?" check refuses it as expired."""
-    query = update.callback_query
-    parts = (query.data or "").split(":") if query else []
-    return ["" if p.isdigit() and len(p) > MAX_DIGITS else p for p in parts]
-
-
 def local_today(context: BotContext) -> date:
     """Today in the bot's configured time zone."""
     return datetime.now(app_of(context).config.bot.tzinfo).date()
@@ -150,14 +135,3 @@ def set_flow(context: BotContext, name: str | None) -> None:
         user_data(context).pop(FLOW_KEY, None)
     else:
         user_data(context)[FLOW_KEY] = name
-
-
-def conversation(**kwargs: Any) -> ConversationHandler[Any]:
-    """A named, persistent ConversationHandler tracked per user and chat.
-
-    Buttons are tracked per chat, not per message, on purpose: every callback checks that it
-    belongs to the current step, so an old button is refused rather than ignored.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-        return ConversationHandler(persistent=True, **kwargs)

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from datetime import date
 from typing import Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot import buttons as bt
 from bot.application import BotContext, app_of
+from bot.callbacks import on
 from bot.handlers.common import (
     Buttons,
     active_flow,
     answer,
-    callback_parts,
     in_rows,
     is_private,
     keyboard,
@@ -46,14 +46,14 @@ RELATED_SHOWN = 3
 
 def _entry_rows(ids: list[str]) -> list[list[tuple[str, str]]]:
     found = entries()
-    return [[(found[i].title, f"kb:{i}")] for i in ids if i in found]
+    return [[(found[i].title, bt.ENTRY(i))] for i in ids if i in found]
 
 
 def _more_rows() -> list[list[tuple[str, str]]]:
     lab = labels()
     return [
-        [(lab.MENU_GUIDES, "menu:guides"), (lab.MENU_FORMATION, "fa:s")],
-        [(lab.MENU_SELFCHECK, "menu:selfcheck")],
+        [(lab.MENU_GUIDES, bt.MENU_GUIDES()), (lab.MENU_FORMATION, bt.FORMATION[0]())],
+        [(lab.MENU_SELFCHECK, bt.MENU_SELFCHECK())],
     ]
 
 
@@ -98,7 +98,7 @@ def reply_for(decision: Decision, today: date, *, in_form: bool = False) -> tupl
         rows = _entry_rows(["quorum-vote", "meeting-general", "admission-vote"])
         return render("kb_numbers", kind=kind, q=value), rows
     if kind == "formation":
-        detail = f"fa:p:{value.formal}:{value.probationary}"
+        detail = bt.FORMATION[2](value.formal, value.probationary)
         rows = [[(labels().FORMATION_DETAIL, detail)], *_entry_rows(["formation-steps"])]
         return render("formation", view="advice", a=value), rows
     if kind in ("greeting", "thanks", "stray"):
@@ -146,10 +146,9 @@ async def explain_entry(update: Update, context: BotContext, entry_id: str) -> b
     return True
 
 
-async def entry_tapped(update: Update, context: BotContext) -> None:
-    """kb:<id>: an entry or guide (from related buttons, the guide list or the logging flow)."""
-    parts = callback_parts(update)
-    found = entries().get(parts[1]) if len(parts) == 2 else None
+async def entry_tapped(update: Update, context: BotContext, entry_id: str) -> None:
+    """An entry or guide (from related buttons, the guide list or the logging flow)."""
+    found = entries().get(entry_id)
     if found is None:
         await answer(update, render("button_expired"), alert=True)
         return
@@ -161,20 +160,15 @@ async def guides(update: Update, context: BotContext) -> None:
     """/guide and 操作指引: the step-by-step guides, and the 主题党日 ideas by month."""
     await answer(update)
     found = [e for e in entries().values() if e.is_guide]
-    rows = [[(e.title, f"kb:{e.id}")] for e in found]
+    rows = [[(e.title, bt.ENTRY(e.id))] for e in found]
     month = local_today(context).month
-    rows.append([(labels().PARTY_DAY_IDEAS, f"gd:ideas:{month}")])
+    rows.append([(labels().PARTY_DAY_IDEAS, bt.IDEAS(month))])
     await reply(update, render("guides_list"), rows)
 
 
-async def ideas(update: Update, context: BotContext) -> None:
-    """gd:ideas:<month>: 主题党日 ideas for a month, with the months before and after."""
-    parts = callback_parts(update)
-    if len(parts) != 3 or not parts[2].isdigit() or not 1 <= int(parts[2]) <= 12:
-        await answer(update, render("button_expired"), alert=True)
-        return
+async def ideas(update: Update, context: BotContext, month: int) -> None:
+    """主题党日 ideas for a month, with the months before and after."""
     await answer(update)
-    month = int(parts[2])
     organization_type = None
     user = update.effective_user
     if user is not None:
@@ -184,43 +178,34 @@ async def ideas(update: Update, context: BotContext) -> None:
     found = ideas_for(month, organization_type, limit=8)
     before, after = (month + 10) % 12 + 1, month % 12 + 1
     lab = labels()
-    rows = [[(lab.PREV_MONTH.format(month=before), f"gd:ideas:{before}"),
-             (lab.NEXT_MONTH.format(month=after), f"gd:ideas:{after}")]]  # fmt: skip
+    rows = [[(lab.PREV_MONTH.format(month=before), bt.IDEAS(before)),
+             (lab.NEXT_MONTH.format(month=after), bt.IDEAS(after))]]  # fmt: skip
     await _edit_or_reply(update, render("guide_ideas", month=month, ideas=found), rows)
 
 
 # -- formation advisor ---------------------------------------------------------------------------
 
 
-def _ask_rows(question: str, prefix: str) -> list[list[tuple[str, str]]]:
+def _ask_rows(question: str, values: tuple[str, ...]) -> list[list[tuple[str, str]]]:
     lab = labels()
+    step = bt.FORMATION[len(values) + 1]
     if question == "formal":
-        return in_rows(
-            [(lab.FORMAL_CHOICES[c], f"{prefix}{c}") for c in advisor.FORMAL_CHOICES], 3
-        )
+        return in_rows([(lab.FORMAL_CHOICES[c], step(c)) for c in advisor.FORMAL_CHOICES], 3)
     if question == "probationary":
         choices = advisor.PROBATIONARY_CHOICES
-        return in_rows([(lab.PROBATIONARY_CHOICES[c], f"{prefix}{c}") for c in choices], 4)
+        return in_rows([(lab.PROBATIONARY_CHOICES[c], step(*values, c)) for c in choices], 4)
     if question == "type":
-        return [
-            [(lab.ORGANIZATION_TYPES[t], f"{prefix}{i}")] for i, t in enumerate(advisor.ORG_TYPES)
-        ]
-    return [[(lab.ANSWERS[a], f"{prefix}{a}") for a in advisor.ANSWERS]]
+        types = enumerate(advisor.ORG_TYPES)
+        return [[(lab.ORGANIZATION_TYPES[t], step(*values, str(i)))] for i, t in types]
+    return [[(lab.ANSWERS[a], step(*values, a)) for a in advisor.ANSWERS]]
 
 
-async def formation(update: Update, context: BotContext) -> None:
-    """/formation and fa:* buttons: formal → probationary → type → supervisor → peers → advice.
+async def formation(update: Update, context: BotContext, *values: str) -> None:
+    """/formation and its buttons: formal → probationary → type → supervisor → peers → advice.
 
-    The answers so far ride in the data: fa:s, fa:f:<formal>, fa:p:<formal>:<prob>,
-    fa:t:<formal>:<prob>:<type>, fa:u:<...>:<supervisor>, fa:n:<...>:<peers> (the advice).
+    The answers so far ride in the buttons' data (bot.buttons.FORMATION).
     """
-    parts = callback_parts(update) or ["fa", "s"]
-    step, values = parts[1], parts[2:]
     questions = ["formal", "probationary", "type", "supervisor", "peers"]
-    expected = {"s": 0, "f": 1, "p": 2, "t": 3, "u": 4, "n": 5}
-    if step not in expected or len(values) != expected[step] or not _valid(values):
-        await answer(update, render("button_expired"), alert=True)
-        return
     await answer(update)
     enough = bool(values) and values[0] in ("3-6", "7-50", "51+")
     if len(values) == 5 or (enough and len(values) == 3):
@@ -232,26 +217,16 @@ async def formation(update: Update, context: BotContext) -> None:
             values[3] if len(values) > 3 else "u",
             values[4] if len(values) > 4 else "u",
         )
-        rows = [[(labels().RESTART, "fa:s")], *_entry_rows(["formation-modes", "formation-steps"])]
+        rows = [
+            [(labels().RESTART, bt.FORMATION[0]())],
+            *_entry_rows(["formation-modes", "formation-steps"]),
+        ]
         await _edit_or_reply(update, render("formation", view="advice", a=advice), rows)
         return
     question = questions[len(values)]
-    next_step = "fpt" + "un"
-    prefix = ":".join(["fa", next_step[len(values)], *values]) + ":"
     total = 3 if enough else 5
     text = render("formation", view="ask", question=question, step=len(values) + 1, total=total)
-    await _edit_or_reply(update, text, _ask_rows(question, prefix))
-
-
-def _valid(values: list[str]) -> bool:
-    checks = [
-        lambda v: v in advisor.FORMAL_CHOICES,
-        lambda v: v in advisor.PROBATIONARY_CHOICES,
-        lambda v: v.isdigit() and int(v) < len(advisor.ORG_TYPES),
-        lambda v: v in advisor.ANSWERS,
-        lambda v: v in advisor.ANSWERS,
-    ]
-    return all(check(v) for check, v in zip(checks, values, strict=False))
+    await _edit_or_reply(update, text, _ask_rows(question, values))
 
 
 async def _edit_or_reply(update: Update, text: str, rows: Buttons) -> None:
@@ -291,24 +266,19 @@ async def selfcheck_menu(update: Update, context: BotContext) -> None:
     for kind in checks:
         last = await selfchecks.latest(database, current[1].id, kind) if current else None
         lasts.append((kind, last))
-    rows = [[(checks[kind]["title"], f"sc:a:{kind}:")] for kind in checks]
+    rows = [[(checks[kind]["title"], bt.SELFCHECK(kind, ""))] for kind in checks]
     saving = current is not None and current[0].can_record
     await reply_template(
         update, "selfcheck", rows, view="menu", checks=checks, lasts=lasts, saving=saving
     )
 
 
-_ANSWERS = re.compile(r"^[yn]*$")
-
-
-async def selfcheck_step(update: Update, context: BotContext) -> None:
-    """sc:a:<kind>:<answers so far>: ask the next item, or score, save and advise at the end."""
-    parts = callback_parts(update)
+async def selfcheck_step(update: Update, context: BotContext, kind: str, given: str) -> None:
+    """The answers so far ride in the button: ask the next item, or score, save and advise."""
     checks = _checks()
-    if len(parts) != 4 or parts[2] not in checks or not _ANSWERS.match(parts[3]):
+    if kind not in checks:
         await answer(update, render("button_expired"), alert=True)
         return
-    kind, given = parts[2], parts[3]
     check = checks[kind]
     items = check["items"]
     if len(given) > len(items):
@@ -317,8 +287,8 @@ async def selfcheck_step(update: Update, context: BotContext) -> None:
     await answer(update)
     lab = labels()
     if len(given) < len(items):
-        rows = [[(lab.SELFCHECK_YES, f"sc:a:{kind}:{given}y"),
-                 (lab.SELFCHECK_NO, f"sc:a:{kind}:{given}n")]]  # fmt: skip
+        rows = [[(lab.SELFCHECK_YES, bt.SELFCHECK(kind, given + "y")),
+                 (lab.SELFCHECK_NO, bt.SELFCHECK(kind, given + "n"))]]  # fmt: skip
         text = render("selfcheck", view="question", check=check, index=len(given))
         if given:
             await _edit_or_reply(update, text, rows)
@@ -328,7 +298,9 @@ async def selfcheck_step(update: Update, context: BotContext) -> None:
     score = given.count("y")
     missing = [item for item, a in zip(items, given, strict=True) if a == "n"]
     saved, previous = await _save_check(update, context, kind, given, score, len(items))
-    rows = [[(lab.SELFCHECK_AGAIN, f"sc:a:{kind}:"), (lab.SELFCHECK_OTHER, "menu:selfcheck")]]
+    rows = [
+        [(lab.SELFCHECK_AGAIN, bt.SELFCHECK(kind, "")), (lab.SELFCHECK_OTHER, bt.MENU_SELFCHECK())]
+    ]
     text = render(
         "selfcheck",
         view="result",
@@ -380,15 +352,15 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """
     return [
         CommandHandler("ask", ask_command),
-        CallbackQueryHandler(ask_command, pattern=r"^menu:ask$"),
-        CallbackQueryHandler(entry_tapped, pattern=r"^kb:"),
+        on(bt.MENU_ASK, ask_command),
+        on(bt.ENTRY, entry_tapped),
         CommandHandler("guide", guides),
-        CallbackQueryHandler(guides, pattern=r"^menu:guides$"),
-        CallbackQueryHandler(ideas, pattern=r"^gd:ideas:"),
+        on(bt.MENU_GUIDES, guides),
+        on(bt.IDEAS, ideas),
         CommandHandler("formation", formation),
-        CallbackQueryHandler(formation, pattern=r"^fa:"),
+        *(on(step, formation) for step in bt.FORMATION),
         CommandHandler("selfcheck", selfcheck_menu),
-        CallbackQueryHandler(selfcheck_menu, pattern=r"^menu:selfcheck$"),
-        CallbackQueryHandler(selfcheck_step, pattern=r"^sc:a:"),
+        on(bt.MENU_SELFCHECK, selfcheck_menu),
+        on(bt.SELFCHECK, selfcheck_step),
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, ask_text),
     ]

@@ -11,13 +11,13 @@ good, and deleting one's own data.
   what that means). Refused while they are the secretary of a branch with other members; a
   branch where they are alone is deleted with them, and the cards say so.
 
-Buttons: lv:ar:<branch>, lv:del:<branch>, lv:d1:<branch> (then the typed name),
-lv:f1:<plan>, lv:f2:<plan> (the plan's digest: what was shown is what is done), lv:no.
+The /forgetme buttons carry the plan's digest: what was shown is what is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import io
 import logging
@@ -26,25 +26,25 @@ from typing import Any
 
 import msgspec
 from telegram import InputFile, Update
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, BaseHandler, CommandHandler
 
 from bot import access
+from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
+from bot.callbacks import on
 from bot.forms import Form, Outcome, Step, Turn
 from bot.handlers.common import (
-    FLOW_KEY,
     active_flow,
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     is_private,
     local_today,
     reply_template,
 )
-from bot.handlers.team import end_conversations, tell
+from bot.handlers.team import tell
 from bot.leaving import ArchiveInput, archive_name, build_archive, same_name
 from bot.texts import labels, render
 from db import custom_reminders, erase, invitations, meetings, members, repo, settings
@@ -70,27 +70,22 @@ def forget_branch_drafts(application: Application, branch_id: int) -> int:
         ]
         if not stale:
             continue
-        flow = data.get(FLOW_KEY)
         for key in stale:
             data.pop(key)
-        if flow in stale:
-            data.pop(FLOW_KEY, None)
-            end_conversations(application, user_id)
         application.mark_data_for_update_persistence(user_ids=[user_id])
         cleared += 1
     return cleared
 
 
 async def _branch(
-    update: Update, context: BotContext, need: Need
+    update: Update, context: BotContext, need: Need, branch_id: int | None
 ) -> tuple[Membership, Branch] | None:
-    """The branch a button names (lv:<action>:<branch>) or the current one for a command, if
-    the user's role there meets `need`; otherwise they are told and None comes back."""
+    """The branch a button names or the current one for a command, if the user's role there
+    meets `need`; otherwise they are told and None comes back."""
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
-    parts = callback_parts(update)
-    if update.callback_query is None:
+    if branch_id is None:
         if not is_private(update):
             await reply_template(update, "private_only")
             return None
@@ -99,11 +94,6 @@ async def _branch(
             await reply_template(update, "not_registered")
             return None
         branch_id = current[1].id
-    elif len(parts) == 3 and parts[2].isdigit():
-        branch_id = int(parts[2])
-    else:
-        await answer(update, render("button_expired"), alert=True)
-        return None
     found = await access.authorize(database, user.id, branch_id, need)
     if found is None:
         _LOGGER.info("User %s refused a leave action", user.id)
@@ -135,9 +125,9 @@ async def _archive_input(context: BotContext, branch: Branch) -> ArchiveInput:
     )
 
 
-async def archive(update: Update, context: BotContext) -> None:
+async def archive(update: Update, context: BotContext, branch_id: int | None = None) -> None:
     """/archive or lv:ar:<branch>: the branch's data as one .zip document."""
-    current = await _branch(update, context, Need.EDIT)
+    current = await _branch(update, context, Need.EDIT, branch_id)
     if current is None:
         return
     membership, branch = current
@@ -166,9 +156,9 @@ async def archive(update: Update, context: BotContext) -> None:
 # -- /deletebranch -------------------------------------------------------------------------
 
 
-async def ask_delete(update: Update, context: BotContext) -> None:
+async def ask_delete(update: Update, context: BotContext, branch_id: int | None = None) -> None:
     """/deletebranch or lv:del:<branch>: what would be deleted, and the way on."""
-    current = await _branch(update, context, Need.SECRETARY)
+    current = await _branch(update, context, Need.SECRETARY, branch_id)
     if current is None:
         return
     user = update.effective_user
@@ -191,8 +181,8 @@ async def ask_delete(update: Update, context: BotContext) -> None:
     lab = labels()
     b = branch.id
     rows = [
-        [(lab.LEAVE_ARCHIVE, f"lv:ar:{b}")],
-        [(lab.LEAVE_CONTINUE, f"lv:d1:{b}"), (lab.KEEP, "lv:no")],
+        [(lab.LEAVE_ARCHIVE, bt.ARCHIVE(b))],
+        [(lab.LEAVE_CONTINUE, bt.DELETE_BRANCH_TYPE(b)), (lab.KEEP, bt.KEEP_ALL())],
     ]
     await reply_template(
         update,
@@ -263,9 +253,9 @@ DELETE_FORM: Form[DeleteDraft] = Form(
 )
 
 
-async def begin_delete(update: Update, context: BotContext) -> None:
+async def begin_delete(update: Update, context: BotContext, branch_id: int | None = None) -> None:
     """lv:d1:<branch>: the second step, typing the name, begins."""
-    current = await _branch(update, context, Need.SECRETARY)
+    current = await _branch(update, context, Need.SECRETARY, branch_id)
     if current is None:
         return
     user = update.effective_user
@@ -303,7 +293,9 @@ async def _plan_card(
         await reply_template(update, "leave_forget", view="blocked", plan=plan)
         return
     lab = labels()
-    rows = [[(lab.LEAVE_FORGET_CONTINUE, f"lv:f1:{_digest(user.id, plan)}"), (lab.KEEP, "lv:no")]]
+    rows = [
+        [(lab.LEAVE_FORGET_CONTINUE, bt.FORGET(_digest(user.id, plan))), (lab.KEEP, bt.KEEP_ALL())]
+    ]
     await reply_template(update, "leave_forget", rows, view="plan", plan=plan, changed=changed)
 
 
@@ -321,23 +313,23 @@ async def forget_me(update: Update, context: BotContext) -> None:
     await _plan_card(update, context, plan)
 
 
-async def forget_step(update: Update, context: BotContext) -> None:
-    """lv:f1:<plan> asks once more; lv:f2:<plan> deletes. A plan that changed is shown again."""
+async def forget_step(update: Update, context: BotContext, digest: str, *, sure: bool) -> None:
+    """The first tap asks once more; the second deletes. A plan that changed is shown again."""
     user = update.effective_user
     assert user is not None
-    parts = callback_parts(update)
-    if len(parts) != 3 or not is_private(update):
+    if not is_private(update):
         await answer(update, render("button_expired"), alert=True)
         return
     application = app_of(context)
     plan = await erase.forget_plan(application.database, user.id)
     await answer(update)
     await close_keyboard(update)
-    if plan.blocked or parts[2] != _digest(user.id, plan):
+    if plan.blocked or digest != _digest(user.id, plan):
         await _plan_card(update, context, plan, changed=True)
         return
-    if parts[1] == "f1":
-        rows = [[(labels().LEAVE_FORGET_CONFIRM, f"lv:f2:{parts[2]}")], [(labels().KEEP, "lv:no")]]
+    if not sure:
+        rows = [[(labels().LEAVE_FORGET_CONFIRM, bt.FORGET_SURE(digest))],
+                [(labels().KEEP, bt.KEEP_ALL())]]  # fmt: skip
         await reply_template(update, "leave_forget", rows, view="confirm", plan=plan)
         return
     sole = tuple(b.id for b in plan.sole)
@@ -347,7 +339,6 @@ async def forget_step(update: Update, context: BotContext) -> None:
     for branch_id in sole:
         forget_branch_drafts(application, branch_id)
         await application.forms.close_for_branch(application.database, branch_id)
-    end_conversations(application, user.id)
     await application.forms.close(application.database, user.id)
     application.drop_user_data(user.id)
     application.drop_chat_data(user.id)
@@ -358,12 +349,13 @@ async def forget_step(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/archive, /deletebranch with its typed confirmation (the form), /forgetme."""
     return [
-        CallbackQueryHandler(begin_delete, pattern=r"^lv:d1:"),
+        on(bt.DELETE_BRANCH_TYPE, begin_delete),
         CommandHandler("archive", archive),
-        CallbackQueryHandler(archive, pattern=r"^lv:ar:"),
+        on(bt.ARCHIVE, archive),
         CommandHandler("deletebranch", ask_delete),
-        CallbackQueryHandler(ask_delete, pattern=r"^lv:del:"),
-        CallbackQueryHandler(kept, pattern=r"^lv:no$"),
+        on(bt.DELETE_BRANCH, ask_delete),
+        on(bt.KEEP_ALL, kept),
         CommandHandler("forgetme", forget_me),
-        CallbackQueryHandler(forget_step, pattern=r"^lv:f[12]:"),
+        on(bt.FORGET, functools.partial(forget_step, sure=False)),
+        on(bt.FORGET_SURE, functools.partial(forget_step, sure=True)),
     ]

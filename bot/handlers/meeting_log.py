@@ -12,14 +12,16 @@ from datetime import date
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access
+from bot import buttons as bt
 from bot import meeting_form as form
 from bot.access import Need
 from bot.application import BotContext, app_of
+from bot.callbacks import on
 from bot.forms import Form, Outcome, Refused, Turn
-from bot.handlers.common import answer, callback_parts, is_private, reply_template
+from bot.handlers.common import answer, is_private, reply_template
 from bot.handlers.meeting_steps import LogDraft, meeting_of, profile, steps
 from bot.meetings import MEETING_KINDS
 from bot.obligations import DEFAULT_FREQUENCY, period_of
@@ -128,8 +130,8 @@ async def _save(turn: Turn[LogDraft], key: str) -> Outcome:
     await _cancel_reminders(database, draft.branch_id, saved)
     lab = labels()
     rows = [
-        [(lab.VIEW_RECORD, f"hi:o:{saved.id}"), (lab.EXPORT_WORD, f"hi:w:{saved.id}")],
-        [(lab.LOG_ANOTHER, "menu:log"), (lab.MENU, "menu:home")],
+        [(lab.VIEW_RECORD, bt.RECORD(saved.id)), (lab.EXPORT_WORD, bt.WORD(saved.id))],
+        [(lab.LOG_ANOTHER, bt.MENU_LOG()), (lab.MENU, bt.HOME())],
     ]
     return Outcome(render(template, m=saved), rows)
 
@@ -220,24 +222,14 @@ async def begin(update: Update, context: BotContext) -> None:
     await _start(update, context)
 
 
-async def begin_kind(update: Update, context: BotContext) -> None:
-    """A button that opens logging for one kind (reminders, /status): `log:new:<kind>`."""
-    parts = callback_parts(update)
-    if len(parts) != 3 or parts[2] not in MEETING_KINDS:
-        await answer(update, render("button_expired"), alert=True)
-        return
-    await _start(update, context, {"kind": parts[2]})
+async def begin_kind(update: Update, context: BotContext, kind: str) -> None:
+    """A button that opens logging for one kind (reminders, /status)."""
+    await _start(update, context, {"kind": kind})
 
 
-def _id(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 15 else None
-
-
-async def begin_edit(update: Update, context: BotContext) -> None:
+async def begin_edit(update: Update, context: BotContext, record_id: int) -> None:
     """✏️ on a saved record (from /history): the review card of that record, to change."""
-    parts = callback_parts(update)
-    record_id = _id(parts[2]) if len(parts) == 3 else None
-    record = await meetings.get_meeting(app_of(context).database, record_id) if record_id else None
+    record = await meetings.get_meeting(app_of(context).database, record_id)
     if record is None or record.id is None or record.branch_id is None:
         await answer(update, render("record_gone"), alert=True)
         return
@@ -250,34 +242,25 @@ async def begin_edit(update: Update, context: BotContext) -> None:
     )
 
 
-async def begin_plan(update: Update, context: BotContext) -> None:
-    """记录本月主题党日 from /partyday: pd:log:<branch>:<YYYY-MM>, preset from the plan."""
-    parts = callback_parts(update)
-    branch_id = _id(parts[2]) if len(parts) == 4 else None
-    if branch_id is None:
-        await answer(update, render("button_expired"), alert=True)
-        return
+async def begin_plan(update: Update, context: BotContext, branch_id: int, month: str) -> None:
+    """记录本月主题党日 from /partyday, preset from the month's plan."""
     values: dict[str, Any] = {"kind": "theme_party_day"}
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
     # The plan is read only for a member of its branch (the form refuses everyone else).
     if await access.authorize(database, user.id, branch_id, Need.READ):
-        plan = await meetings.get_plan(database, branch_id, parts[3])
+        plan = await meetings.get_plan(database, branch_id, month)
         if plan is not None:
             values.update(title=plan.theme, activity_form=plan.activity_form, plan_id=plan.id)
     await _start(update, context, values, branch_id=branch_id)
 
 
-async def begin_checkin(update: Update, context: BotContext) -> None:
-    """去记录 after a group sign-in card was closed: log:ck:<checkin id>, preset with the card's
-    date, kind and attendance (only for a recorder of the card's branch: the form checks)."""
-    parts = callback_parts(update)
-    checkin_id = _id(parts[2]) if len(parts) == 3 else None
-    found = None
-    if checkin_id is not None:
-        found = await checkins.attendance(app_of(context).database, checkin_id)
-    if found is None or checkin_id is None:
+async def begin_checkin(update: Update, context: BotContext, checkin_id: int) -> None:
+    """去记录 after a group sign-in card was closed, preset with the card's date, kind and
+    attendance (only for a recorder of the card's branch: the form checks)."""
+    found = await checkins.attendance(app_of(context).database, checkin_id)
+    if found is None:
         await answer(update, render("button_expired"), alert=True)
         return
     values: dict[str, Any] = {
@@ -293,9 +276,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The ways into the logging form."""
     return [
         CommandHandler("log", begin),
-        CallbackQueryHandler(begin, pattern=r"^menu:log$"),
-        CallbackQueryHandler(begin_kind, pattern=r"^log:new:"),
-        CallbackQueryHandler(begin_checkin, pattern=r"^log:ck:"),
-        CallbackQueryHandler(begin_edit, pattern=r"^hi:edit:"),
-        CallbackQueryHandler(begin_plan, pattern=r"^pd:log:"),
+        on(bt.MENU_LOG, begin),
+        on(bt.LOG_KIND, begin_kind),
+        on(bt.LOG_CHECKIN, begin_checkin),
+        on(bt.EDIT, begin_edit),
+        on(bt.LOG_PLAN, begin_plan),
     ]

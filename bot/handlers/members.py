@@ -10,15 +10,16 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
+from bot.callbacks import on
 from bot.handlers import members_files, members_form
 from bot.handlers.common import (
     allowed,
     answer,
-    callback_parts,
     close_keyboard,
     reply,
     reply_template,
@@ -26,8 +27,6 @@ from bot.handlers.common import (
 from bot.handlers.members_view import (
     card_view,
     current,
-    expired,
-    ids,
     member_of,
     roster_view,
 )
@@ -45,55 +44,48 @@ async def _roster(update: Update, context: BotContext, membership: Membership, p
 
 
 async def show_roster(update: Update, context: BotContext) -> None:
-    """/members, 花名册 in the menu, or mb:l:<branch>:<page>."""
-    if update.callback_query and callback_parts(update)[:2] == ["mb", "l"]:
-        found_ids = ids(update, 2)
-        if found_ids is None:
-            await expired(update)
-            return
-        found = await allowed(update, context, found_ids[0], Need.READ)
-        if found is None:
-            return
-        membership, page = found[0], found_ids[1]
-    else:
-        user = update.effective_user
-        assert user is not None
-        forms = app_of(context).forms
-        if forms.active(user.id) in FORMS:
-            # Adding, editing or importing: the open question again.
-            await forms.resume(update, context)
-            return
-        found = await current(update, context)
-        if found is None:
-            await answer(update)
-            return
-        membership, page = found[0], 0
+    """/members or 花名册 in the menu."""
+    user = update.effective_user
+    assert user is not None
+    forms = app_of(context).forms
+    if forms.active(user.id) in FORMS:
+        # Adding, editing or importing: the open question again.
+        await forms.resume(update, context)
+        return
+    found = await current(update, context)
+    await answer(update)
+    if found is not None:
+        await close_keyboard(update)
+        await _roster(update, context, found[0], 0)
+
+
+async def roster_page(update: Update, context: BotContext, branch_id: int, page: int) -> None:
+    """A page of the roster."""
+    found = await allowed(update, context, branch_id, Need.READ)
+    if found is None:
+        return
     await answer(update)
     await close_keyboard(update)
-    await _roster(update, context, membership, page)
+    await _roster(update, context, found[0], page)
 
 
-async def confirm_complete(update: Update, context: BotContext) -> None:
-    """mb:done:<branch>: the roster lists everyone; from now on the counts come from it."""
-    found_ids = ids(update, 1)
-    if found_ids is None:
-        await expired(update)
-        return
-    found = await allowed(update, context, found_ids[0], Need.EDIT)
+async def confirm_complete(update: Update, context: BotContext, branch_id: int) -> None:
+    """The roster lists everyone; from now on the counts come from it."""
+    found = await allowed(update, context, branch_id, Need.EDIT)
     if found is None:
         return
     membership = found[0]
     changed = await members.confirm_complete(
-        app_of(context).database, user_id=membership.user_id, branch_id=found_ids[0]
+        app_of(context).database, user_id=membership.user_id, branch_id=branch_id
     )
     await answer(update, render("roster_complete", changed=changed))
     await close_keyboard(update)
     await _roster(update, context, membership, 0)
 
 
-async def open_member(update: Update, context: BotContext) -> None:
+async def open_member(update: Update, context: BotContext, branch_id: int, member_id: int) -> None:
     """mb:o:<branch>:<member>: the member's card."""
-    found = await member_of(update, context, Need.READ)
+    found = await member_of(update, context, Need.READ, branch_id, member_id)
     if found is None:
         return
     await answer(update)
@@ -101,9 +93,9 @@ async def open_member(update: Update, context: BotContext) -> None:
     await reply(update, *card_view(*found))
 
 
-async def ask_delete(update: Update, context: BotContext) -> None:
+async def ask_delete(update: Update, context: BotContext, branch_id: int, member_id: int) -> None:
     """mb:d:<branch>:<member>: ask before deleting."""
-    found = await member_of(update, context, Need.EDIT)
+    found = await member_of(update, context, Need.EDIT, branch_id, member_id)
     if found is None:
         return
     _, branch, member = found
@@ -111,16 +103,16 @@ async def ask_delete(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
     lab = labels()
     rows = [
-        [(lab.ROSTER_CONFIRM_DELETE, f"mb:dd:{branch.id}:{member.id}"),
-         (lab.ROSTER_KEEP_PERSON, f"mb:o:{branch.id}:{member.id}")]
+        [(lab.ROSTER_CONFIRM_DELETE, bt.MEMBER_DELETE_SURE(branch.id, member.id)),
+         (lab.ROSTER_KEEP_PERSON, bt.MEMBER(branch.id, member.id))]
     ]  # fmt: skip
     m = {"name": member.name}
     await reply_template(update, "roster_card", rows, view="confirm_delete", m=m)
 
 
-async def delete(update: Update, context: BotContext) -> None:
+async def delete(update: Update, context: BotContext, branch_id: int, member_id: int) -> None:
     """mb:dd:<branch>:<member>: delete for good (a second tap finds no one)."""
-    found = await member_of(update, context, Need.EDIT)
+    found = await member_of(update, context, Need.EDIT, branch_id, member_id)
     if found is None:
         return
     membership, branch, member = found
@@ -141,18 +133,19 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/members, its buttons, the ways into its forms, and uploaded roster files."""
     roster_file = filters.ChatType.PRIVATE & filters.Document.ALL & ~filters.Document.IMAGE
     return [
-        CallbackQueryHandler(members_form.begin_add, pattern=r"^mb:add:"),
-        CallbackQueryHandler(members_form.begin_edit, pattern=r"^mb:e:"),
-        CallbackQueryHandler(members_files.begin_import, pattern=r"^mb:imp:"),
+        on(bt.MEMBER_ADD, members_form.begin_add),
+        on(bt.MEMBER_EDIT, members_form.begin_edit),
+        on(bt.ROSTER_IMPORT, members_files.begin_import),
         CommandHandler("members", show_roster),
-        CallbackQueryHandler(show_roster, pattern=r"^(menu:members|mb:l:)"),
-        CallbackQueryHandler(open_member, pattern=r"^mb:o:"),
-        CallbackQueryHandler(confirm_complete, pattern=r"^mb:done:"),
-        CallbackQueryHandler(ask_delete, pattern=r"^mb:d:"),
-        CallbackQueryHandler(delete, pattern=r"^mb:dd:"),
-        CallbackQueryHandler(members_files.export, pattern=r"^mb:x:"),
-        CallbackQueryHandler(members_files.template, pattern=r"^mb:t:"),
-        CallbackQueryHandler(members_files.confirm_import, pattern=r"^mb:ok:"),
-        CallbackQueryHandler(members_files.cancel_import, pattern=r"^mb:no:"),
+        on(bt.MENU_MEMBERS, show_roster),
+        on(bt.ROSTER, roster_page),
+        on(bt.MEMBER, open_member),
+        on(bt.ROSTER_DONE, confirm_complete),
+        on(bt.MEMBER_DELETE, ask_delete),
+        on(bt.MEMBER_DELETE_SURE, delete),
+        on(bt.ROSTER_EXPORT, members_files.export),
+        on(bt.ROSTER_TEMPLATE, members_files.template),
+        on(bt.IMPORT_OK, members_files.confirm_import),
+        on(bt.IMPORT_NO, members_files.cancel_import),
         MessageHandler(roster_file, members_files.file_sent),
     ]

@@ -21,6 +21,7 @@ from telegram import InputFile, Update
 from telegram.error import TelegramError
 
 from bot import access, roster
+from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
@@ -39,7 +40,6 @@ from bot.handlers.members_view import (
     can_edit,
     current,
     expired,
-    ids,
     older_flow_busy,
     roster_view,
 )
@@ -59,13 +59,9 @@ async def _send_file(update: Update, data: bytes, name: str, caption: str) -> No
     await chat.send_document(InputFile(io.BytesIO(data), filename=name), caption=caption)
 
 
-async def export(update: Update, context: BotContext) -> None:
-    """mb:x:<branch>: the roster as .xlsx."""
-    found_ids = ids(update, 1)
-    if found_ids is None:
-        await expired(update)
-        return
-    found = await allowed(update, context, found_ids[0], Need.EDIT)
+async def export(update: Update, context: BotContext, branch_id: int) -> None:
+    """The roster as .xlsx."""
+    found = await allowed(update, context, branch_id, Need.EDIT)
     if found is None:
         return
     branch = found[1]
@@ -89,13 +85,9 @@ async def export(update: Update, context: BotContext) -> None:
     await _send_file(update, data, name, caption)
 
 
-async def template(update: Update, context: BotContext) -> None:
-    """mb:t:<branch>: the import template."""
-    found_ids = ids(update, 1)
-    if found_ids is None:
-        await expired(update)
-        return
-    if await allowed(update, context, found_ids[0], Need.EDIT) is None:
+async def template(update: Update, context: BotContext, branch_id: int) -> None:
+    """The import template."""
+    if await allowed(update, context, branch_id, Need.EDIT) is None:
         return
     await answer(update, render("preparing_file"))
     data = await asyncio.to_thread(roster.template_workbook, roster.file_words())
@@ -173,8 +165,8 @@ async def _receive_file(update: Update, context: BotContext, branch: Branch) -> 
     }
     lab = labels()
     rows = [
-        [(lab.ROSTER_CONFIRM_IMPORT, f"mb:ok:{branch.id}"),
-         (lab.ROSTER_CANCEL_IMPORT, f"mb:no:{branch.id}")]
+        [(lab.ROSTER_CONFIRM_IMPORT, bt.IMPORT_OK(branch.id)),
+         (lab.ROSTER_CANCEL_IMPORT, bt.IMPORT_NO(branch.id))]
     ]  # fmt: skip
     await reply_template(
         update,
@@ -231,15 +223,11 @@ IMPORT_FORM: Form[ImportDraft] = Form(
 )
 
 
-async def begin_import(update: Update, context: BotContext) -> None:
-    """mb:imp:<branch> (📥 导入): wait for the file."""
-    found_ids = ids(update, 1)
-    if found_ids is None:
-        await expired(update)
-        return
+async def begin_import(update: Update, context: BotContext, branch_id: int) -> None:
+    """📥 导入: wait for the file."""
     if await older_flow_busy(update, context):
         return
-    found = await allowed(update, context, found_ids[0], Need.EDIT)
+    found = await allowed(update, context, branch_id, Need.EDIT)
     if found is None:
         return
     await app_of(context).forms.start(update, context, IMPORT, ImportDraft(branch_id=found[1].id))
@@ -275,18 +263,17 @@ async def file_sent(update: Update, context: BotContext) -> None:
     await _receive_file(update, context, branch)
 
 
-def _pending(update: Update, context: BotContext) -> dict[str, Any] | None:
-    """The checked file a mb:ok / mb:no button is about, if it is still waiting."""
-    found_ids = ids(update, 1)
+def _pending(context: BotContext, branch_id: int) -> dict[str, Any] | None:
+    """The checked file a 确认导入 / 取消 button is about, if it is still waiting."""
     pending = user_data(context).get(PENDING)
-    if found_ids is None or not pending or pending.get("branch_id") != found_ids[0]:
+    if not pending or pending.get("branch_id") != branch_id:
         return None
     return pending
 
 
-async def confirm_import(update: Update, context: BotContext) -> None:
-    """mb:ok:<branch>: import the checked file (read and checked again)."""
-    pending = _pending(update, context)
+async def confirm_import(update: Update, context: BotContext, branch_id: int) -> None:
+    """Import the checked file (read and checked again)."""
+    pending = _pending(context, branch_id)
     if pending is None:
         await expired(update)
         return
@@ -325,9 +312,9 @@ async def confirm_import(update: Update, context: BotContext) -> None:
     await reply(update, *await roster_view(app_of(context).database, membership, 0))
 
 
-async def cancel_import(update: Update, context: BotContext) -> None:
-    """mb:no:<branch>: forget the checked file."""
-    if _pending(update, context) is None:
+async def cancel_import(update: Update, context: BotContext, branch_id: int) -> None:
+    """Forget the checked file."""
+    if _pending(context, branch_id) is None:
         await expired(update)
         return
     user_data(context).pop(PENDING, None)

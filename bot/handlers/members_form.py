@@ -20,11 +20,10 @@ from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
-from bot.handlers.common import allowed, callback_parts
+from bot.handlers.common import allowed
 from bot.handlers.members_view import (
     card_view,
     expired,
-    ids,
     member_of,
     older_flow_busy,
 )
@@ -280,32 +279,28 @@ EDIT_FORM = _form(EDIT)
 FORMS = (ADD_FORM, EDIT_FORM)
 
 
-async def begin_add(update: Update, context: BotContext) -> None:
-    """mb:add:<branch> (➕ 添加, ➕ 继续添加)."""
-    found_ids = ids(update, 1)
-    if found_ids is None:
-        await expired(update)
-        return
+async def begin_add(update: Update, context: BotContext, branch_id: int) -> None:
+    """➕ 添加, ➕ 继续添加."""
     if await older_flow_busy(update, context):
         return
-    found = await allowed(update, context, found_ids[0], Need.EDIT)
+    found = await allowed(update, context, branch_id, Need.EDIT)
     if found is None:
         return
     draft = MemberDraft(branch_id=found[1].id, party_groups=found[1].profile.has_party_groups)
     await app_of(context).forms.start(update, context, ADD, draft)
 
 
-async def begin_edit(update: Update, context: BotContext) -> None:
-    """mb:e:<branch>:<member>:<field>: change one field from the card."""
+async def begin_edit(
+    update: Update, context: BotContext, branch_id: int, member_id: int, field: str
+) -> None:
+    """Change one field from the card."""
     if await older_flow_busy(update, context):
         return
-    found = await member_of(update, context, Need.EDIT)
+    found = await member_of(update, context, Need.EDIT, branch_id, member_id)
     if found is None:
         return
     branch, member = found[1], found[2]
     values = roster.values_of(member.info)
-    parts = callback_parts(update)
-    field = parts[4] if len(parts) == 5 else ""
     party_groups = branch.profile.has_party_groups
     if field not in roster.steps_for(values, party_groups=party_groups):
         await expired(update)

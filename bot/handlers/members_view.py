@@ -13,13 +13,13 @@ from typing import Any
 from telegram import Update
 
 from bot import access, roster
+from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.handlers.common import (
     active_flow,
     allowed,
     answer,
-    callback_parts,
     in_rows,
     is_private,
     reply_template,
@@ -31,14 +31,6 @@ from db.models import MEMBER_STATUSES, Branch, Member, Membership
 
 PAGE_SIZE = 10
 Rows = list[list[tuple[str, str]]]
-
-
-def ids(update: Update, count: int) -> list[int] | None:
-    """The numbers after `mb:<action>:` (exactly `count` of them), or None."""
-    parts = callback_parts(update)[2:]
-    if len(parts) < count or not all(p.isdigit() for p in parts[:count]):
-        return None
-    return [int(p) for p in parts[:count]]
 
 
 async def expired(update: Update) -> None:
@@ -60,17 +52,13 @@ async def current(update: Update, context: BotContext) -> tuple[Membership, Bran
 
 
 async def member_of(
-    update: Update, context: BotContext, need: Need
+    update: Update, context: BotContext, need: Need, branch_id: int, member_id: int
 ) -> tuple[Membership, Branch, Member] | None:
-    """The member an `mb:<action>:<branch>:<member>` button names, if the user may see it."""
-    found_ids = ids(update, 2)
-    if found_ids is None:
-        await expired(update)
-        return None
-    found = await allowed(update, context, found_ids[0], need)
+    """The member a button names, if the user may see it."""
+    found = await allowed(update, context, branch_id, need)
     if found is None:
         return None
-    member = await members.get(app_of(context).database, found_ids[0], found_ids[1])
+    member = await members.get(app_of(context).database, branch_id, member_id)
     if member is None:
         await expired(update)
         return None
@@ -107,15 +95,15 @@ async def roster_view(database: Any, membership: Membership, page: int) -> tuple
     mark = lab.ROSTER_MOBILE_MARK
     buttons = [
         (lab.ROSTER_PERSON.format(name=m.name, mark=mark if m.info.mobile else ""),
-         f"mb:o:{b}:{m.id}")
+         bt.MEMBER(b, m.id))
         for m in shown
     ]  # fmt: skip
     rows = in_rows(buttons, 2)
     nav = []
     if page > 0:
-        nav.append((lab.ROSTER_PREV, f"mb:l:{b}:{page - 1}"))
+        nav.append((lab.ROSTER_PREV, bt.ROSTER(b, page - 1)))
     if page < pages - 1:
-        nav.append((lab.ROSTER_NEXT, f"mb:l:{b}:{page + 1}"))
+        nav.append((lab.ROSTER_NEXT, bt.ROSTER(b, page + 1)))
     if nav:
         rows.append(nav)
     tally = member_counts(branch, people)
@@ -123,11 +111,16 @@ async def roster_view(database: Any, membership: Membership, page: int) -> tuple
         done = lab.ROSTER_COMPLETE.format(
             formal=tally.roster_formal, probationary=tally.roster_probationary
         )
-        rows.append([(done, f"mb:done:{b}")])
+        rows.append([(done, bt.ROSTER_DONE(b))])
     if editor:
-        rows.append([(lab.ROSTER_ADD, f"mb:add:{b}"), (lab.ROSTER_IMPORT, f"mb:imp:{b}")])
-        rows.append([(lab.ROSTER_EXPORT, f"mb:x:{b}"), (lab.ROSTER_TEMPLATE, f"mb:t:{b}")])
-    rows.append([(lab.MENU, "menu:home")])
+        rows.append([(lab.ROSTER_ADD, bt.MEMBER_ADD(b)), (lab.ROSTER_IMPORT, bt.ROSTER_IMPORT(b))])
+        rows.append(
+            [
+                (lab.ROSTER_EXPORT, bt.ROSTER_EXPORT(b)),
+                (lab.ROSTER_TEMPLATE, bt.ROSTER_TEMPLATE(b)),
+            ]
+        )
+    rows.append([(lab.MENU, bt.HOME())])
     counts = [(s, sum(1 for m in people if m.info.status == s)) for s in MEMBER_STATUSES]
     listed = [
         {
@@ -164,12 +157,14 @@ def card_view(
         values = roster.values_of(member.info)
         fields = roster.steps_for(values, party_groups=branch.profile.has_party_groups)
         names = {**lab.ROSTER_FIELDS, "joined_on": lab.ROSTER_DATE_NAMES[member.info.status]}
-        buttons = [(lab.ROSTER_EDIT.format(field=names[f]), f"mb:e:{b}:{m}:{f}") for f in fields]
+        buttons = [
+            (lab.ROSTER_EDIT.format(field=names[f]), bt.MEMBER_EDIT(b, m, f)) for f in fields
+        ]
         rows = in_rows(buttons, 2)
-        rows.append([(lab.ROSTER_DELETE, f"mb:d:{b}:{m}")])
+        rows.append([(lab.ROSTER_DELETE, bt.MEMBER_DELETE(b, m))])
     if view == "added":
-        rows.append([(lab.ROSTER_ADD_MORE, f"mb:add:{b}")])
-    rows.append([(lab.ROSTER_BACK, f"mb:l:{b}:0")])
+        rows.append([(lab.ROSTER_ADD_MORE, bt.MEMBER_ADD(b))])
+    rows.append([(lab.ROSTER_BACK, bt.ROSTER(b, 0))])
     text = render(
         "roster_card",
         view=view,

@@ -18,23 +18,24 @@ from typing import Any
 import msgspec
 from markupsafe import escape
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access, jobs
+from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswer
+from bot.callbacks import on
 from bot.forms import Choice, Form, NotNow, Outcome, Refused, Step, Turn
 from bot.handlers.common import (
     active_flow,
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     in_rows,
     reply_template,
 )
-from bot.handlers.overview import admin_here, expired, overview_now, page_of
+from bot.handlers.overview import admin_here, expired, overview_now
 from bot.overview import (
     NOTICE_LIMIT,
     BranchRow,
@@ -245,7 +246,7 @@ async def _send_notice(turn: Turn[NoticeDraft], key: str) -> Outcome:
         enqueued,
     )
     lab = labels()
-    rows = [[(lab.NOTICE_LIST, "nt:l:0"), (lab.OVERVIEW_BACK, "ov:home")]]
+    rows = [[(lab.NOTICE_LIST, bt.NOTICES(0)), (lab.OVERVIEW_BACK, bt.OVERVIEW())]]
     text = render("notice_sent", count=notice.targets, messages=len(messages), created=created)
     return Outcome(text, rows)
 
@@ -284,13 +285,9 @@ def _local(context: BotContext, stamp: str) -> datetime:
     return datetime.fromisoformat(stamp).astimezone(app_of(context).config.bot.tzinfo)
 
 
-async def list_notices(update: Update, context: BotContext) -> None:
-    """/notices or nt:l:<page>: the notices sent, newest first, with 已阅 x/y."""
+async def list_notices(update: Update, context: BotContext, page: int = 0) -> None:
+    """/notices or a page of them: the notices sent, newest first, with 已阅 x/y."""
     if not await admin_here(update, context):
-        return
-    page = 0 if update.callback_query is None else page_of(update)
-    if page is None:
-        await expired(update)
         return
     await answer(update)
     await close_keyboard(update)
@@ -300,30 +297,27 @@ async def list_notices(update: Update, context: BotContext) -> None:
     pages = max(1, -(-total // LIST_PAGE))
     lab = labels()
     first = page * LIST_PAGE + 1
-    rows = in_rows([(f"{first + i}", f"nt:o:{n.id}") for i, n in enumerate(found)], 5)
+    rows = in_rows([(f"{first + i}", bt.NOTICE(n.id)) for i, n in enumerate(found)], 5)
     nav = []
     if page > 0:
-        nav.append((lab.OVERVIEW_PREV, f"nt:l:{page - 1}"))
+        nav.append((lab.OVERVIEW_PREV, bt.NOTICES(page - 1)))
     if page + 1 < pages:
-        nav.append((lab.OVERVIEW_MORE, f"nt:l:{page + 1}"))
+        nav.append((lab.OVERVIEW_MORE, bt.NOTICES(page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([(lab.NOTICE_NEW, "nt:new"), (lab.OVERVIEW_BACK, "ov:home")])
+    rows.append([(lab.NOTICE_NEW, bt.NOTICE_NEW()), (lab.OVERVIEW_BACK, bt.OVERVIEW())])
     items = [(n, _local(context, n.created_at)) for n in found]
     await reply_template(
         update, "notice_list", rows, items=items, total=total, first=first, page=page, pages=pages
     )
 
 
-async def open_notice(update: Update, context: BotContext) -> None:
-    """nt:o:<notice>: one notice, its 已阅 count and the branches that have not read it."""
+async def open_notice(update: Update, context: BotContext, notice_id: int) -> None:
+    """One notice, its 已阅 count and the branches that have not read it."""
     if not await admin_here(update, context):
         return
-    parts = callback_parts(update)
     database = app_of(context).database
-    found = None
-    if len(parts) == 3 and parts[2].isdigit():
-        found = await notices.get(database, int(parts[2]))
+    found = await notices.get(database, notice_id)
     if found is None:
         await expired(update)
         return
@@ -331,7 +325,7 @@ async def open_notice(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
     unread = [t for t in await notices.targets(database, found.id) if t.read_at is None]
     lab = labels()
-    rows = [[(lab.NOTICE_LIST, "nt:l:0"), (lab.OVERVIEW_BACK, "ov:home")]]
+    rows = [[(lab.NOTICE_LIST, bt.NOTICES(0)), (lab.OVERVIEW_BACK, bt.OVERVIEW())]]
     await reply_template(
         update,
         "notice_detail",
@@ -343,13 +337,8 @@ async def open_notice(update: Update, context: BotContext) -> None:
     )
 
 
-async def read(update: Update, context: BotContext) -> None:
-    """已阅 (nt:read:<notice>:<branch>): a member of that branch notes the notice as read."""
-    parts = callback_parts(update)
-    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
-        await expired(update)
-        return
-    notice_id, branch_id = int(parts[2]), int(parts[3])
+async def read(update: Update, context: BotContext, notice_id: int, branch_id: int) -> None:
+    """已阅: a member of that branch notes the notice as read."""
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
@@ -369,9 +358,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/notice, /notices and their buttons."""
     return [
         CommandHandler("notice", begin),
-        CallbackQueryHandler(begin, pattern=r"^nt:new$"),
+        on(bt.NOTICE_NEW, begin),
         CommandHandler("notices", list_notices),
-        CallbackQueryHandler(list_notices, pattern=r"^nt:l:"),
-        CallbackQueryHandler(open_notice, pattern=r"^nt:o:"),
-        CallbackQueryHandler(read, pattern=r"^nt:read:"),
+        on(bt.NOTICES, list_notices),
+        on(bt.NOTICE, open_notice),
+        on(bt.NOTICE_READ, read),
     ]

@@ -15,13 +15,14 @@ import time
 from typing import Any
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access
+from bot import buttons as bt
 from bot.application import BotContext, app_of
+from bot.callbacks import on
 from bot.handlers.common import (
     answer,
-    callback_parts,
     close_keyboard,
     is_private,
     local_today,
@@ -32,7 +33,6 @@ from bot.texts import labels, render
 from db import overview_data
 
 _LOGGER = logging.getLogger(__name__)
-MAX_PAGE = 10_000
 
 
 # -- shared --------------------------------------------------------------------------------------
@@ -77,14 +77,6 @@ async def overview_now(context: BotContext) -> tuple[Overview, frozenset[int]]:
     return result, facts.blocked
 
 
-def page_of(update: Update) -> int | None:
-    """The page number a ...:<page> button carries (None: malformed)."""
-    parts = callback_parts(update)
-    if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) > MAX_PAGE:
-        return None
-    return int(parts[2])
-
-
 async def expired(update: Update) -> None:
     await answer(update, render("button_expired"), alert=True)
 
@@ -102,20 +94,16 @@ async def show(update: Update, context: BotContext) -> None:
     lab = labels()
     rows: list[list[tuple[str, str]]] = []
     if ov.pages > 1:
-        rows.append([(lab.OVERVIEW_MORE, "ov:p:1")])
+        rows.append([(lab.OVERVIEW_MORE, bt.OVERDUE(1))])
     if ov.rows:
-        rows.append([(lab.OVERVIEW_EXPORT, "ov:x")])
-    rows.append([(lab.OVERVIEW_NOTICE, "nt:new"), (lab.OVERVIEW_NOTICES, "nt:l:0")])
+        rows.append([(lab.OVERVIEW_EXPORT, bt.OVERVIEW_EXPORT())])
+    rows.append([(lab.OVERVIEW_NOTICE, bt.NOTICE_NEW()), (lab.OVERVIEW_NOTICES, bt.NOTICES(0))])
     await reply_template(update, "overview", rows, ov=ov, shown=ov.overdue_page(0))
 
 
-async def overdue_page(update: Update, context: BotContext) -> None:
-    """A page of the overdue list: ov:p:<page> (0 is the first)."""
+async def overdue_page(update: Update, context: BotContext, page: int) -> None:
+    """A page of the overdue list (0 is the first)."""
     if not await admin_here(update, context):
-        return
-    page = page_of(update)
-    if page is None:
-        await expired(update)
         return
     await answer(update)
     await close_keyboard(update)
@@ -124,11 +112,11 @@ async def overdue_page(update: Update, context: BotContext) -> None:
     lab = labels()
     nav = []
     if page > 0:
-        nav.append((lab.OVERVIEW_PREV, f"ov:p:{page - 1}"))
+        nav.append((lab.OVERVIEW_PREV, bt.OVERDUE(page - 1)))
     if page + 1 < ov.pages:
-        nav.append((lab.OVERVIEW_MORE, f"ov:p:{page + 1}"))
+        nav.append((lab.OVERVIEW_MORE, bt.OVERDUE(page + 1)))
     rows = [nav] if nav else []
-    rows.append([(lab.OVERVIEW_BACK, "ov:home")])
+    rows.append([(lab.OVERVIEW_BACK, bt.OVERVIEW())])
     await reply_template(
         update,
         "overview_overdue",
@@ -159,7 +147,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/overview and its buttons."""
     return [
         CommandHandler("overview", show),
-        CallbackQueryHandler(show, pattern=r"^ov:home$"),
-        CallbackQueryHandler(overdue_page, pattern=r"^ov:p:"),
-        CallbackQueryHandler(export, pattern=r"^ov:x$"),
+        on(bt.OVERVIEW, show),
+        on(bt.OVERDUE, overdue_page),
+        on(bt.OVERVIEW_EXPORT, export),
     ]

@@ -11,18 +11,19 @@ from typing import Any
 import msgspec
 from markupsafe import escape
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access
+from bot import buttons as bt
 from bot import meeting_form as form
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
+from bot.callbacks import on
 from bot.dates import DateError, parse_date
 from bot.forms import Choice, Form, Outcome, Step, Turn
 from bot.handlers.common import (
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     is_private,
@@ -102,12 +103,12 @@ async def show(update: Update, context: BotContext) -> None:
     if membership.can_record:
         this, following = months
         if not this["held"]:
-            rows.append([(lab.LOG_PARTY_DAY, f"pd:log:{branch.id}:{this['key']}")])
+            rows.append([(lab.LOG_PARTY_DAY, bt.LOG_PLAN(branch.id, this["key"]))])
         for state, label in ((this, lab.PLAN_THIS_MONTH), (following, lab.PLAN_NEXT_MONTH)):
             if not state["held"]:
                 text = (lab.REPLAN if state["plan"] else label).format(month=state["month"])
-                rows.append([(text, f"pd:plan:{branch.id}:{state['key']}")])
-    rows.append([(lab.MENU, "menu:home")])
+                rows.append([(text, bt.PLAN(branch.id, state["key"]))])
+    rows.append([(lab.MENU, bt.HOME())])
     ideas = ideas_for(today.month, branch.profile.organization_type, limit=3)
     await reply_template(update, "party_day_card", rows, months=months, ideas=ideas, today=today)
 
@@ -240,7 +241,7 @@ async def _save(turn: Turn[PlanDraft], key: str) -> Outcome:
         activity_form=draft.activity_form,
     )
     lab = labels()
-    rows = [[(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU, "menu:home")]]
+    rows = [[(lab.MENU_PARTYDAY, bt.MENU_PARTYDAY()), (lab.MENU, bt.HOME())]]
     return Outcome(render("party_day_planned", plan=plan), rows)
 
 
@@ -253,20 +254,11 @@ FORM: Form[PlanDraft] = Form(
 )
 
 
-async def begin(update: Update, context: BotContext) -> None:
-    """Plan a month's 主题党日: pd:plan:<branch>:<YYYY-MM>."""
-    parts = callback_parts(update)
+async def begin(update: Update, context: BotContext, branch_id: int, key: str) -> None:
+    """Plan a month's 主题党日 (key: YYYY-MM)."""
     user = update.effective_user
     assert user is not None
-    try:
-        if len(parts[2]) > 15:
-            raise ValueError(parts[2])
-        branch_id = int(parts[2])
-        year, month = (int(x) for x in parts[3].split("-"))
-        date(year, month, 1)
-    except (IndexError, ValueError):
-        await answer(update, render("button_expired"), alert=True)
-        return
+    year, month = (int(x) for x in key.split("-"))
     found = await access.authorize(app_of(context).database, user.id, branch_id, Need.RECORD)
     if found is None:
         await forbidden(update)
@@ -286,7 +278,7 @@ async def begin(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/partyday and the planning conversation."""
     return [
-        CallbackQueryHandler(begin, pattern=r"^pd:plan:"),
+        on(bt.PLAN, begin),
         CommandHandler("partyday", show),
-        CallbackQueryHandler(show, pattern=r"^menu:partyday$"),
+        on(bt.MENU_PARTYDAY, show),
     ]

@@ -15,13 +15,14 @@ from typing import Any
 
 from telegram import InputFile, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from bot import buttons as bt
 from bot.application import BotContext, app_of
+from bot.callbacks import on
 from bot.dates import EARLIEST_YEAR
 from bot.handlers.common import (
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     in_rows,
@@ -55,15 +56,11 @@ async def _member(
 
 
 async def _record(
-    update: Update, context: BotContext
+    update: Update, context: BotContext, record_id: int
 ) -> tuple[Meeting, Membership, Branch] | None:
-    """The record a button names (`hi:<action>:<id>`), if it exists and the user belongs to its
-    branch; otherwise the user is told why and None comes back."""
-    parts = callback_parts(update)
-    raw_id = parts[2] if len(parts) == 3 else ""
-    record = None
-    if raw_id.isdigit():
-        record = await meetings.get_meeting(app_of(context).database, int(raw_id))
+    """The record a button names, if it exists and the user belongs to its branch; otherwise
+    the user is told why and None comes back."""
+    record = await meetings.get_meeting(app_of(context).database, record_id)
     if record is None or record.branch_id is None:
         await answer(update, render("record_gone"), alert=True)
         return None
@@ -118,17 +115,19 @@ async def _send_list(
     lab = labels()
     b, k, y = branch.id, kind or "all", year or 0
     rows = in_rows(
-        [(f"{page * PAGE_SIZE + i + 1}", f"hi:o:{m.id}") for i, m in enumerate(records)], 4
+        [(f"{page * PAGE_SIZE + i + 1}", bt.RECORD(m.id)) for i, m in enumerate(records)], 4
     )
     nav = []
     if page > 0:
-        nav.append((lab.PREV_PAGE, f"hi:l:{b}:{k}:{y}:{page - 1}"))
+        nav.append((lab.PREV_PAGE, bt.RECORDS(b, k, y, page - 1)))
     if page + 1 < pages:
-        nav.append((lab.NEXT_PAGE, f"hi:l:{b}:{k}:{y}:{page + 1}"))
+        nav.append((lab.NEXT_PAGE, bt.RECORDS(b, k, y, page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([(lab.FILTER_KIND, f"hi:fk:{b}:{y}"), (lab.FILTER_YEAR, f"hi:fy:{b}:{k}")])
-    rows.append([(lab.MENU, "menu:home")])
+    rows.append(
+        [(lab.FILTER_KIND, bt.RECORDS_KIND(b, y)), (lab.FILTER_YEAR, bt.RECORDS_YEAR(b, k))]
+    )
+    rows.append([(lab.MENU, bt.HOME())])
     await reply_template(
         update,
         "history_list",
@@ -144,68 +143,47 @@ async def _send_list(
     )
 
 
-async def list_page(update: Update, context: BotContext) -> None:
-    """A page of the list, filtered: hi:l:<branch>:<kind|all>:<year|0>:<page>."""
-    parts = callback_parts(update)
-    valid = (
-        len(parts) == 6
-        and parts[2].isdigit()
-        and (parts[3] == "all" or parts[3] in MEETING_KINDS)
-        and parts[4].isdigit()
-        and parts[5].isdigit()
-    )
-    if not valid:
-        await answer(update, render("button_expired"), alert=True)
-        return
-    found = await _member(update, context, int(parts[2]))
+async def list_page(
+    update: Update, context: BotContext, branch_id: int, kind: str, year: int, page: int
+) -> None:
+    """A page of the list, filtered by kind ("all") and year (0: all)."""
+    found = await _member(update, context, branch_id)
     if found is None:
         return
     await answer(update)
     await close_keyboard(update)
-    kind = None if parts[3] == "all" else parts[3]
-    await _send_list(
-        update, context, found[1], kind=kind, year=int(parts[4]) or None, page=int(parts[5])
-    )
+    kind_or_none = None if kind == "all" else kind
+    await _send_list(update, context, found[1], kind=kind_or_none, year=year or None, page=page)
 
 
-async def filter_kind(update: Update, context: BotContext) -> None:
-    """Choose the kind to list: hi:fk:<branch>:<year>."""
-    parts = callback_parts(update)
-    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
-        await answer(update, render("button_expired"), alert=True)
-        return
-    if await _member(update, context, int(parts[2])) is None:
+async def filter_kind(update: Update, context: BotContext, branch_id: int, year: int) -> None:
+    """Choose the kind to list."""
+    if await _member(update, context, branch_id) is None:
         return
     await answer(update)
     await close_keyboard(update)
     lab = labels()
-    b, y = parts[2], parts[3]
-    buttons = [(lab.ALL_KINDS, f"hi:l:{b}:all:{y}:0")]
-    buttons += [(lab.KINDS[k], f"hi:l:{b}:{k}:{y}:0") for k in MEETING_KINDS]
+    buttons = [(lab.ALL_KINDS, bt.RECORDS(branch_id, "all", year, 0))]
+    buttons += [(lab.KINDS[k], bt.RECORDS(branch_id, k, year, 0)) for k in MEETING_KINDS]
     await reply_template(update, "history_filter", in_rows(buttons, 3), what="kind")
 
 
-async def filter_year(update: Update, context: BotContext) -> None:
-    """Choose the year to list: hi:fy:<branch>:<kind>."""
-    parts = callback_parts(update)
-    if len(parts) != 4 or not parts[2].isdigit():
-        await answer(update, render("button_expired"), alert=True)
-        return
-    if await _member(update, context, int(parts[2])) is None:
+async def filter_year(update: Update, context: BotContext, branch_id: int, kind: str) -> None:
+    """Choose the year to list."""
+    if await _member(update, context, branch_id) is None:
         return
     await answer(update)
     await close_keyboard(update)
     lab = labels()
-    b, k = parts[2], parts[3]
-    years = await meetings.years_with_meetings(app_of(context).database, int(b))
-    buttons = [(lab.ALL_YEARS, f"hi:l:{b}:{k}:0:0")]
-    buttons += [(f"{y}年", f"hi:l:{b}:{k}:{y}:0") for y in years]
+    years = await meetings.years_with_meetings(app_of(context).database, branch_id)
+    buttons = [(lab.ALL_YEARS, bt.RECORDS(branch_id, kind, 0, 0))]
+    buttons += [(f"{y}年", bt.RECORDS(branch_id, kind, y, 0)) for y in years]
     await reply_template(update, "history_filter", in_rows(buttons, 3), what="year")
 
 
-async def open_record(update: Update, context: BotContext) -> None:
-    """The full card of a record, its photos, and what may be done with it: hi:o:<id>."""
-    found = await _record(update, context)
+async def open_record(update: Update, context: BotContext, record_id: int) -> None:
+    """The full card of a record, its photos, and what may be done with it."""
+    found = await _record(update, context, record_id)
     if found is None:
         return
     record, membership, branch = found
@@ -222,10 +200,10 @@ async def open_record(update: Update, context: BotContext) -> None:
     if missing:
         _LOGGER.warning("Record %s: %d photos could not be sent", record.id, missing)
     lab = labels()
-    rows = [[(lab.EXPORT_WORD, f"hi:w:{record.id}"), (lab.CHANGE_LOG, f"hi:a:{record.id}")]]
+    rows = [[(lab.EXPORT_WORD, bt.WORD(record_id)), (lab.CHANGE_LOG, bt.CHANGES(record_id))]]
     if may_change(membership, record):
-        rows.append([(lab.EDIT_RECORD, f"hi:edit:{record.id}"), (lab.DELETE, f"hi:d:{record.id}")])
-    rows.append([(lab.BACK_TO_LIST, f"hi:l:{branch.id}:all:0:0"), (lab.MENU, "menu:home")])
+        rows.append([(lab.EDIT_RECORD, bt.EDIT(record_id)), (lab.DELETE, bt.DELETE(record_id))])
+    rows.append([(lab.BACK_TO_LIST, bt.RECORDS(branch.id, "all", 0, 0)), (lab.MENU, bt.HOME())])
     await reply_template(
         update,
         "meeting_card",
@@ -239,9 +217,9 @@ async def open_record(update: Update, context: BotContext) -> None:
     )
 
 
-async def change_log(update: Update, context: BotContext) -> None:
+async def change_log(update: Update, context: BotContext, record_id: int) -> None:
     """Who changed what and when: hi:a:<id>."""
-    found = await _record(update, context)
+    found = await _record(update, context, record_id)
     if found is None:
         return
     record, _, branch = found
@@ -271,9 +249,9 @@ async def change_log(update: Update, context: BotContext) -> None:
     await reply_template(update, "change_log", entries=shown)
 
 
-async def ask_delete(update: Update, context: BotContext) -> None:
+async def ask_delete(update: Update, context: BotContext, record_id: int) -> None:
     """Delete a record: first ask to confirm (hi:d:<id>)."""
-    found = await _record(update, context)
+    found = await _record(update, context, record_id)
     if found is None:
         return
     record, membership, _ = found
@@ -282,13 +260,13 @@ async def ask_delete(update: Update, context: BotContext) -> None:
         return
     await answer(update)
     lab = labels()
-    rows = [[(lab.CONFIRM_DELETE, f"hi:dd:{record.id}"), (lab.KEEP, f"hi:o:{record.id}")]]
+    rows = [[(lab.CONFIRM_DELETE, bt.DELETE_SURE(record_id)), (lab.KEEP, bt.RECORD(record_id))]]
     await reply_template(update, "delete_confirm", rows, m=record)
 
 
-async def delete(update: Update, context: BotContext) -> None:
+async def delete(update: Update, context: BotContext, record_id: int) -> None:
     """The confirmed delete (hi:dd:<id>): hidden from lists, kept in the audit trail."""
-    found = await _record(update, context)
+    found = await _record(update, context, record_id)
     if found is None:
         return
     record, membership, branch = found
@@ -302,7 +280,7 @@ async def delete(update: Update, context: BotContext) -> None:
     await answer(update)
     await close_keyboard(update)
     lab = labels()
-    rows = [[(lab.BACK_TO_LIST, f"hi:l:{branch.id}:all:0:0"), (lab.MENU, "menu:home")]]
+    rows = [[(lab.BACK_TO_LIST, bt.RECORDS(branch.id, "all", 0, 0)), (lab.MENU, bt.HOME())]]
     await reply_template(update, "deleted", rows, m=record)
 
 
@@ -316,9 +294,9 @@ async def _download(context: BotContext, file_id: str) -> bytes | None:
         return None
 
 
-async def word(update: Update, context: BotContext) -> None:
+async def word(update: Update, context: BotContext, record_id: int) -> None:
     """The Word meeting record of one record (hi:w:<id>)."""
-    found = await _record(update, context)
+    found = await _record(update, context, record_id)
     if found is None:
         return
     record, _, branch = found
@@ -348,29 +326,22 @@ async def export_start(update: Update, context: BotContext) -> None:
     database = app_of(context).database
     this_year = local_today(context).year
     years = sorted({this_year, *await meetings.years_with_meetings(database, branch.id)})[::-1]
-    buttons = [(f"{y}年", f"ex:y:{branch.id}:{y}") for y in years[:9]]
+    buttons = [(f"{y}年", bt.LEDGER(branch.id, y)) for y in years[:9]]
     await reply_template(
         update, "export_choose", [*in_rows(buttons, 3)], branch_name=branch.profile.name
     )
 
 
-async def export_year(update: Update, context: BotContext) -> None:
-    """The Excel ledger of a year (ex:y:<branch>:<year>)."""
-    parts = callback_parts(update)
+async def export_year(update: Update, context: BotContext, branch_id: int, year: int) -> None:
+    """The Excel ledger of a year."""
     today = local_today(context)
-    if (
-        len(parts) != 4
-        or not parts[2].isdigit()
-        or not parts[3].isdigit()
-        or not EARLIEST_YEAR <= int(parts[3]) <= today.year + 1
-    ):
+    if not EARLIEST_YEAR <= year <= today.year + 1:
         await answer(update, render("button_expired"), alert=True)
         return
-    found = await _member(update, context, int(parts[2]))
+    found = await _member(update, context, branch_id)
     if found is None:
         return
     branch = found[1]
-    year = int(parts[3])
     await answer(update, render("preparing_file"))
     database = app_of(context).database
     records = await meetings.meetings_of_year(database, branch.id, year)
@@ -403,16 +374,16 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """History, record cards and exports."""
     return [
         CommandHandler("history", history),
-        CallbackQueryHandler(history, pattern=r"^menu:history$"),
-        CallbackQueryHandler(list_page, pattern=r"^hi:l:"),
-        CallbackQueryHandler(filter_kind, pattern=r"^hi:fk:"),
-        CallbackQueryHandler(filter_year, pattern=r"^hi:fy:"),
-        CallbackQueryHandler(open_record, pattern=r"^hi:o:"),
-        CallbackQueryHandler(change_log, pattern=r"^hi:a:"),
-        CallbackQueryHandler(ask_delete, pattern=r"^hi:d:"),
-        CallbackQueryHandler(delete, pattern=r"^hi:dd:"),
-        CallbackQueryHandler(word, pattern=r"^hi:w:"),
+        on(bt.MENU_HISTORY, history),
+        on(bt.RECORDS, list_page),
+        on(bt.RECORDS_KIND, filter_kind),
+        on(bt.RECORDS_YEAR, filter_year),
+        on(bt.RECORD, open_record),
+        on(bt.CHANGES, change_log),
+        on(bt.DELETE, ask_delete),
+        on(bt.DELETE_SURE, delete),
+        on(bt.WORD, word),
         CommandHandler("export", export_start),
-        CallbackQueryHandler(export_start, pattern=r"^menu:export$"),
-        CallbackQueryHandler(export_year, pattern=r"^ex:y:"),
+        on(bt.MENU_EXPORT, export_start),
+        on(bt.LEDGER, export_year),
     ]

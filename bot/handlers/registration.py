@@ -8,10 +8,12 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from bot import buttons as bt
 from bot.application import BotContext, app_of
 from bot.branch_profile import FIELDS, check_profile, profile_from_values
+from bot.callbacks import on
 from bot.forms import Form, Outcome, Step, Turn
 from bot.handlers import profile_form
 from bot.handlers.common import answer, in_rows, is_private, reply_template
@@ -95,5 +97,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("start", start_or_menu),
         CommandHandler("register", begin),
-        CallbackQueryHandler(begin, pattern=r"^menu:new$"),
+        on(bt.MENU_NEW, begin),
     ]

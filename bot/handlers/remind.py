@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import msgspec
 from markupsafe import escape
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access
+from bot import buttons as bt
 from bot import reminder_input as reading
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
+from bot.callbacks import on
 from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
 from bot.handlers.common import (
     allowed,
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     in_rows,
@@ -38,7 +40,6 @@ from bot.handlers.common import (
 )
 from bot.handlers.reminder_settings import (
     REMIND_NAME,
-    branch_of,
     current_branch,
     refresh,
     resumed,
@@ -82,10 +83,10 @@ async def _list_view(
     found = await custom_reminders.list_for(database, branch.id)
     s = await settings.get_settings(database, branch.id)
     lab = labels()
-    rows = in_rows([(str(i), f"cm:o:{branch.id}:{r.id}") for i, r in enumerate(found, 1)], 5)
+    rows = in_rows([(str(i), bt.CM_OPEN(branch.id, r.id)) for i, r in enumerate(found, 1)], 5)
     if access.allows(membership.role, Need.RECORD):
-        rows.append([(lab.NEW_REMINDER, f"cm:new:{branch.id}")])
-    rows.append([(lab.MENU_REMINDERS, f"rs:show:{branch.id}"), (lab.MENU, "menu:home")])
+        rows.append([(lab.NEW_REMINDER, bt.CM_NEW(branch.id))])
+    rows.append([(lab.MENU_REMINDERS, bt.RS_SHOW(branch.id)), (lab.MENU, bt.HOME())])
     text = render(
         "custom_reminders",
         view="list",
@@ -105,12 +106,12 @@ def _card_view(
     if access.may_change_record(membership, reminder.created_by):
         # Pausing carries the state it sets (1 paused, 0 running), never "the other one".
         label = lab.RESUME if reminder.paused else lab.PAUSE
-        pause = (label, f"cm:p:{b}:{rid}:{int(not reminder.paused)}")
+        pause = (label, bt.CM_PAUSE(b, rid, int(not reminder.paused)))
         rows = [
-            [(lab.EDIT_RULE, f"cm:er:{b}:{rid}"), (lab.EDIT_TEXT, f"cm:et:{b}:{rid}")],
-            [pause, (lab.DELETE, f"cm:d:{b}:{rid}")],
+            [(lab.EDIT_RULE, bt.CM_RULE(b, rid)), (lab.EDIT_TEXT, bt.CM_TEXT(b, rid))],
+            [pause, (lab.DELETE, bt.CM_DELETE(b, rid))],
         ]
-    rows.append([(lab.BACK_TO_REMINDERS, f"cm:l:{b}")])
+    rows.append([(lab.BACK_TO_REMINDERS, bt.CM_LIST(b))])
     return render("custom_reminders", view="card", r=_view(reminder, now)), rows
 
 
@@ -118,17 +119,18 @@ def _saved_view(reminder: CustomReminder, now: datetime) -> tuple[str, Rows]:
     lab = labels()
     b = reminder.branch_id
     rows = [
-        [(lab.NEW_REMINDER, f"cm:new:{b}")],
-        [(lab.BACK_TO_REMINDERS, f"cm:l:{b}"), (lab.MENU, "menu:home")],
+        [(lab.NEW_REMINDER, bt.CM_NEW(b))],
+        [(lab.BACK_TO_REMINDERS, bt.CM_LIST(b)), (lab.MENU, bt.HOME())],
     ]
     return render("custom_reminders", view="saved", r=_view(reminder, now)), rows
 
 
-async def show_reminders(update: Update, context: BotContext) -> None:
-    """/remind (optionally with a rule and text), 我的提醒, or cm:l:<branch>."""
+async def show_reminders(
+    update: Update, context: BotContext, branch_id: int | None = None
+) -> None:
+    """/remind (optionally with a rule and text), 我的提醒, or back to a branch's list."""
     if await resumed(update, context):
         return
-    branch_id = branch_of(update)
     if branch_id is None:
         current = await current_branch(update, context)
     else:
@@ -196,7 +198,7 @@ async def _create_from_command(
     try:
         rule, words = reading.split_rule(text, local_today(context))
     except InvalidAnswer as error:
-        rows = [[(labels().NEW_REMINDER, f"cm:new:{branch.id}")]]
+        rows = [[(labels().NEW_REMINDER, bt.CM_NEW(branch.id))]]
         await reply_template(update, "input_error", rows, error=error)
         return
     try:
@@ -211,19 +213,14 @@ async def _create_from_command(
 
 
 async def _reminder_of(
-    update: Update, context: BotContext, need: str, size: int = 4
+    update: Update, context: BotContext, need: str, branch_id: int, reminder_id: int
 ) -> tuple[Membership, Branch, CustomReminder] | None:
-    """The reminder a cm:<action>:<branch>:<id> button names, if the user may `need` it."""
-    parts = callback_parts(update)
-    branch_id = branch_of(update)
-    if branch_id is None or len(parts) != size or not parts[3].isdigit() or len(parts[3]) > 15:
-        await answer(update, render("button_expired"), alert=True)
-        return None
+    """The reminder a button names, if the user may `need` ("read" or "change") it."""
     found = await allowed(update, context, branch_id, Need.READ if need == "read" else Need.RECORD)
     if found is None:
         return None
     membership, branch = found
-    reminder = await custom_reminders.get(app_of(context).database, int(parts[3]))
+    reminder = await custom_reminders.get(app_of(context).database, reminder_id)
     if reminder is None or reminder.branch_id != branch_id:
         await answer(update, render("button_expired"), alert=True)
         return None
@@ -233,43 +230,58 @@ async def _reminder_of(
     return membership, branch, reminder
 
 
-async def reminder_tapped(update: Update, context: BotContext) -> None:
-    """cm:o (open), cm:p:…:<1|0> (pause or run), cm:d (ask to delete), cm:dd (delete)."""
-    parts = callback_parts(update)
-    action = parts[1]
-    if action == "p" and parts[-1] not in ("0", "1"):
-        await answer(update, render("button_expired"), alert=True)
-        return
-    found = await _reminder_of(
-        update, context, "read" if action == "o" else "change", 5 if action == "p" else 4
-    )
+async def open_reminder(update: Update, context: BotContext, branch_id: int, rid: int) -> None:
+    """A reminder's card."""
+    found = await _reminder_of(update, context, "read", branch_id, rid)
+    if found is not None:
+        await answer(update)
+        await close_keyboard(update)
+        await reply(update, *_card_view(found[0], found[2], _now(context)))
+
+
+async def pause(update: Update, context: BotContext, branch_id: int, rid: int, on: int) -> None:
+    """Pause (1) or run (0) a reminder: the button carries the state it sets."""
+    found = await _reminder_of(update, context, "change", branch_id, rid)
     if found is None:
         return
-    membership, branch, reminder = found
-    database = app_of(context).database
-    lab = labels()
-    b, rid = branch.id, reminder.id
-    now = _now(context)
-    if action == "p":
-        changed = await custom_reminders.update(
-            database, user_id=membership.user_id, reminder_id=rid, paused=parts[4] == "1"
-        )
-        assert changed is not None
-        reminder = changed
-        await refresh(context, b, f"cr:{rid}:")
+    membership = found[0]
+    changed = await custom_reminders.update(
+        app_of(context).database, user_id=membership.user_id, reminder_id=rid, paused=bool(on)
+    )
+    assert changed is not None
+    await refresh(context, branch_id, f"cr:{rid}:")
     await answer(update)
     await close_keyboard(update)
-    if action == "d":
-        rows = [[(lab.CONFIRM_DELETE, f"cm:dd:{b}:{rid}"), (lab.KEEP, f"cm:o:{b}:{rid}")]]
-        view = _view(reminder, now)
-        await reply_template(update, "custom_reminders", rows, view="confirm_delete", r=view)
-    elif action == "dd":
-        await custom_reminders.delete(database, user_id=membership.user_id, reminder_id=rid)
-        await refresh(context, b, f"cr:{rid}:")
-        rows = [[(lab.BACK_TO_REMINDERS, f"cm:l:{b}"), (lab.MENU, "menu:home")]]
-        await reply_template(update, "custom_reminders", rows, view="deleted")
-    else:
-        await reply(update, *_card_view(membership, reminder, now))
+    await reply(update, *_card_view(membership, changed, _now(context)))
+
+
+async def ask_delete(update: Update, context: BotContext, branch_id: int, rid: int) -> None:
+    """Ask before deleting a reminder."""
+    found = await _reminder_of(update, context, "change", branch_id, rid)
+    if found is None:
+        return
+    await answer(update)
+    await close_keyboard(update)
+    lab = labels()
+    rows = [[(lab.CONFIRM_DELETE, bt.CM_DELETE_SURE(branch_id, rid)),
+             (lab.KEEP, bt.CM_OPEN(branch_id, rid))]]  # fmt: skip
+    view = _view(found[2], _now(context))
+    await reply_template(update, "custom_reminders", rows, view="confirm_delete", r=view)
+
+
+async def delete(update: Update, context: BotContext, branch_id: int, rid: int) -> None:
+    """Delete a reminder (and its unsent messages)."""
+    found = await _reminder_of(update, context, "change", branch_id, rid)
+    if found is None:
+        return
+    database = app_of(context).database
+    await custom_reminders.delete(database, user_id=found[0].user_id, reminder_id=rid)
+    await refresh(context, branch_id, f"cr:{rid}:")
+    await answer(update)
+    await close_keyboard(update)
+    lab = labels()
+    rows = [[(lab.BACK_TO_REMINDERS, bt.CM_LIST(branch_id)), (lab.MENU, bt.HOME())]]
+    await reply_template(update, "custom_reminders", rows, view="deleted")
 
 
 # -- typed reminders: the "rmd" form ------------------------------------------------------------
@@ -388,37 +400,43 @@ FORM: Form[ReminderDraft] = Form(
 )
 
 
-async def begin(update: Update, context: BotContext) -> None:
-    """cm:new:<branch> (a new reminder), cm:er|et:<branch>:<id> (change its time or text)."""
-    parts = callback_parts(update)
-    branch_id = branch_of(update)
-    if parts[1] == "new":
-        if branch_id is None or len(parts) != 3:
-            await answer(update, render("button_expired"), alert=True)
-            return
-        if await allowed(update, context, branch_id, Need.RECORD) is None:
-            return
-        try:
-            await _room(context, branch_id)
-        except InvalidAnswer as error:
-            await answer(update)
-            await reply_template(update, "input_error", error=error)
-            return
-        draft = ReminderDraft(branch_id=branch_id, what="new")
-    else:
-        found = await _reminder_of(update, context, "change")
-        if found is None:
-            return
-        what = "rule" if parts[1] == "er" else "text"
-        draft = ReminderDraft(branch_id=found[1].id, what=what, reminder_id=found[2].id)
-    await app_of(context).forms.start(update, context, NAME, draft)
+async def begin_new(update: Update, context: BotContext, branch_id: int) -> None:
+    """➕ 新建提醒."""
+    if await allowed(update, context, branch_id, Need.RECORD) is None:
+        return
+    try:
+        await _room(context, branch_id)
+    except InvalidAnswer as error:
+        await answer(update)
+        await reply_template(update, "input_error", error=error)
+        return
+    await app_of(context).forms.start(
+        update, context, NAME, ReminderDraft(branch_id=branch_id, what="new")
+    )
+
+
+def _begin_change(what: str) -> Callable[[Update, BotContext, int, int], Awaitable[None]]:
+    async def begin_change(update: Update, context: BotContext, branch_id: int, rid: int) -> None:
+        """Change a saved reminder's time ("rule") or text."""
+        found = await _reminder_of(update, context, "change", branch_id, rid)
+        if found is not None:
+            draft = ReminderDraft(branch_id=branch_id, what=what, reminder_id=rid)
+            await app_of(context).forms.start(update, context, NAME, draft)
+
+    return begin_change
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/remind: the list, a reminder's card and buttons, and the typed reminders."""
     return [
         CommandHandler("remind", show_reminders),
-        CallbackQueryHandler(show_reminders, pattern=r"^(menu:remind|cm:l:\d+)$"),
-        CallbackQueryHandler(begin, pattern=r"^cm:(new|er|et):"),
-        CallbackQueryHandler(reminder_tapped, pattern=r"^cm:(o|p|d|dd):"),
+        on(bt.MENU_REMIND, show_reminders),
+        on(bt.CM_LIST, show_reminders),
+        on(bt.CM_NEW, begin_new),
+        on(bt.CM_RULE, _begin_change("rule")),
+        on(bt.CM_TEXT, _begin_change("text")),
+        on(bt.CM_OPEN, open_reminder),
+        on(bt.CM_PAUSE, pause),
+        on(bt.CM_DELETE, ask_delete),
+        on(bt.CM_DELETE_SURE, delete),
     ]

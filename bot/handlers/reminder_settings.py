@@ -11,23 +11,25 @@ sent again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 import msgspec
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access, jobs
+from bot import buttons as bt
 from bot import reminder_input as reading
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
+from bot.callbacks import Route, on
 from bot.forms import Choice, Form, Outcome, Step, Turn
 from bot.handlers.common import (
     allowed,
     answer,
-    callback_parts,
     close_keyboard,
     in_rows,
     is_private,
@@ -63,14 +65,6 @@ async def refresh(context: BotContext, branch_id: int, key_prefix: str) -> None:
     if application.config.bot.reminders:
         await jobs.run_sweep(application, [branch_id])
     _LOGGER.info("Reminders of branch %d decided again (%d unsent dropped)", branch_id, dropped)
-
-
-def branch_of(update: Update) -> int | None:
-    """The branch id a `<prefix>:<action>:<branch>…` button carries."""
-    parts = callback_parts(update)
-    if len(parts) >= 3 and parts[2].isdigit() and len(parts[2]) <= 15:
-        return int(parts[2])
-    return None
 
 
 async def resumed(update: Update, context: BotContext) -> bool:
@@ -126,10 +120,11 @@ def _items(branch: Branch, s: settings.BranchSettings) -> list[dict[str, Any]]:
     return items
 
 
-def _switch(on: bool, label: str, data: str) -> tuple[str, str]:
-    """A switch shows its state and carries the state a tap sets (1 on, 0 off)."""
+def _switch(on: bool, label: str, route: Route, branch_id: int) -> tuple[str, str]:
+    """A switch shows its state and carries the state a tap sets (1 on, 0 off): a replayed or
+    double tap sets the same state again."""
     lab = labels()
-    return (lab.ON if on else lab.OFF) + label, f"{data}:{0 if on else 1}"
+    return (lab.ON if on else lab.OFF) + label, route(branch_id, 0 if on else 1)
 
 
 async def card_view(database: Any, membership: Membership, branch: Branch) -> tuple[str, Rows]:
@@ -141,14 +136,14 @@ async def card_view(database: Any, membership: Membership, branch: Branch) -> tu
     rows: Rows = []
     if can_edit:
         rows = [
-            [(lab.SET_TIME, f"rs:time:{b}"), (lab.SET_LEAD, f"rs:lead:{b}")],
-            [_switch(s.to_private, lab.TO_PRIVATE, f"rs:priv:{b}")],
+            [(lab.SET_TIME, bt.RS_TIME(b)), (lab.SET_LEAD, bt.RS_LEAD(b))],
+            [_switch(s.to_private, lab.TO_PRIVATE, bt.RS_PRIVATE, b)],
         ]
         if s.group_chat_id is not None:
-            rows.append([_switch(s.to_group, lab.TO_GROUP, f"rs:grp:{b}")])
-        rows.append([(lab.SET_OBLIGATIONS, f"rs:obl:{b}"), (lab.SET_TERM, f"rs:term:{b}")])
-        rows.append([(lab.MY_REMINDERS, "menu:remind")])
-    rows.append([(lab.MENU, "menu:home")])
+            rows.append([_switch(s.to_group, lab.TO_GROUP, bt.RS_GROUP, b)])
+        rows.append([(lab.SET_OBLIGATIONS, bt.RS_OBLIGATIONS(b)), (lab.SET_TERM, bt.RS_TERM(b))])
+        rows.append([(lab.MY_REMINDERS, bt.MENU_REMIND())])
+    rows.append([(lab.MENU, bt.HOME())])
     text = render(
         "reminder_settings",
         view="main",
@@ -161,11 +156,10 @@ async def card_view(database: Any, membership: Membership, branch: Branch) -> tu
     return text, rows
 
 
-async def show_settings(update: Update, context: BotContext) -> None:
-    """/reminders, 提醒设置 in the menu, or rs:show:<branch>."""
+async def show_settings(update: Update, context: BotContext, branch_id: int | None = None) -> None:
+    """/reminders, 提醒设置 in the menu, or back to the card of a branch."""
     if await resumed(update, context):
         return
-    branch_id = branch_of(update)
     if branch_id is None:
         current = await current_branch(update, context)
     else:
@@ -184,13 +178,13 @@ def _obligation_view(branch: Branch, s: settings.BranchSettings, code: str) -> t
     item = next(i for i in _items(branch, s) if i["code"] == code)
     choices = [
         ((lab.CURRENT_MARK if f == item["frequency"] else "") + lab.FREQUENCY_NAMES[f],
-         f"rs:of:{b}:{code}:{f}")
+         bt.RS_FREQUENCY(b, code, f))
         for f in (ROSTER_FREQUENCIES if code in ROSTER_DUTIES else FREQUENCIES)
     ]  # fmt: skip
     rows = in_rows(choices, 2)
     label = lab.UNMUTE if item["muted"] else lab.MUTE
-    rows.append([(label, f"rs:om:{b}:{code}:{int(not item['muted'])}")])
-    rows.append([(lab.BACK_TO_SETTINGS, f"rs:obl:{b}")])
+    rows.append([(label, bt.RS_MUTE(b, code, int(not item["muted"])))])
+    rows.append([(lab.BACK_TO_SETTINGS, bt.RS_OBLIGATIONS(b))])
     return render("reminder_settings", view="obligation", item=item), rows
 
 
@@ -200,60 +194,42 @@ def _obligations_view(branch: Branch, s: settings.BranchSettings) -> tuple[str, 
         [(lab.OBLIGATION_BUTTON.format(
             mark=lab.CHANGED_MARK if i["changed"] else "", name=i["name"],
             frequency=i["frequency_name"], muted=lab.MUTED_MARK if i["muted"] else ""),
-          f"rs:ob:{branch.id}:{i['code']}")]
+          bt.RS_OBLIGATION(branch.id, i["code"]))]
         for i in _items(branch, s)
     ]  # fmt: skip
-    rows.append([(lab.BACK_TO_SETTINGS, f"rs:show:{branch.id}")])
+    rows.append([(lab.BACK_TO_SETTINGS, bt.RS_SHOW(branch.id))])
     text = render("reminder_settings", view="obligations", branch_name=branch.profile.name)
     return text, rows
 
 
-def _changes(action: str, args: list[str], s: settings.BranchSettings) -> dict[str, Any] | None:
-    """What a setting button sets (None: not a button this screen offers)."""
-    on = args[-1:] == ["1"]
-    if action == "priv" and args in (["0"], ["1"]):
-        return {"to_private": on}
-    if action == "grp" and args in (["0"], ["1"]):
-        return {"to_group": on}
-    if action == "om" and len(args) == 2 and args[0] in TRACKABLE and args[1] in ("0", "1"):
-        muted = set(s.muted) | {args[0]} if on else set(s.muted) - {args[0]}
-        return {"muted": tuple(sorted(muted))}
-    if action == "of" and len(args) == 2 and args[0] in TRACKABLE:
-        code, frequency = args
-        if frequency not in (ROSTER_FREQUENCIES if code in ROSTER_DUTIES else FREQUENCIES):
-            return None
-        chosen = {**s.frequencies, code: frequency}
-        if frequency == TRACKABLE[code]:
-            chosen.pop(code)
-        return {"frequencies": chosen}
-    return None
-
-
-async def settings_tapped(update: Update, context: BotContext) -> None:
-    """rs:<action>:<branch>[:<arg>…]: the obligation screens, and settings changed at once."""
-    parts = callback_parts(update)
-    branch_id = branch_of(update)
-    if branch_id is None:
-        await answer(update, render("button_expired"), alert=True)
+async def _screen(
+    update: Update, context: BotContext, branch_id: int, code: str | None = None
+) -> None:
+    """The list of obligations, or one obligation's frequency and mute (editors)."""
+    current = await allowed(update, context, branch_id, Need.EDIT)
+    if current is None:
         return
+    branch = current[1]
+    s = await settings.get_settings(app_of(context).database, branch_id)
+    await answer(update)
+    await close_keyboard(update)
+    screen = _obligation_view(branch, s, code) if code else _obligations_view(branch, s)
+    await reply(update, *screen)
+
+
+async def _change(
+    update: Update,
+    context: BotContext,
+    branch_id: int,
+    changes_of: Callable[[settings.BranchSettings], dict[str, Any] | None],
+) -> None:
+    """Set what a tapped switch or choice sets, decide the reminders again, show the card."""
     current = await allowed(update, context, branch_id, Need.EDIT)
     if current is None:
         return
     membership, branch = current
     database = app_of(context).database
-    s = await settings.get_settings(database, branch_id)
-    action, args = parts[1], parts[3:]
-    screen = None
-    if action == "obl" and not args:
-        screen = _obligations_view(branch, s)
-    elif action == "ob" and len(args) == 1 and args[0] in TRACKABLE:
-        screen = _obligation_view(branch, s, args[0])
-    if screen is not None:
-        await answer(update)
-        await close_keyboard(update)
-        await reply(update, *screen)
-        return
-    changes = _changes(action, args, s)
+    changes = changes_of(await settings.get_settings(database, branch_id))
     if changes is None:
         await answer(update, render("button_expired"), alert=True)
         return
@@ -264,6 +240,43 @@ async def settings_tapped(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
     await refresh(context, branch_id, f"ob:{branch_id}:")
     await reply(update, *await card_view(database, membership, branch))
+
+
+async def set_private(update: Update, context: BotContext, branch_id: int, on: int) -> None:
+    """Reminders to the secretary's private chat on or off."""
+    await _change(update, context, branch_id, lambda s: {"to_private": bool(on)})
+
+
+async def set_group(update: Update, context: BotContext, branch_id: int, on: int) -> None:
+    """Reminders to the bound group on or off."""
+    await _change(update, context, branch_id, lambda s: {"to_group": bool(on)})
+
+
+async def set_muted(
+    update: Update, context: BotContext, branch_id: int, code: str, muted: int
+) -> None:
+    """One obligation's reminders muted (still shown in /status) or not."""
+
+    def changes(s: settings.BranchSettings) -> dict[str, Any]:
+        return {"muted": tuple(sorted(set(s.muted) | {code} if muted else set(s.muted) - {code}))}
+
+    await _change(update, context, branch_id, changes)
+
+
+async def set_frequency(
+    update: Update, context: BotContext, branch_id: int, code: str, frequency: str
+) -> None:
+    """One obligation's frequency (the default is stored as no choice)."""
+
+    def changes(s: settings.BranchSettings) -> dict[str, Any] | None:
+        if frequency not in (ROSTER_FREQUENCIES if code in ROSTER_DUTIES else FREQUENCIES):
+            return None
+        chosen = {**s.frequencies, code: frequency}
+        if frequency == TRACKABLE[code]:
+            chosen.pop(code)
+        return {"frequencies": chosen}
+
+    await _change(update, context, branch_id, changes)
 
 
 # -- typed settings: the "rst" form -------------------------------------------------------------
@@ -430,25 +443,31 @@ FORM: Form[SettingsDraft] = Form(
 )
 
 
-async def begin(update: Update, context: BotContext) -> None:
-    """rs:time|lead|term:<branch>: type a setting."""
-    parts = callback_parts(update)
-    branch_id = branch_of(update)
-    if branch_id is None or len(parts) != 3 or parts[1] not in _STEPS:
-        await answer(update, render("button_expired"), alert=True)
-        return
-    if await allowed(update, context, branch_id, Need.EDIT) is None:
-        return
-    s = await settings.get_settings(app_of(context).database, branch_id)
-    draft = SettingsDraft(branch_id=branch_id, what=parts[1], has_term=s.elected_on is not None)
-    await app_of(context).forms.start(update, context, NAME, draft)
+def _begin(what: str) -> Callable[[Update, BotContext, int], Awaitable[None]]:
+    async def begin(update: Update, context: BotContext, branch_id: int) -> None:
+        """Type a setting: the time, the lead days or the last 换届."""
+        if await allowed(update, context, branch_id, Need.EDIT) is None:
+            return
+        s = await settings.get_settings(app_of(context).database, branch_id)
+        draft = SettingsDraft(branch_id=branch_id, what=what, has_term=s.elected_on is not None)
+        await app_of(context).forms.start(update, context, NAME, draft)
+
+    return begin
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/reminders: the card, its buttons and the typed settings."""
     return [
         CommandHandler("reminders", show_settings),
-        CallbackQueryHandler(show_settings, pattern=r"^(menu:reminders|rs:show:\d+)$"),
-        CallbackQueryHandler(begin, pattern=r"^rs:(time|lead|term):"),
-        CallbackQueryHandler(settings_tapped, pattern=r"^rs:"),
+        on(bt.MENU_REMINDERS, show_settings),
+        on(bt.RS_SHOW, show_settings),
+        on(bt.RS_TIME, _begin("time")),
+        on(bt.RS_LEAD, _begin("lead")),
+        on(bt.RS_TERM, _begin("term")),
+        on(bt.RS_OBLIGATIONS, _screen),
+        on(bt.RS_OBLIGATION, _screen),
+        on(bt.RS_PRIVATE, set_private),
+        on(bt.RS_GROUP, set_group),
+        on(bt.RS_MUTE, set_muted),
+        on(bt.RS_FREQUENCY, set_frequency),
     ]

@@ -9,7 +9,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import buttons as bt
 from bot.application import BotContext, app_of
+from bot.callbacks import on
 from bot.handlers.common import (
     answer,
     close_keyboard,
@@ -36,18 +38,18 @@ async def menu_view(
     membership, branch = current
     lab = labels()
     rows = [
-        [(lab.MENU_STATUS, "menu:status"), (lab.MENU_REMINDERS, "menu:reminders")],
-        [(lab.MENU_LOG, "menu:log"), (lab.MENU_HISTORY, "menu:history")],
-        [(lab.MENU_PARTYDAY, "menu:partyday"), (lab.MENU_EXPORT, "menu:export")],
-        [(lab.MENU_ASK, "menu:ask"), (lab.MENU_GUIDES, "menu:guides")],
-        [(lab.MENU_SELFCHECK, "menu:selfcheck"), (lab.MENU_BRANCH, "menu:branch")],
-        [(lab.ROSTER_MENU, "menu:members"), (lab.TEAM_MENU, "menu:team")],
+        [(lab.MENU_STATUS, bt.MENU_STATUS()), (lab.MENU_REMINDERS, bt.MENU_REMINDERS())],
+        [(lab.MENU_LOG, bt.MENU_LOG()), (lab.MENU_HISTORY, bt.MENU_HISTORY())],
+        [(lab.MENU_PARTYDAY, bt.MENU_PARTYDAY()), (lab.MENU_EXPORT, bt.MENU_EXPORT())],
+        [(lab.MENU_ASK, bt.MENU_ASK()), (lab.MENU_GUIDES, bt.MENU_GUIDES())],
+        [(lab.MENU_SELFCHECK, bt.MENU_SELFCHECK()), (lab.MENU_BRANCH, bt.MENU_BRANCH())],
+        [(lab.ROSTER_MENU, bt.MENU_MEMBERS()), (lab.TEAM_MENU, bt.MENU_TEAM())],
     ]
     if await admins.is_admin(database, user_id, config.bot.admin_ids):
-        rows.append([(lab.MENU_OVERVIEW, "ov:home")])
+        rows.append([(lab.MENU_OVERVIEW, bt.OVERVIEW())])
     if len(await repo.list_memberships(database, user_id)) > 1:
-        rows.append([(lab.MENU_SWITCH, "menu:switch")])
-    rows.append([(lab.MENU_NEW, "menu:new"), (lab.MENU_HELP, "menu:help")])
+        rows.append([(lab.MENU_SWITCH, bt.MENU_SWITCH())])
+    rows.append([(lab.MENU_NEW, bt.MENU_NEW()), (lab.MENU_HELP, bt.HELP())])
     text = render("main_menu", branch_name=branch.profile.name, role=lab.ROLES[membership.role])
     return text, rows
 
@@ -133,8 +135,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Menu, help, cancel, and the catch-alls that must come after every flow."""
     return [
         CommandHandler("menu", menu),
-        CallbackQueryHandler(menu, pattern=r"^menu:home$"),
-        CallbackQueryHandler(help_command, pattern=r"^menu:help$"),
+        on(bt.HOME, menu),
+        on(bt.HELP, help_command),
         CommandHandler("cancel", cancel),
         MessageHandler(filters.COMMAND, unknown_command),
         MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, no_flow),

@@ -11,12 +11,13 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from bot import buttons as bt
 from bot.application import BotContext, app_of
+from bot.callbacks import on
 from bot.handlers.common import (
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     local_today,
@@ -160,18 +161,19 @@ def _buttons(
         for ob in owed:
             if ob.state in {"due", "overdue"} and ob.code in LOGGABLE and ob.code not in kinds:
                 kinds.append(ob.code)
-        buttons = [(lab.LOG_KIND.format(kind=lab.KINDS[k]), f"log:new:{k}") for k in kinds]
+        buttons = [(lab.LOG_KIND.format(kind=lab.KINDS[k]), bt.LOG_KIND(k)) for k in kinds]
         rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         for ob in owed:
             if ob.code == "party_dues" and ob.state in {"due", "overdue"}:
-                period = ob.period.start.isoformat()
-                rows.append([(lab.DUES_COLLECTED, f"st:mark:{branch.id}:party_dues:{period}")])
+                rows.append(
+                    [(lab.DUES_COLLECTED, bt.DUES_DONE(branch.id, "party_dues", ob.period.start))]
+                )
                 break
         for duty in people:
             if duty.base == "mobile_report":
-                member_id = duty.code.split(".", 1)[1]
+                member_id = int(duty.code.split(".", 1)[1])
                 label = lab.REPORT_RECEIVED_FROM.format(name=duty.subject)
-                rows.append([(label, f"st:rep:{branch.id}:{member_id}")])
+                rows.append([(label, bt.REPORT_RECEIVED(branch.id, member_id))])
     return rows
 
 
@@ -203,18 +205,14 @@ async def show(update: Update, context: BotContext) -> None:
     # In a group, people's names stay out of the card (转正, 汇报, 补学 are shown as counts).
     data["show_names"] = chat.type == ChatType.PRIVATE
     if chat.type == ChatType.PRIVATE:
-        rows.append([(labels().MENU, "menu:home")])
+        rows.append([(labels().MENU, bt.HOME())])
     await reply_template(update, "status", rows, **data)
 
 
-async def mark(update: Update, context: BotContext) -> None:
-    """本月党费已收齐: st:mark:<branch>:<code>:<period start>."""
-    parts = callback_parts(update)
-    try:
-        branch_id, code, start = int(parts[2]), parts[3], date.fromisoformat(parts[4])
-    except (IndexError, ValueError):
-        await answer(update, render("button_expired"), alert=True)
-        return
+async def mark(
+    update: Update, context: BotContext, branch_id: int, code: str, start: date
+) -> None:
+    """本月党费已收齐."""
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
@@ -230,18 +228,14 @@ async def mark(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
 
 
-async def snooze(update: Update, context: BotContext) -> None:
-    """明天再提醒 / 3天后再提醒: rm:sz:<branch>:<code>:<period start>:<days>."""
-    parts = callback_parts(update)
-    try:
-        branch_id, code, start = int(parts[2]), parts[3], date.fromisoformat(parts[4])
-        days = int(parts[5])
-        base = code.split(".", 1)[0]
-        if days not in SNOOZE_DAYS or (
-            code not in DEFAULT_FREQUENCY and code != "election" and base not in ROSTER_DUTIES
-        ):
-            raise ValueError(days)
-    except (IndexError, ValueError):
+async def snooze(
+    update: Update, context: BotContext, branch_id: int, code: str, start: date, days: int
+) -> None:
+    """明天再提醒 / 3天后再提醒."""
+    base = code.split(".", 1)[0]
+    if days not in SNOOZE_DAYS or (
+        code not in DEFAULT_FREQUENCY and code != "election" and base not in ROSTER_DUTIES
+    ):
         await answer(update, render("button_expired"), alert=True)
         return
     user = update.effective_user
@@ -257,14 +251,10 @@ async def snooze(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
 
 
-async def report_received(update: Update, context: BotContext) -> None:
-    """已收到汇报 (a 流动党员's report): st:rep:<branch>:<member> sets the last report to today."""
-    parts = callback_parts(update)
-    try:
-        branch_id, member_id = int(parts[2]), int(parts[3])
-    except (IndexError, ValueError):
-        await answer(update, render("button_expired"), alert=True)
-        return
+async def report_received(
+    update: Update, context: BotContext, branch_id: int, member_id: int
+) -> None:
+    """已收到汇报 (a 流动党员's report): the member's last report is today."""
     user = update.effective_user
     assert user is not None
     database = app_of(context).database
@@ -291,8 +281,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/status and the reminder buttons."""
     return [
         CommandHandler("status", show),
-        CallbackQueryHandler(show, pattern=r"^menu:status$"),
-        CallbackQueryHandler(mark, pattern=r"^st:mark:"),
-        CallbackQueryHandler(snooze, pattern=r"^rm:sz:"),
-        CallbackQueryHandler(report_received, pattern=r"^st:rep:"),
+        on(bt.MENU_STATUS, show),
+        on(bt.DUES_DONE, mark),
+        on(bt.SNOOZE, snooze),
+        on(bt.REPORT_RECEIVED, report_received),
     ]

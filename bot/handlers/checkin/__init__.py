@@ -19,12 +19,13 @@ from typing import Any
 
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     filters,
 )
 
+from bot import buttons as bt
+from bot.callbacks import on
 from bot.handlers.checkin import binding, card, leave_reason, linking, makeups
 
 
@@ -34,24 +35,24 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     /start checkin_<id> comes before the registration's /start.
     """
     return [
-        CallbackQueryHandler(leave_reason.leave_tapped, pattern=r"^ck:lv:\d+$"),
-        CallbackQueryHandler(leave_reason.name_picked, pattern=r"^ck:me:\d+:\d+$"),
+        on(bt.SIGN_LEAVE, leave_reason.leave_tapped),
+        on(bt.SIGN_NAME, leave_reason.name_picked),
         CommandHandler(
             "start", leave_reason.start_link, filters=filters.Regex(r"^/start checkin_")
         ),
         ChatMemberHandler(binding.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         CommandHandler("bind", binding.bind),
-        CallbackQueryHandler(binding.bind, pattern=r"^gb:bind$"),
-        CallbackQueryHandler(binding.bind_to, pattern=r"^gb:to:"),
-        CallbackQueryHandler(binding.move, pattern=r"^gb:move:"),
-        CallbackQueryHandler(binding.keep, pattern=r"^gb:keep$"),
+        on(bt.BIND, binding.bind),
+        on(bt.BIND_TO, binding.bind_to),
+        on(bt.BIND_MOVE, binding.move),
+        on(bt.BIND_KEEP, binding.keep),
         CommandHandler("unbind", binding.unbind),
         CommandHandler("checkin", card.start_checkin),
-        CallbackQueryHandler(card.new_card_tapped, pattern=r"^ck:new:"),
-        CallbackQueryHandler(card.sign_in_tapped, pattern=r"^ck:in:"),
-        CallbackQueryHandler(linking.page_tapped, pattern=r"^ck:pk:"),
-        CallbackQueryHandler(linking.not_listed, pattern=r"^ck:nf:"),
-        CallbackQueryHandler(card.end_tapped, pattern=r"^ck:end:"),
+        on(bt.SIGN_NEW, card.new_card_tapped),
+        on(bt.SIGN_IN, card.sign_in_tapped),
+        on(bt.SIGN_NAMES, linking.page_tapped),
+        on(bt.SIGN_NOT_LISTED, linking.not_listed),
+        on(bt.SIGN_END, card.end_tapped),
         CommandHandler("makeups", makeups.show_makeups),
-        CallbackQueryHandler(makeups.makeup_tapped, pattern=r"^mk:done:"),
+        on(bt.MAKEUP_DONE, makeups.makeup_tapped),
     ]

@@ -12,12 +12,12 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import access
+from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.handlers.checkin.common import IN_CHAT, say
 from bot.handlers.common import (
     answer,
-    callback_parts,
     close_keyboard,
     is_private,
     keyboard,
@@ -56,7 +56,7 @@ async def bot_membership(update: Update, context: BotContext) -> None:
 
 
 def _bind_button() -> tuple[str, str]:
-    return (labels().GROUP_BIND, "gb:bind")
+    return (labels().GROUP_BIND, bt.BIND())
 
 
 async def bind(update: Update, context: BotContext) -> None:
@@ -87,31 +87,33 @@ async def bind(update: Update, context: BotContext) -> None:
     await answer(update)
     lab = labels()
     rows = [
-        [(lab.GROUP_BRANCH.format(name=b.profile.name[:30]), f"gb:to:{b.id}")] for _, b in editable
+        [(lab.GROUP_BRANCH.format(name=b.profile.name[:30]), bt.BIND_TO(b.id))]
+        for _, b in editable
     ]
     await reply_template(update, "group_bind", rows, what="choose", branch="")
 
 
-async def _editor(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
+async def _editor(
+    update: Update, context: BotContext, branch_id: int
+) -> tuple[Membership, Branch] | None:
     """The tapper's role in the branch the button carries, if they may bind (else answered)."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    parts = callback_parts(update)
     # Binding buttons act on the group they are in: a forged one in a private chat would bind
     # the branch's group to that private chat.
-    if len(parts) != 3 or not parts[2].isdigit() or not access.in_group(chat.type):
+    if not access.in_group(chat.type):
         await answer(update, render("button_expired"), alert=True)
         return None
-    found = await access.authorize(app_of(context).database, user.id, int(parts[2]), Need.EDIT)
+    found = await access.authorize(app_of(context).database, user.id, branch_id, Need.EDIT)
     if found is None:
         await answer(update, render("group_bind", what="no_right", branch=""), alert=True)
         return None
     return found
 
 
-async def bind_to(update: Update, context: BotContext) -> None:
-    """gb:to:<branch>: the branch chosen for this group."""
-    found = await _editor(update, context)
+async def bind_to(update: Update, context: BotContext, branch_id: int) -> None:
+    """The branch chosen for this group."""
+    found = await _editor(update, context, branch_id)
     if found is None:
         return
     chat = update.effective_chat
@@ -139,7 +141,7 @@ async def _bind(
         return
     if current is not None:
         lab = labels()
-        rows = [[(lab.GROUP_MOVE, f"gb:move:{branch.id}"), (lab.GROUP_KEEP, "gb:keep")]]
+        rows = [[(lab.GROUP_MOVE, bt.BIND_MOVE(branch.id)), (lab.GROUP_KEEP, bt.BIND_KEEP())]]
         await reply_template(update, "group_bind", rows, what="confirm_move", branch=name)
         return
     await settings.update_settings(
@@ -149,9 +151,9 @@ async def _bind(
     await reply_template(update, "group_bind", what="bound", branch=name)
 
 
-async def move(update: Update, context: BotContext) -> None:
-    """gb:move:<branch>: confirmed, the branch's binding moves to this group."""
-    found = await _editor(update, context)
+async def move(update: Update, context: BotContext, branch_id: int) -> None:
+    """Confirmed: the branch's binding moves to this group."""
+    found = await _editor(update, context, branch_id)
     if found is None:
         return
     membership, branch = found
@@ -172,7 +174,7 @@ async def move(update: Update, context: BotContext) -> None:
 
 
 async def keep(update: Update, context: BotContext) -> None:
-    """gb:keep: the binding stays where it was."""
+    """The binding stays where it was."""
     await answer(update, render("group_bind", what="kept", branch=""))
     await close_keyboard(update)
 

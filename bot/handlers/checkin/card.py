@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot import buttons as bt
 from bot import catalog
 from bot.application import BotApplication, BotContext, app_of
 from bot.delivery import _retry_seconds
@@ -24,7 +25,6 @@ from bot.handlers.checkin.linking import offer_names
 from bot.handlers.common import (
     Buttons,
     answer,
-    callback_parts,
     close_keyboard,
     forbidden,
     in_rows,
@@ -77,8 +77,8 @@ async def _card_view(application: BotApplication, card: Checkin) -> tuple[str, B
         return text, []
     lab = labels()
     rows = [
-        [(lab.CHECKIN_IN, f"ck:in:{card.id}"), (lab.CHECKIN_LEAVE, f"ck:lv:{card.id}")],
-        [(lab.CHECKIN_END, f"ck:end:{card.id}")],
+        [(lab.CHECKIN_IN, bt.SIGN_IN(card.id)), (lab.CHECKIN_LEAVE, bt.SIGN_LEAVE(card.id))],
+        [(lab.CHECKIN_END, bt.SIGN_END(card.id))],
     ]
     return text, rows
 
@@ -191,17 +191,16 @@ async def start_checkin(update: Update, context: BotContext) -> None:
         typed = _kind_of(" ".join(context.args))
         if typed is None:
             names = labels().KINDS
-            buttons = [(names[k], f"ck:new:{k}") for k in SIGN_IN_KINDS]
+            buttons = [(names[k], bt.SIGN_NEW(k)) for k in SIGN_IN_KINDS]
             await reply_template(update, "checkin_note", in_rows(buttons, 2), what="kinds")
             return
         kind = typed
     await _post_card(update, context, found[0], found[1], kind)
 
 
-async def new_card_tapped(update: Update, context: BotContext) -> None:
-    """ck:new:<kind>: the kind chosen after an unknown /checkin argument."""
-    parts = callback_parts(update)
-    if len(parts) != 3 or parts[2] not in SIGN_IN_KINDS or is_private(update):
+async def new_card_tapped(update: Update, context: BotContext, kind: str) -> None:
+    """The kind chosen after an unknown /checkin argument."""
+    if kind not in SIGN_IN_KINDS or is_private(update):
         await answer(update, render("button_expired"), alert=True)
         return
     found = await _recorder_of_group(update, context)
@@ -209,7 +208,7 @@ async def new_card_tapped(update: Update, context: BotContext) -> None:
         return
     await answer(update)
     await close_keyboard(update)
-    await _post_card(update, context, found[0], found[1], parts[2])
+    await _post_card(update, context, found[0], found[1], kind)
 
 
 async def _post_card(
@@ -274,11 +273,11 @@ async def sign_in(
         await reply(update, text)
 
 
-async def sign_in_tapped(update: Update, context: BotContext) -> None:
-    """ck:in:<card>: 签到."""
+async def sign_in_tapped(update: Update, context: BotContext, checkin_id: int) -> None:
+    """签到."""
     user = update.effective_user
     assert user is not None
-    card = await card_of_tap(update, context, on_card=True)
+    card = await card_of_tap(update, context, checkin_id, on_card=True)
     if card is None:
         return
     member = await members.by_user(app_of(context).database, card.branch_id, user.id)
@@ -296,21 +295,20 @@ async def send_summary(update: Update, context: BotContext, card: Checkin) -> bo
     assert found is not None
     text = render("checkin_summary", kind=kind_name(card.kind), attendance=found)
     return (
-        await write_privately(update, context, text, [[(labels().GO_LOG, f"log:ck:{card.id}")]])
+        await write_privately(
+            update, context, text, [[(labels().GO_LOG, bt.LOG_CHECKIN(card.id))]]
+        )
         is not None
     )
 
 
-async def end_tapped(update: Update, context: BotContext) -> None:
-    """ck:end:<card>: 结束签到 (书记, 副书记, 支委): final card, 补学 items, summary in private."""
+async def end_tapped(update: Update, context: BotContext, checkin_id: int) -> None:
+    """结束签到 (书记, 副书记, 支委): final card, 补学 items, summary in private."""
     user = update.effective_user
     assert user is not None
-    parts = callback_parts(update)
     application = app_of(context)
     database = application.database
-    card = None
-    if len(parts) == 3 and parts[2].isdigit():
-        card = await checkins.get(database, int(parts[2]))
+    card = await checkins.get(database, checkin_id)
     if card is None:
         await answer(update, render("button_expired"), alert=True)
         return

@@ -12,7 +12,6 @@ from bot.application import BotContext, app_of
 from bot.handlers.common import (
     Buttons,
     answer,
-    callback_parts,
     is_private,
     keyboard,
     reply,
@@ -75,17 +74,14 @@ async def cannot_write(update: Update, context: BotContext, card: Checkin) -> No
 
 
 async def card_of_tap(
-    update: Update, context: BotContext, *, on_card: bool = False
+    update: Update, context: BotContext, checkin_id: int, *, on_card: bool = False
 ) -> Checkin | None:
-    """The card a ck:<verb>:<id> button belongs to, if still open (else answered).
+    """The card a button belongs to, if still open (else answered).
 
     With on_card, the tap must come from the card itself in its group: a forged ck:in/ck:lv
     sent from anywhere else would otherwise list another branch's roster names.
     """
-    parts = callback_parts(update)
-    card = None
-    if len(parts) >= 3 and parts[2].isdigit():
-        card = await checkins.get(app_of(context).database, int(parts[2]))
+    card = await checkins.get(app_of(context).database, checkin_id)
     if card is not None and on_card:
         query = update.callback_query
         message = query.message if query else None

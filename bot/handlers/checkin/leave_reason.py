@@ -29,7 +29,6 @@ from bot.handlers.checkin.linking import offer_names
 from bot.handlers.common import (
     active_flow,
     answer,
-    callback_parts,
     close_keyboard,
     is_private,
     reply_template,
@@ -57,11 +56,11 @@ class LeaveDraft(msgspec.Struct):
     reason: str | None = None
 
 
-async def leave_tapped(update: Update, context: BotContext) -> None:
-    """ck:lv:<card>: 请假 — the reason is asked in private."""
+async def leave_tapped(update: Update, context: BotContext, checkin_id: int) -> None:
+    """请假 — the reason is asked in private."""
     user = update.effective_user
     assert user is not None
-    card = await card_of_tap(update, context, on_card=True)
+    card = await card_of_tap(update, context, checkin_id, on_card=True)
     if card is None:
         return
     if _busy(context):
@@ -184,20 +183,21 @@ FORM: Form[LeaveDraft] = Form(
 )
 
 
-async def name_picked(update: Update, context: BotContext) -> None:
-    """ck:me:<card>:<member>: the user says they are this roster entry; link, then go on."""
+async def name_picked(
+    update: Update, context: BotContext, checkin_id: int, member_id: int
+) -> None:
+    """The user says they are this roster entry; link, then go on."""
     user = update.effective_user
     assert user is not None
-    parts = callback_parts(update)
     pick = user_data(context).get(PICK)
-    card = await card_of_tap(update, context)
+    card = await card_of_tap(update, context, checkin_id)
     if card is None:
         await close_keyboard(update)
         return
     database = app_of(context).database
     member = None
-    if pick and pick["id"] == card.id and len(parts) == 4 and parts[3].isdigit():
-        member = await members.get(database, card.branch_id, int(parts[3]))
+    if pick and pick["id"] == card.id:
+        member = await members.get(database, card.branch_id, member_id)
     if member is None or not member.is_party_member:
         await answer(update, render("button_expired"), alert=True)
         return

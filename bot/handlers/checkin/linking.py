@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import buttons as bt
 from bot.application import BotContext, app_of
 from bot.handlers.checkin.common import (
     PICK,
@@ -18,7 +19,6 @@ from bot.handlers.checkin.common import (
 from bot.handlers.common import (
     Buttons,
     answer,
-    callback_parts,
     close_keyboard,
     in_rows,
     is_private,
@@ -49,16 +49,16 @@ async def _names_view(context: BotContext, card: Checkin, page: int) -> tuple[st
     shown = names[page * NAMES_PER_PAGE : (page + 1) * NAMES_PER_PAGE]
     lab = labels()
     rows: list[list[tuple[str, str]]] = in_rows(
-        [(m.name, f"ck:me:{card.id}:{m.id}") for m in shown], 3
+        [(m.name, bt.SIGN_NAME(card.id, m.id)) for m in shown], 3
     )
     nav = []
     if page > 0:
-        nav.append((lab.PREV_PAGE, f"ck:pk:{card.id}:{page - 1}"))
+        nav.append((lab.PREV_PAGE, bt.SIGN_NAMES(card.id, page - 1)))
     if page < pages - 1:
-        nav.append((lab.NEXT_PAGE, f"ck:pk:{card.id}:{page + 1}"))
+        nav.append((lab.NEXT_PAGE, bt.SIGN_NAMES(card.id, page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([(lab.CHECKIN_NOT_LISTED, f"ck:nf:{card.id}")])
+    rows.append([(lab.CHECKIN_NOT_LISTED, bt.SIGN_NOT_LISTED(card.id))])
     text = render(
         "checkin_note",
         what="pick",
@@ -86,17 +86,16 @@ async def offer_names(update: Update, context: BotContext, card: Checkin, intent
         await answer(update)
 
 
-async def page_tapped(update: Update, context: BotContext) -> None:
-    """ck:pk:<card>:<page>: another page of names."""
-    parts = callback_parts(update)
+async def page_tapped(update: Update, context: BotContext, checkin_id: int, page: int) -> None:
+    """Another page of names."""
     pick = user_data(context).get(PICK)
-    card = await card_of_tap(update, context)
+    card = await card_of_tap(update, context, checkin_id)
     if card is None:
         return
-    if not pick or pick["id"] != card.id or len(parts) != 4 or not parts[3].isdigit():
+    if not pick or pick["id"] != card.id:
         await answer(update, render("button_expired"), alert=True)
         return
-    view = await _names_view(context, card, int(parts[3]))
+    view = await _names_view(context, card, page)
     await answer(update)
     query = update.callback_query
     assert query is not None
@@ -107,8 +106,8 @@ async def page_tapped(update: Update, context: BotContext) -> None:
     await query.edit_message_text(view[0], reply_markup=keyboard(view[1]))
 
 
-async def not_listed(update: Update, context: BotContext) -> None:
-    """ck:nf:<card>: 名单里没有我."""
+async def not_listed(update: Update, context: BotContext, checkin_id: int) -> None:
+    """名单里没有我."""
     await answer(update)
     await close_keyboard(update)
     user_data(context).pop(PICK, None)

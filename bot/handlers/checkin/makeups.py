@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.error import BadRequest
 
+from bot import buttons as bt
 from bot.application import BotContext, app_of
 from bot.handlers.checkin.common import kind_name
 from bot.handlers.common import (
     Buttons,
     answer,
-    callback_parts,
     forbidden,
     is_private,
     keyboard,
@@ -36,7 +36,7 @@ async def _makeups_view(context: BotContext, branch: Branch) -> tuple[str, Butto
                     day=item.held_on.day,
                     kind=kind_name(item.kind),
                 ),
-                f"mk:done:{item.id}",
+                bt.MAKEUP_DONE(item.id),
             )
         ]
         for item in items[:MAKEUPS_SHOWN]
@@ -64,15 +64,12 @@ async def show_makeups(update: Update, context: BotContext) -> None:
     await reply(update, text, rows)
 
 
-async def makeup_tapped(update: Update, context: BotContext) -> None:
-    """mk:done:<id>: this member has made up the study."""
+async def makeup_tapped(update: Update, context: BotContext, item_id: int) -> None:
+    """This member has made up the study."""
     user = update.effective_user
     assert user is not None
-    parts = callback_parts(update)
     database = app_of(context).database
-    item = None
-    if len(parts) == 3 and parts[2].isdigit():
-        item = await checkins.get_makeup(database, int(parts[2]))
+    item = await checkins.get_makeup(database, item_id)
     if item is None:
         await answer(update, render("button_expired"), alert=True)
         return
