@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
+import shutil
+import tempfile
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +24,7 @@ from bot.emulator.core import FakeTelegram
 from bot.emulator.html import parse_html
 from bot.emulator.request import EmulatorRequest
 from bot.pacing import Pacing
-from db import repo
+from db import Database, repo
 from db.models import Branch
 from tests.factories import make_profile
 
@@ -27,6 +33,29 @@ OTHER = 2002
 # Telegram's limits as in production, on a clock that runs 20 times faster: a 4-second card edit
 # interval takes 0.2 s, a 429's "retry after 1" 0.05 s. The emulator's flood limits count on it.
 FAST = Pacing(speed=20)
+
+
+@functools.cache
+def _migrated_template() -> Path:
+    """A database with every migration applied, made once per test process (in a thread: the
+    caller's event loop is running). Each harness copies it instead of migrating again."""
+    path = Path(tempfile.mkdtemp(prefix="zhishu-template-")) / "template.sqlite3"
+
+    async def make() -> None:
+        database = Database(path)
+        await database.open()
+        await database.close()  # the WAL is checkpointed into the file
+
+    thread = threading.Thread(target=asyncio.run, args=(make(),))
+    thread.start()
+    thread.join()
+    return path
+
+
+def fresh_database(path: Path) -> None:
+    """A new, fully migrated database file at `path` (owner-only, like the bot's own)."""
+    shutil.copyfile(_migrated_template(), path)
+    os.chmod(path, 0o600)
 
 
 class Harness:
@@ -49,6 +78,8 @@ class Harness:
             bot=BotConfig(reminders=reminders),
             pacing=pacing,
         )
+        if not Path(database).exists() and Path(database).parent.is_dir():
+            fresh_database(Path(database))
         self.app: BotApplication | None = None
         # Tests type faster than any person: to the flood limiter each update comes a minute
         # after the last, unless a test about flooding stops the clock (step = 0).

@@ -95,18 +95,30 @@ async def test_a_typed_answer_to_a_question_never_shown_is_not_taken(harness: Ha
     assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] == "测试协会"
 
 
+def _button_data(h: Harness, label: str) -> str:
+    """The data of a button of the latest keyboard, by its label."""
+    for message in reversed(h.fake.bot_messages(SECRETARY)):
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button["text"] == label:
+                    return str(button["callback_data"])
+    raise AssertionError(label)
+
+
 async def test_old_and_forged_form_buttons_are_refused(harness: Harness) -> None:
     await harness.send("/start")
     await harness.send("测试党支部")
     await harness.send("测试协会")
     old = harness.last_message()["message_id"]
+    answered = _button_data(harness, "基金会")
     await harness.tap("基金会")
+    rev = _button_data(harness, "单独组建").split(":")[1]
     for data in (
-        "reg:3:a:organization_type:foundation",  # an answered question's button
+        answered,  # an answered question's button
         "reg:999999999999999999999999999999:a:formation_mode:joint",  # a 30-digit revision
-        "reg:4:a:formation_mode:nonsense",  # no such option
-        "reg:4:e:formation_mode",  # not on the review card
-        "lg:4:v",  # another form
+        f"reg:{rev}:a:formation_mode:nonsense",  # no such option
+        f"reg:{rev}:e:formation_mode",  # not on the review card
+        f"lg:{rev}:v",  # another form
     ):
         before = len(harness.callback_answers())
         await harness.tap_data(data, old)
@@ -143,6 +155,29 @@ async def test_a_save_that_refuses_an_answer_asks_that_step_again(harness: Harne
         MemberInfo("张三（二）", "formal", date(2020, 7, 1)),
         MemberInfo("张三", "applicant"),
     ]
+
+
+async def test_a_button_of_an_earlier_run_of_the_same_form_is_refused(harness: Harness) -> None:
+    """Revisions never start again at 1: the 基金会 button of a registration that was given up
+    does not answer the same question of the next one, even a restart later."""
+    await harness.send("/start")
+    await harness.send("测试党支部")
+    await harness.send("测试协会")
+    old_message = harness.last_message()["message_id"]
+    old = _button_data(harness, "基金会")
+    await harness.send("/cancel")
+    await harness.tap("🗑 放弃，不保存")
+    await harness.stop()
+    await harness.start()
+    await harness.send("/start")
+    await harness.send("另一个党支部")
+    await harness.send("另一个协会")
+    assert _button_data(harness, "基金会") != old
+    before = len(harness.callback_answers())
+    await harness.tap_data(old, old_message)
+    assert harness.callback_answers()[before:] == ["这个按钮已过期，请按最新的消息操作。"]
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["organization_type"] is None
 
 
 @time_machine.travel(NOW, tick=True)

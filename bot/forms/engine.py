@@ -35,6 +35,7 @@ from bot import access
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
+from bot.callbacks import MAX_BYTES
 from bot.handlers.common import answer as _answer
 from bot.handlers.common import close_keyboard as _close_keyboard
 from bot.handlers.common import keyboard as _keyboard
@@ -198,6 +199,7 @@ class Session(msgspec.Struct):
 
 
 _encoder = msgspec.json.Encoder()
+_REV_EPOCH = 1_767_225_600  # 2026-01-01 UTC
 
 
 class FormEngine:
@@ -211,6 +213,8 @@ class FormEngine:
         self.on_help: Callable[[Update, BotContext, str], Awaitable[bool]] | None = None
         # The last committed state of each open conversation, and the revision shown.
         self._state: dict[int, tuple[str, bytes, int]] = {}
+        # The newest revision each user's buttons carried: a new form starts above it.
+        self._last_rev: dict[int, int] = {}
 
     def add(self, form: Form[Any]) -> Form[Any]:
         """Declare a form (its name must be unique and fit in a button's prefix)."""
@@ -280,6 +284,13 @@ class FormEngine:
         session.last_update = update.update_id
         session.last_at = time.time()
 
+    def _first_rev(self, user_id: int) -> int:
+        """Where a new form's revisions start: above every button of the user's earlier forms,
+        so an old button of the same form (and step) never matches the new one. Tenths of a
+        second since 2026 carry this across restarts; the last revision within one run."""
+        clock = int((time.time() - _REV_EPOCH) * 10)
+        return max(clock, self._last_rev.get(user_id, 0) + 1)
+
     async def _commit(
         self, context: BotContext, user_id: int, session: Session, draft: Any
     ) -> None:
@@ -288,6 +299,7 @@ class FormEngine:
         shown = self._state.get(user_id, ("", b"", 0))[2]
         await store.save(app_of(context).database, user_id, session.form, data, session.rev, shown)
         self._state[user_id] = (session.form, data, shown)
+        self._last_rev[user_id] = max(session.rev, self._last_rev.get(user_id, 0))
 
     async def _end(self, context: BotContext, user_id: int) -> None:
         await store.delete(app_of(context).database, user_id)
@@ -345,7 +357,10 @@ class FormEngine:
     # -- sending ---------------------------------------------------------------------------
 
     def _data(self, form: Form[Any], session: Session, action: str) -> str:
-        return f"{form.name}:{session.rev}:{action}"
+        data = f"{form.name}:{session.rev}:{action}"
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"{form.name}: button data over {MAX_BYTES} bytes")
+        return data
 
     async def _present(
         self,
@@ -492,7 +507,11 @@ class FormEngine:
             else:  # not a word in the chat tapped in (a group)
                 await _answer(update, refused.text(), alert=True)
             return
-        session = Session(form=name, key=uuid.uuid4().hex, step=REVIEW, draft=msgspec.Raw(b"{}"))
+        rev = self._first_rev(user.id)
+        session = Session(
+            form=name, key=uuid.uuid4().hex, step=REVIEW, draft=msgspec.Raw(b"{}"), rev=rev
+        )
+        session.entered = rev
         self._applied(session, update)
         missing = self._missing(form, draft)
         if at_review and form.review is not None:
@@ -717,7 +736,7 @@ class FormEngine:
             and len(parts) >= 3
             and parts[0] == found[0].form
             and parts[1].isdigit()
-            and len(parts[1]) <= 9
+            and len(parts[1]) <= 12
             and found[0].entered <= int(parts[1]) <= found[0].rev
         )
         if not valid:
