@@ -19,6 +19,7 @@ from bot.handlers import (
     branch,
     chats,
     checkin,
+    find,
     guidance,
     leave,
     meeting_log,
@@ -160,6 +161,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(meeting_log.handlers())
     application.add_handlers(partyday.handlers())
     application.add_handlers(records.handlers())
+    application.add_handlers(find.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())

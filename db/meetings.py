@@ -269,6 +269,46 @@ async def list_meetings(
     return [_from_row(row, photos[row["id"]]) for row in rows], total
 
 
+SEARCH_TERMS = 5  # at most this many words in one search
+
+
+async def search_meetings(
+    db: Database, branch_id: int, alternatives: Sequence[Sequence[str]], *, limit: int = 10
+) -> tuple[list[Meeting], int]:
+    """The branch's records whose words contain every term of one of the alternatives (the
+    words as typed, and in simplified script), newest first, and how many match in all.
+
+    The branch's own records are read (by its index) and their words searched for each term
+    (letters in any case); no other branch's records are touched.
+    """
+    groups: list[str] = []
+    params: list[str] = []
+    for terms in alternatives:
+        kept = [term.lower() for term in terms[:SEARCH_TERMS] if term]
+        if kept:
+            groups.append("(" + " AND ".join(["instr(lower(w.words), ?) > 0"] * len(kept)) + ")")
+            params += kept
+    if not groups:
+        return [], 0
+    ids = [
+        row["id"]
+        for row in await db.fetchall(
+            "SELECT m.id FROM meetings m JOIN meeting_words w ON w.meeting_id = m.id "
+            f"WHERE m.branch_id = ? AND m.deleted_at IS NULL AND ({' OR '.join(groups)}) "
+            "ORDER BY m.held_on DESC, m.id DESC",
+            (branch_id, *params),
+        )
+    ]
+    shown = ids[:limit]
+    marks = ", ".join("?" * len(shown))
+    rows = {
+        row["id"]: row
+        for row in await db.fetchall(f"SELECT * FROM meetings WHERE id IN ({marks})", shown)
+    }
+    photos = await _photos(db.reader, shown)
+    return [_from_row(rows[i], photos[i]) for i in shown], len(ids)
+
+
 async def meetings_of_year(db: Database, branch_id: int, year: int) -> list[Meeting]:
     """Every record of a year, oldest first (for the ledger)."""
     where, params = _filters(branch_id, None, year)
