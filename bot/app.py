@@ -33,6 +33,7 @@ from bot.handlers import (
     registration,
     remind,
     reminder_settings,
+    report,
     start,
     status,
     team,
@@ -162,6 +163,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(partyday.handlers())
     application.add_handlers(records.handlers())
     application.add_handlers(find.handlers())
+    application.add_handlers(report.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())

@@ -8,6 +8,7 @@ take for a formula is stored as text.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +24,7 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.image.image import Image as DocxImage
 from docx.oxml.ns import qn
-from docx.shared import Cm, Mm, Pt
+from docx.shared import Cm, Mm, Pt, RGBColor
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -810,6 +811,60 @@ def meeting_document(branch: Branch, meeting: Meeting, pictures: Sequence[bytes]
     moment = stamp or datetime.combine(meeting.held_on, time())
     properties.created = properties.modified = moment.replace(tzinfo=UTC)
     properties.revision = 1
+    output = BytesIO()
+    document.save(output)
+    return output.getvalue()
+
+
+# --------------------------------------------------------------------------- the annual report
+
+
+def _table(document: Any, rows: list[list[str]]) -> None:
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    table.style = "Table Grid"
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            if c < len(table.rows[r].cells):
+                _cell(table.rows[r].cells[c], value, bold=r == 0)
+    document.add_paragraph()
+
+
+def report_document(text: str, title: str) -> bytes:
+    """A rendered report (templates/annual_report.j2) as a .docx: "# " is the title, "## " a
+    heading, "| … |" lines a table (the first row its header), "> " a grey note for the
+    secretary, any other line a paragraph. The text comes HTML-escaped (templates escape what
+    users typed) and is unescaped here: Word shows `<b>&` as typed."""
+    words = export_labels()
+    document = Document()
+    _set_up(document, words.BODY_FONT)
+    table: list[list[str]] = []
+    for line in [*clean_text(html.unescape(text)).split("\n"), ""]:
+        if line.startswith("|"):
+            table.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+            continue
+        if table:
+            _table(document, table)
+            table = []
+        if not line.strip():
+            continue
+        if line.startswith("# "):
+            heading = _paragraph(document, line[2:], bold=True)
+            heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            heading.paragraph_format.space_after = Pt(12)
+            run = heading.runs[0]
+            run.font.size = Pt(18)
+            _east_asian_font(run._element.get_or_add_rPr(), words.TITLE_FONT)
+        elif line.startswith("## "):
+            _paragraph(document, line[3:], bold=True, before=12)
+        elif line.startswith("> "):
+            note = _paragraph(document, line[2:])
+            note.runs[0].font.size = Pt(10)
+            note.runs[0].font.color.rgb = RGBColor(0x80, 0x80, 0x80)
+        else:
+            _paragraph(document, line, indent=True)
+    properties = document.core_properties
+    properties.author = properties.last_modified_by = words.APP_NAME
+    properties.title = title
     output = BytesIO()
     document.save(output)
     return output.getvalue()
