@@ -17,14 +17,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from telegram import Update
-
-from bot import flood
-from bot.app import OFFLINE_TOKEN, build_application, post_init
-from bot.config import Config, StorageConfig, TelegramConfig
-from bot.emulator.clock import ManualClock
+from benchmarks.running import running_bot, timed
+from bot.app import OFFLINE_TOKEN
 from bot.emulator.core import FakeTelegram
-from bot.emulator.request import EmulatorRequest
 from db import Database, meetings, repo
 from db.models import BranchProfile, Meeting
 
@@ -125,31 +120,12 @@ async def _query_times(path: Path, branch_id: int) -> dict[str, list[float]]:
 async def _bot_times(path: Path) -> list[float]:
     fake = FakeTelegram(token=OFFLINE_TOKEN)
     fake.add_user(SECRETARY)
-    config = Config(
-        telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=False),
-        storage=StorageConfig(database=str(path)),
-    )
-    application = build_application(
-        config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
-    )
-    flood.limiter_of(application).clock = ManualClock(step=60)
-    times = []
-    async with application:
-        await post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=1)
-        await application.start()
-        done = application.updates_done
-        for _ in range(10):
-            for query in QUERIES:
-                started = time.perf_counter()
-                fake.send_text(SECRETARY, f"/find {query}")
-                done += 1
-                await application.wait_for_updates(done, timeout=30)
-                times.append((time.perf_counter() - started) * 1000)
-        await application.updater.stop()
-        await application.stop()
-    return times
+    async with running_bot(path, fake) as application:
+        return [
+            await timed(application, fake, SECRETARY, f"/find {query}") * 1000
+            for _ in range(10)
+            for query in QUERIES
+        ]
 
 
 def _p(values: list[float], q: float) -> float:

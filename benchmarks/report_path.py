@@ -7,19 +7,13 @@ import asyncio
 import random
 import statistics
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from telegram import Update
-
 from benchmarks.find_path import SECRETARY, _record
-from bot import flood
-from bot.app import OFFLINE_TOKEN, build_application, post_init
-from bot.config import Config, StorageConfig, TelegramConfig
-from bot.emulator.clock import ManualClock
+from benchmarks.running import running_bot, timed
+from bot.app import OFFLINE_TOKEN
 from bot.emulator.core import FakeTelegram
-from bot.emulator.request import EmulatorRequest
 from db import Database, meetings, members, repo
 from db.models import BranchProfile, MemberInfo
 
@@ -57,29 +51,8 @@ async def run() -> None:
         await _world(path)
         fake = FakeTelegram(token=OFFLINE_TOKEN)
         fake.add_user(SECRETARY)
-        config = Config(
-            telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=False),
-            storage=StorageConfig(database=str(path)),
-        )
-        application = build_application(
-            config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
-        )
-        flood.limiter_of(application).clock = ManualClock(step=60)
-        times = []
-        async with application:
-            await post_init(application)
-            assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=1)
-            await application.start()
-            done = application.updates_done
-            for _ in range(5):
-                started = time.perf_counter()
-                fake.send_text(SECRETARY, "/report 2026")
-                done += 1
-                await application.wait_for_updates(done, timeout=60)
-                times.append(time.perf_counter() - started)
-            await application.updater.stop()
-            await application.stop()
+        async with running_bot(path, fake) as application:
+            times = [await timed(application, fake, SECRETARY, "/report 2026") for _ in range(5)]
         print(f"/report of {RECORDS} records and {ROSTER} members: median "
               f"{statistics.median(times):.2f} s, worst {max(times):.2f} s "
               f"(target < {TARGET_S:.0f} s)")  # fmt: skip

@@ -19,9 +19,9 @@ from bot.handlers import profile_form
 from bot.handlers.common import (
     answer,
     close_keyboard,
+    current_branch,
     forbidden,
     in_rows,
-    is_private,
     reply,
     reply_template,
 )
@@ -60,14 +60,8 @@ async def card_view(
 async def show_branch(update: Update, context: BotContext) -> None:
     """/branch or the 支部信息 button: the current branch's profile."""
     await answer(update)
-    if not is_private(update):
-        await reply_template(update, "private_only")
-        return
-    user = update.effective_user
-    assert user is not None
-    current = await repo.current_membership(app_of(context).database, user.id)
+    current = await current_branch(update, context)
     if current is None:
-        await reply_template(update, "not_registered")
         return
     await close_keyboard(update)
     await reply(update, *await card_view(app_of(context).database, *current))

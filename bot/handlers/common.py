@@ -14,6 +14,7 @@ from bot import access
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.texts import render, split_message
+from db import repo
 from db.models import Branch, Membership
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
@@ -101,6 +102,20 @@ async def forbidden(update: Update) -> None:
         await answer(update, render("no_permission"), alert=True)
     else:
         await reply_template(update, "no_permission")
+
+
+async def current_branch(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
+    """The user's current branch, for a command, a menu tap or a file in a private chat;
+    otherwise the user is told why (private chats only, or no branch yet) and None comes back."""
+    user = update.effective_user
+    assert user is not None
+    if not is_private(update):
+        await reply_template(update, "private_only")
+        return None
+    found = await repo.current_membership(app_of(context).database, user.id)
+    if found is None:
+        await reply_template(update, "not_registered")
+    return found
 
 
 def is_private(update: Update) -> bool:

@@ -11,10 +11,10 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot import buttons as bt
 from bot.application import BotContext, app_of
-from bot.handlers.common import in_rows, is_private, reply_template
+from bot.handlers.common import current_branch, in_rows, reply_template
 from bot.search import MAX_QUERY, MAX_TERM, QueryError, parse_terms, snippet, variants
 from bot.texts import labels
-from db import meetings, repo
+from db import meetings
 from db.meetings import SEARCH_TERMS
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,14 +25,10 @@ async def find(update: Update, context: BotContext) -> None:
     """/find with the words to look for (without them: how to use it)."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    if not is_private(update):
-        await reply_template(update, "private_only")
+    current = await current_branch(update, context)
+    if current is None:
         return
     database = app_of(context).database
-    current = await repo.current_membership(database, user.id)
-    if current is None:
-        await reply_template(update, "not_registered")
-        return
     branch = current[1]
     query = (message.text or "").partition(" ")[2]
     if not query.strip():

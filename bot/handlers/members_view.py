@@ -20,9 +20,8 @@ from bot.handlers.common import (
     active_flow,
     allowed,
     answer,
+    current_branch,
     in_rows,
-    is_private,
-    reply_template,
 )
 from bot.member_counts import member_counts
 from bot.texts import labels, render
@@ -40,15 +39,7 @@ async def expired(update: Update) -> None:
 
 async def current(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
     """The current branch for a command, a menu tap or a file (private chats only)."""
-    user = update.effective_user
-    assert user is not None
-    if not is_private(update):
-        await reply_template(update, "private_only")
-        return None
-    found = await repo.current_membership(app_of(context).database, user.id)
-    if found is None:
-        await reply_template(update, "not_registered")
-    return found
+    return await current_branch(update, context)
 
 
 async def member_of(

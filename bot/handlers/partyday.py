@@ -25,15 +25,15 @@ from bot.forms import Choice, Form, Outcome, Step, Turn
 from bot.handlers.common import (
     answer,
     close_keyboard,
+    current_branch,
     forbidden,
-    is_private,
     local_today,
     reply_template,
 )
 from bot.obligations import held_by_kind, period_of, registered_on, state_in
 from bot.partyday import default_party_day, ideas_for
 from bot.texts import labels, render
-from db import meetings, repo, sweep_data
+from db import meetings, sweep_data
 from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,14 +82,8 @@ async def _month_state(context: BotContext, branch: Branch, year: int, month: in
 async def show(update: Update, context: BotContext) -> None:
     """/partyday or 主题党日 in the menu."""
     await answer(update)
-    user = update.effective_user
-    assert user is not None
-    if not is_private(update):
-        await reply_template(update, "private_only")
-        return
-    current = await repo.current_membership(app_of(context).database, user.id)
+    current = await current_branch(update, context)
     if current is None:
-        await reply_template(update, "not_registered")
         return
     await close_keyboard(update)
     membership, branch = current

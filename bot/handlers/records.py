@@ -24,9 +24,9 @@ from bot.dates import EARLIEST_YEAR
 from bot.handlers.common import (
     answer,
     close_keyboard,
+    current_branch,
     forbidden,
     in_rows,
-    is_private,
     local_today,
     reply_template,
 )
@@ -76,22 +76,10 @@ def may_change(membership: Membership, record: Meeting) -> bool:
     return membership.can_edit or own
 
 
-async def _current(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
-    user = update.effective_user
-    assert user is not None
-    if not is_private(update):
-        await reply_template(update, "private_only")
-        return None
-    current = await repo.current_membership(app_of(context).database, user.id)
-    if current is None:
-        await reply_template(update, "not_registered")
-    return current
-
-
 async def history(update: Update, context: BotContext) -> None:
     """/history or 会议记录 in the menu: the newest records of the current branch."""
     await answer(update)
-    current = await _current(update, context)
+    current = await current_branch(update, context)
     if current is None:
         return
     await close_keyboard(update)
@@ -318,7 +306,7 @@ async def word(update: Update, context: BotContext, record_id: int) -> None:
 async def export_start(update: Update, context: BotContext) -> None:
     """/export or 导出台账: choose the year of the ledger."""
     await answer(update)
-    current = await _current(update, context)
+    current = await current_branch(update, context)
     if current is None:
         return
     await close_keyboard(update)

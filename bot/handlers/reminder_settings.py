@@ -27,14 +27,13 @@ from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.callbacks import Route, on
 from bot.forms import Choice, Form, Outcome, Step, Turn
+from bot.handlers import common
 from bot.handlers.common import (
     allowed,
     answer,
     close_keyboard,
     in_rows,
-    is_private,
     reply,
-    reply_template,
 )
 from bot.obligations import (
     DEFAULT_FREQUENCY,
@@ -46,7 +45,7 @@ from bot.obligations import (
     term_end,
 )
 from bot.texts import labels, render
-from db import outbox, repo, settings
+from db import outbox, settings
 from db.models import Branch, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,15 +81,7 @@ async def resumed(update: Update, context: BotContext) -> bool:
 async def current_branch(update: Update, context: BotContext) -> tuple[Membership, Branch] | None:
     """The current branch for a command or menu tap (private chats only)."""
     await answer(update)
-    user = update.effective_user
-    assert user is not None
-    if not is_private(update):
-        await reply_template(update, "private_only")
-        return None
-    current = await repo.current_membership(app_of(context).database, user.id)
-    if current is None:
-        await reply_template(update, "not_registered")
-    return current
+    return await common.current_branch(update, context)
 
 
 # -- the settings card --------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.application import BotContext, app_of
-from bot.handlers.common import answer, is_private, local_today, reply_template
+from bot.handlers.common import answer, current_branch, local_today, reply_template
 from bot.obligations import registered_on
 from bot.texts import environment, render
-from db import checkins, meetings, members, repo, selfchecks, settings, sweep_data
+from db import checkins, meetings, members, selfchecks, settings, sweep_data
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,15 +42,11 @@ async def report(update: Update, context: BotContext) -> None:
 
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    if not is_private(update):
-        await reply_template(update, "private_only")
+    current = await current_branch(update, context)
+    if current is None:
         return
     application = app_of(context)
     database = application.database
-    current = await repo.current_membership(database, user.id)
-    if current is None:
-        await reply_template(update, "not_registered")
-        return
     branch = current[1]
     today = local_today(context)
     year = _year((message.text or "").partition(" ")[2], today.year)
