@@ -35,6 +35,38 @@ OTHER = 2002
 FAST = Pacing(speed=20)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Test databases on tmpfs (/dev/shm) when the machine has one with room: creating,
+    syncing and deleting SQLite files on a disk cost more than the tests' own work (measured:
+    three test files took 21 s on the disk, 13 s on tmpfs, the same CPU time). Each run has its
+    own folder, removed at the end; folders of runs that were killed are removed at the next."""
+    if hasattr(config, "workerinput") or config.option.basetemp:
+        return
+    shm = Path("/dev/shm")
+    try:
+        if shutil.disk_usage(shm).free < 2 * 1024**3 or not os.access(shm, os.W_OK):
+            return
+    except OSError:
+        return
+    runs = shm / f"zhishu-tests-{os.getuid()}"
+    runs.mkdir(mode=0o700, exist_ok=True)
+    for old in runs.iterdir():
+        if old.name.isdigit() and not _alive(int(old.name)):
+            shutil.rmtree(old, ignore_errors=True)
+    config.option.basetemp = str(runs / str(os.getpid()))
+    config.add_cleanup(lambda: shutil.rmtree(runs / str(os.getpid()), ignore_errors=True))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @functools.cache
 def _migrated_template() -> Path:
     """A database with every migration applied, made once per test process (in a thread: the
