@@ -274,11 +274,23 @@ class Database:
                 _IN_TRANSACTION.reset(token)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        """One row of a query, or None."""
-        async with self.reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """The row of a query of one row (by key, or with LIMIT 1), or None."""
+        return next(iter(await self.fetchall(sql, params)), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[aiosqlite.Row]:
         """All rows of a query."""
-        async with self.reader.execute(sql, params) as cursor:
-            return await cursor.fetchall()
+        # One trip to the connection's thread; a cursor takes three (execute, fetch, close),
+        # each a wait for that thread on a busy machine.
+        return await self.reader.execute_fetchall(sql, params)
+
+
+def among(column: str, ids: Sequence[int] | None) -> tuple[str, tuple[int, ...]]:
+    """`column IN (?, …)` and its parameters for these ids, or ("1", ()) for all rows.
+
+    A screen about one branch then reads that branch's rows through the table's index instead
+    of every branch's (the cost would grow with the whole database).
+    """
+    if ids is None:
+        return "1", ()
+    found = tuple(ids)
+    return f"{column} IN ({', '.join('?' * len(found))})" if found else "0", found
