@@ -1,5 +1,7 @@
 """What limits one machine at a city's scale, beyond the screens' times (README, "容量").
 
+`python -m benchmarks.capacity province` measures the province instead.
+
 On the generated city database (benchmarks.datagen): where its bytes are (per table, with the
 indexes), how long the online backup takes while the bot writes once a second, and how many
 write transactions a second the one SQLite writer commits (a 党费 mark with its audit entry,
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -95,13 +98,13 @@ async def _commits(path: Path) -> tuple[float, float]:
     return statistics.median(rates), slowest * 1000
 
 
-async def run() -> None:
-    """Print the city's capacity figures."""
-    scale = datagen.scale_of("city")
+async def run(name: str = "city") -> None:
+    """Print the capacity figures of the city (or the named scale)."""
+    scale = datagen.scale_of(name)
     path = datagen.ensure(scale)
     size = path.stat().st_size
-    print(f"\nCapacity on the city database ({scale.branches:,} branches × {scale.years} years, "
-          f"{size / 2**20:,.0f} MiB)")  # fmt: skip
+    print(f"\nCapacity on the {scale.name} database ({scale.branches:,} branches × "
+          f"{scale.years} years, {size / 2**20:,.0f} MiB)")  # fmt: skip
     print("  bytes by table (with its indexes):")
     for table, found in _sizes(path)[:8]:
         print(f"    {table:18} {found / 2**20:7,.0f} MiB  {found / size:4.0%}")
@@ -114,4 +117,4 @@ async def run() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run())
+    asyncio.run(run(*sys.argv[1:2]))
