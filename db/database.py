@@ -61,6 +61,15 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def among(ids: Iterable[int] | None, column: str = "branch_id") -> tuple[str, tuple[int, ...]]:
+    """A WHERE condition keeping the rows of the given branches (all of them for None), and
+    its parameters: the sweep reads a few hundred branches at a time, /status one."""
+    if ids is None:
+        return "1", ()
+    found = tuple(sorted(set(ids)))
+    return f"{column} IN ({', '.join('?' * len(found))})", found
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """The bundled migrations as (version, file name, SQL), in order."""
     found = []
@@ -282,15 +291,3 @@ class Database:
         # One trip to the connection's thread; a cursor takes three (execute, fetch, close),
         # each a wait for that thread on a busy machine.
         return await self.reader.execute_fetchall(sql, params)
-
-
-def among(column: str, ids: Sequence[int] | None) -> tuple[str, tuple[int, ...]]:
-    """`column IN (?, …)` and its parameters for these ids, or ("1", ()) for all rows.
-
-    A screen about one branch then reads that branch's rows through the table's index instead
-    of every branch's (the cost would grow with the whole database).
-    """
-    if ids is None:
-        return "1", ()
-    found = tuple(ids)
-    return f"{column} IN ({', '.join('?' * len(found))})" if found else "0", found

@@ -204,7 +204,7 @@ async def all_members(
 ) -> dict[int, list[Member]]:
     """Every branch's roster (or the given branches'), by branch id (sweep, overview, status)."""
     found: dict[int, list[Member]] = {}
-    where, params = among("branch_id", branch_ids)
+    where, params = among(branch_ids)
     rows = await db.fetchall(
         f"SELECT * FROM members WHERE {where} ORDER BY branch_id, name", params
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -72,10 +72,10 @@ async def get_settings(db: Database, branch_id: int) -> BranchSettings:
 
 
 async def all_settings(
-    db: Database, branch_ids: Sequence[int] | None = None
+    db: Database, branch_ids: Iterable[int] | None = None
 ) -> dict[int, BranchSettings]:
-    """Every branch's changed settings (or the given branches'), by branch id."""
-    where, params = among("branch_id", branch_ids)
+    """Every branch's (or the given branches') changed settings, by branch id."""
+    where, params = among(branch_ids)
     rows = await db.fetchall(f"SELECT * FROM branch_settings WHERE {where}", params)
     return {row["branch_id"]: _settings(row) for row in rows}
 
@@ -125,11 +125,11 @@ async def snooze(db: Database, branch_id: int, code: str, period_start: date, un
 
 
 async def snoozes(
-    db: Database, branch_id: int | None = None, *, branch_ids: Sequence[int] | None = None
+    db: Database, branch_ids: Iterable[int] | None = None
 ) -> dict[tuple[int, str, date], date]:
-    """(branch, obligation, period start) -> the day to remind again (every branch's, one's,
-    or the given ones')."""
-    where, params = among("branch_id", [branch_id] if branch_id is not None else branch_ids)
+    """(branch, obligation, period start) -> the day to remind again (every branch's, or the
+    given branches')."""
+    where, params = among(branch_ids)
     rows = await db.fetchall(f"SELECT * FROM snoozes WHERE {where}", params)
     return {
         (row["branch_id"], row["code"], date.fromisoformat(row["period_start"])): (
@@ -164,12 +164,15 @@ async def mark_done(
 
 
 async def marks(
-    db: Database, branch_id: int | None = None, *, branch_ids: Sequence[int] | None = None
+    db: Database, branch_ids: Iterable[int] | None = None, *, since: str = ""
 ) -> list[tuple[int, str, date]]:
-    """(branch, obligation, period start) marked done (every branch's, one's, or the given)."""
-    where, params = among("branch_id", [branch_id] if branch_id is not None else branch_ids)
+    """(branch, obligation, period start) marked done (every branch's, or the given ones'),
+    for periods from `since` (YYYY-MM-DD) on."""
+    where, params = among(branch_ids)
     rows = await db.fetchall(
-        f"SELECT branch_id, code, period_start FROM obligation_marks WHERE {where}", params
+        "SELECT branch_id, code, period_start FROM obligation_marks "
+        f"WHERE period_start >= ? AND {where}",
+        (since, *params),
     )
     return [(r["branch_id"], r["code"], date.fromisoformat(r["period_start"])) for r in rows]
 

@@ -20,7 +20,8 @@ from tests.conftest import Harness
 SMALL = frozenset({"schema_version", "sweep_runs", "runtime_state", "admins", "notices"})
 # Columns shared by many branches' rows: an index search on these alone reads them all.
 COMMON = frozenset({"state", "kind", "role", "done_at", "handled_at", "closed_at", "held_on",
-                    "not_before", "expires_at", "created_at", "at"})  # fmt: skip
+                    "not_before", "expires_at", "created_at", "at", "period_start", "month",
+                    "planned_on", "until", "deleted_at"})  # fmt: skip
 SEARCHED = re.compile(r"^SEARCH (\w+) USING .*INDEX \w+ \((.*)\)$")
 BRANCH = 3
 SECRETARY = 10 * BRANCH  # the generator's numbering: user 10·b is branch b's secretary
