@@ -44,7 +44,7 @@ from bot.emulator.request import EmulatorRequest
 from bot.reminders import sweep
 from db import Database, inbox
 
-ROUNDS = 9
+ROUNDS = 21
 TARGET = 0.030  # seconds, /status warm
 COLD_TARGET = 2.0  # seconds, the first /status after start ("well under" this)
 SMALL = datagen.Scale("small", 200, 5)
@@ -185,8 +185,11 @@ async def _warm(found: list[tuple[datagen.Scale, Path]]) -> list[dict[str, list[
         for thread in threading.enumerate():
             if thread.name == "knowledge-index":
                 await asyncio.to_thread(thread.join)
-        for _ in range(ROUNDS):
-            for bot, measured in zip(bots, times, strict=True):
+        pairs = list(zip(bots, times, strict=True))
+        for round_no in range(ROUNDS):
+            # Each round starts with another database: none is always first after a pause.
+            shift = round_no % len(pairs)
+            for bot, measured in pairs[shift:] + pairs[:shift]:
                 for text, wanted in SCREENS:
                     measured[text].append(await bot.time(text, wanted))
     return times
