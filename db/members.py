@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from db.database import Database, utcnow
+from db.database import Database, among, utcnow
 from db.models import Member, MemberInfo
 from db.repo import write_audit
 
@@ -204,10 +204,10 @@ async def all_members(
 ) -> dict[int, list[Member]]:
     """Every branch's roster (or the given branches'), by branch id (sweep, overview, status)."""
     found: dict[int, list[Member]] = {}
-    where, params = "", tuple(branch_ids or ())
-    if branch_ids:
-        where = f" WHERE branch_id IN ({', '.join('?' * len(params))})"
-    rows = await db.fetchall(f"SELECT * FROM members{where} ORDER BY branch_id, name", params)
+    where, params = among(branch_ids)
+    rows = await db.fetchall(
+        f"SELECT * FROM members WHERE {where} ORDER BY branch_id, name", params
+    )
     for row in rows:
         member = _from_row(row)
         found.setdefault(member.branch_id, []).append(member)

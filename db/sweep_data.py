@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from db.database import Database
+from db.database import Database, among
 from db.members import all_members
 from db.models import Branch, CustomReminder, Member
 from db.repo import branch_from_row
@@ -36,78 +36,95 @@ class SweepFacts:
 async def load(
     db: Database, today: date, *, branch_ids: Iterable[int] | None = None
 ) -> SweepFacts:
-    """Read the facts; records from the start of last year on (enough for every period)."""
-    wanted = set(branch_ids) if branch_ids is not None else None
-
-    def keep(branch_id: int) -> bool:
-        return wanted is None or branch_id in wanted
-
-    branches = [
-        branch_from_row(row) for row in await db.fetchall("SELECT * FROM branches ORDER BY id")
-    ]
-    branches = [b for b in branches if keep(b.id)]
+    """Read the facts of the given branches (every branch for None); records from the start of
+    last year on (enough for every period). Every query reads only those branches' rows,
+    through an index: a batch of the sweep, or one branch for /status, costs the same in a
+    city as in a town."""
+    wanted = None if branch_ids is None else tuple(sorted(set(branch_ids)))
+    where, ids = among(wanted)
     since = date(today.year - 1, 1, 1).isoformat()
+    # Every read at once: the connection's thread runs them back to back, and the screen waits
+    # for that thread once instead of once per table.
+    (
+        branch_rows,
+        meeting_rows,
+        marked,
+        plan_rows,
+        editor_rows,
+        blocked_rows,
+        custom_rows,
+        settings,
+        snoozed,
+        roster,
+    ) = await asyncio.gather(
+        db.fetchall(f"SELECT * FROM branches WHERE {among(wanted, 'id')[0]} ORDER BY id", ids),
+        db.fetchall(
+            "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
+            f"WHERE deleted_at IS NULL AND held_on >= ? AND {where}",
+            (since, *ids),
+        ),
+        marks(db, wanted, since=since),
+        db.fetchall(
+            f"SELECT branch_id, month, planned_on FROM party_day_plans WHERE {where}", ids
+        ),
+        db.fetchall(
+            "SELECT branch_id, user_id FROM memberships WHERE role IN ('secretary', 'deputy') "
+            f"AND {where} ORDER BY role DESC, user_id",
+            ids,
+        ),
+        _blocked(db, wanted),
+        db.fetchall(f"SELECT * FROM custom_reminders WHERE {where} ORDER BY id", ids),
+        all_settings(db, wanted),
+        snoozes(db, wanted),
+        all_members(db, wanted),
+    )
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
-    # One branch (/status): read only its rows; every branch (the sweep): read each table once.
-    only = ""
-    ids: tuple[int, ...] = ()
-    if wanted is not None and len(wanted) <= 100:
-        ids = tuple(sorted(wanted))
-        only = f" AND branch_id IN ({', '.join('?' * len(ids))})"
-    rows = await db.fetchall(
-        "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
-        "WHERE deleted_at IS NULL AND held_on >= ?" + only,
-        (since, *ids),
-    )
-    for number, row in enumerate(rows):
+    for number, (branch_id, kind, held_on, also, counterpart) in enumerate(meeting_rows):
         # A year of records of thousands of branches: let other updates run now and then.
         if number % 2000 == 1999:
             await asyncio.sleep(0)
-        if not keep(row["branch_id"]):
-            continue
-        day = date.fromisoformat(row["held_on"])
-        if row["kind"] == "heart_to_heart_talk":
-            talks[row["branch_id"]].append((day, row["counterpart"]))
-        also = row["also_counts_as"]
-        for kind in (row["kind"], *(json.loads(also) if also != "[]" else ())):
-            records[row["branch_id"]].append((kind, day))
-    for branch_id, code, period_start in await marks(db):
-        if keep(branch_id):
-            records[branch_id].append((code, period_start))
+        day = date.fromisoformat(held_on)
+        if kind == "heart_to_heart_talk":
+            talks[branch_id].append((day, counterpart))
+        for code in (kind, *(json.loads(also) if also != "[]" else ())):
+            records[branch_id].append((code, day))
+    for branch_id, code, period_start in marked:
+        records[branch_id].append((code, period_start))
     planned: dict[int, dict[date, date]] = defaultdict(dict)
-    for row in await db.fetchall("SELECT branch_id, month, planned_on FROM party_day_plans"):
-        if keep(row["branch_id"]):
-            planned[row["branch_id"]][date.fromisoformat(row["month"] + "-01")] = (
-                date.fromisoformat(row["planned_on"])
-            )
+    for branch_id, month, planned_on in plan_rows:
+        planned[branch_id][date.fromisoformat(month + "-01")] = date.fromisoformat(planned_on)
     editors: dict[int, list[int]] = defaultdict(list)
-    rows = await db.fetchall(
-        "SELECT branch_id, user_id FROM memberships WHERE role IN ('secretary', 'deputy') "
-        "ORDER BY role DESC, user_id"
-    )
-    for row in rows:
-        if keep(row["branch_id"]):
-            editors[row["branch_id"]].append(row["user_id"])
-    blocked = frozenset(
-        r["chat_id"] for r in await db.fetchall("SELECT chat_id FROM blocked_chats")
-    )
+    for branch_id, user_id in editor_rows:
+        editors[branch_id].append(user_id)
     custom: dict[int, list[CustomReminder]] = defaultdict(list)
-    for row in await db.fetchall("SELECT * FROM custom_reminders ORDER BY id"):
-        if keep(row["branch_id"]):
-            custom[row["branch_id"]].append(custom_reminder(row))
-    settings = {k: v for k, v in (await all_settings(db)).items() if keep(k)}
+    for row in custom_rows:
+        custom[row["branch_id"]].append(custom_reminder(row))
     return SweepFacts(
-        branches=branches,
+        branches=[branch_from_row(row) for row in branch_rows],
         settings=settings,
         records=dict(records),
         planned=dict(planned),
-        snoozes={k: v for k, v in (await snoozes(db)).items() if keep(k[0])},
+        snoozes=snoozed,
         editors=dict(editors),
-        blocked=blocked,
+        blocked=frozenset(row["chat_id"] for row in blocked_rows),
         custom=dict(custom),
-        roster={k: v for k, v in (await all_members(db, ids or None)).items() if keep(k)},
+        roster=roster,
         talks=dict(talks),
+    )
+
+
+async def _blocked(db: Database, wanted: tuple[int, ...] | None) -> Iterable[Any]:
+    """The chats that blocked the bot: all of them, or those these branches would write to
+    (their secretaries and deputies, their bound groups)."""
+    if wanted is None:
+        return await db.fetchall("SELECT chat_id FROM blocked_chats")
+    where, ids = among(wanted)
+    return await db.fetchall(
+        "SELECT chat_id FROM blocked_chats WHERE chat_id IN ("
+        f"SELECT user_id FROM memberships WHERE role IN ('secretary', 'deputy') AND {where} "
+        f"UNION SELECT group_chat_id FROM branch_settings WHERE {where})",
+        (*ids, *ids),
     )
 
 

@@ -4,6 +4,7 @@ flow (day → theme, from suggestions or typed → activity form); logging it op
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date
 from typing import Any
@@ -88,10 +89,11 @@ async def show(update: Update, context: BotContext) -> None:
     await close_keyboard(update)
     membership, branch = current
     today = local_today(context)
-    months = [
-        await _month_state(context, branch, today.year, today.month),
-        await _month_state(context, branch, *_month_after(today)),
-    ]
+    # Both months' reads at once: the database's thread answers them back to back.
+    months = await asyncio.gather(
+        _month_state(context, branch, today.year, today.month),
+        _month_state(context, branch, *_month_after(today)),
+    )
     lab = labels()
     rows: list[list[tuple[str, str]]] = []
     if membership.can_record:
