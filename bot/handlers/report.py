@@ -65,7 +65,7 @@ async def report(update: Update, context: BotContext) -> None:
         if in_year:
             before = next((c for c in done if c.id < in_year[0].id), None)
             changes.append(annual.CheckChange(kind, in_year[0], before))
-    marks = await settings.marks(database, branch.id)
+    marks = await settings.marks(database, [branch.id], since=f"{year:04d}-01-01")
     data = annual.build(
         branch,
         year,
