@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config.toml
 
-.PHONY: demo test test-crash test-restarts run bench lint format clean
+.PHONY: demo test test-crash test-restarts run bench bench-quick lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks --quick
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
