@@ -155,13 +155,18 @@ async def _drive(
     try:
         count = len(fake.bot_messages(USER))
         fake.send_text(USER, first)
+        # A process just started takes seconds to import and poll (more on a loaded machine):
+        # its first answer is waited for longer than the next ones.
+        starting = True
         for _ in range(80):
-            await _settle(fake, count, killed, 5)
+            await _settle(fake, count, killed, 30 if starting else 5)
+            starting = False
             if killed.is_set():
                 assert bot.process is not None
                 await bot.process.wait()
                 killed.clear()
                 await bot.start()
+                starting = True
             message = _screen(fake)
             assert message is not None
             text = _visible(message)
