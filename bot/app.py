@@ -16,6 +16,7 @@ from bot.application import BotApplication
 from bot.config import Config
 from bot.forms import FormEngine
 from bot.handlers import (
+    appraisal,
     branch,
     chats,
     checkin,
@@ -131,6 +132,7 @@ def build_forms() -> FormEngine:
         notice.FORM,
         leave.DELETE_FORM,
         leave_reason.FORM,
+        appraisal.FORM,
     ):
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
@@ -164,6 +166,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(records.handlers())
     application.add_handlers(find.handlers())
     application.add_handlers(report.handlers())
+    application.add_handlers(appraisal.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())

@@ -25,7 +25,7 @@ from bot.callbacks import (
     route,
 )
 from bot.knowledge import formation
-from db import invitations
+from db import appraisals, invitations
 
 KIND = Choice(tuple(kind.code for kind in catalog.KINDS))
 KIND_OR_ALL = Choice(("all", *KIND.values))
@@ -205,3 +205,10 @@ TEAM_LEAVE_SURE = route("tm:qq", ID)
 ADMIN_INVITATIONS = route("tm:a")
 ADMIN_INVITE = route("tm:ac")
 ADMIN_REVOKE = route("tm:ar", REF)
+
+# 民主评议党员 (bot.handlers.appraisal): the record, then the member and the grade.
+AP_CARD = route("ap:c", ID)
+AP_PICK = route("ap:m", ID, ID)
+AP_SET = route("ap:s", ID, ID, Choice(appraisals.GRADES))
+AP_REST = route("ap:r", ID)
+AP_EXPORT = route("ap:x", ID)

@@ -42,7 +42,7 @@ from bot.obligations import (
     registered_on,
     state_in,
 )
-from bot.texts import environment, labels
+from bot.texts import environment, labels, render
 from db.models import Branch, BranchProfile, Meeting
 
 # Characters XML 1.0 cannot hold (and DEL), plus lone surrogates that cannot be encoded.
@@ -867,4 +867,44 @@ def report_document(text: str, title: str) -> bytes:
     properties.title = title
     output = BytesIO()
     document.save(output)
+    return output.getvalue()
+
+
+# --------------------------------------------------------------------------- 民主评议党员
+
+
+def appraisal_workbook(
+    branch: Branch, record: Meeting, people: Sequence[tuple[Any, Any]]
+) -> bytes:
+    """The appraisal sheet: each party member with status, grade and reason, then the counts.
+
+    `people` is (member, grade or None) in roster order (bot.handlers.appraisal)."""
+    words, lab = export_labels(), labels()
+    workbook = Workbook()
+    _add_styles(workbook, words.BODY_FONT)
+    ws = workbook.active
+    ws.title = words.APPRAISAL_SHEET
+    title = render("appraisal_file", view="title", branch_name=branch.profile.name, m=record)
+    _title(ws, 1, clean_text(title), 5, "x_title", 30)
+    for column, name in enumerate(words.APPRAISAL_COLUMNS, 1):
+        _put(ws, 2, column, name, "x_header")
+    counts: dict[str, int] = {}
+    for row, (member, grade) in enumerate(people, 3):
+        name = lab.GRADES[grade.grade] if grade else words.APPRAISAL_UNGRADED
+        if grade:
+            counts[grade.grade] = counts.get(grade.grade, 0) + 1
+        values = (row - 2, clean_text(member.name), lab.ROSTER_STATUSES[member.info.status],
+                  name, clean_text(grade.reason) if grade else "")  # fmt: skip
+        for column, value in enumerate(values, 1):
+            _put(ws, row, column, value, "x_center" if column in (1, 3, 4) else "x_text")
+    total = words.APPRAISAL_TOTAL.format(
+        n=len(people),
+        grades="，".join(f"{lab.GRADES[g]} {counts.get(g, 0)}" for g in lab.GRADES),
+    )
+    _put(ws, len(people) + 3, 1, total, "x_note")
+    for column, width in enumerate((6, 14, 12, 10, 40), 1):
+        ws.column_dimensions[get_column_letter(column)].width = width
+    _print_setup(ws, "1:2")
+    output = BytesIO()
+    workbook.save(output)
     return output.getvalue()

@@ -295,6 +295,7 @@ FORGED = [
     "nt:o:{notice}", "nt:read:{notice}:{b}",
     "mb:l:{b}:0", "mb:o:{b}:{mem}", "mb:d:{b}:{mem}", "mb:dd:{b}:{mem}", "mb:x:{b}", "mb:t:{b}",
     "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name", "mb:done:{b}",
+    "ap:c:{rec}", "ap:m:{rec}:{mem}", "ap:s:{rec}:{mem}:excellent", "ap:r:{rec}", "ap:x:{rec}",
 ]  # fmt: skip
 
 

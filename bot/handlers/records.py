@@ -189,6 +189,8 @@ async def open_record(update: Update, context: BotContext, record_id: int) -> No
         _LOGGER.warning("Record %s: %d photos could not be sent", record.id, missing)
     lab = labels()
     rows = [[(lab.EXPORT_WORD, bt.WORD(record_id)), (lab.CHANGE_LOG, bt.CHANGES(record_id))]]
+    if "member_appraisal" in record.counts_as:
+        rows.append([(lab.APPRAISAL_GRADES, bt.AP_CARD(record_id))])
     if may_change(membership, record):
         rows.append([(lab.EDIT_RECORD, bt.EDIT(record_id)), (lab.DELETE, bt.DELETE(record_id))])
     rows.append([(lab.BACK_TO_LIST, bt.RECORDS(branch.id, "all", 0, 0)), (lab.MENU, bt.HOME())])
