@@ -44,6 +44,8 @@ class AnnualReport:
     joined: dict[str, int]  # by step: applied, activist, candidate, admitted (probationary)
     checks: list[CheckChange]
     open_makeups: int
+    # The year's last 民主评议: its day and the number of members at each grade (if graded).
+    appraisal: tuple[date, dict[str, int]] | None = None
 
     @property
     def attendance_rate(self) -> float | None:
@@ -68,6 +70,7 @@ def build(
     dues_marked: Sequence[date] = (),
     checks: Sequence[CheckChange] = (),
     open_makeups: int = 0,
+    appraisal: tuple[date, dict[str, int]] | None = None,
     frequencies: Mapping[str, str] | None = None,
     planned_days: Mapping[date, date] | None = None,
     created_on: date | None = None,
@@ -116,4 +119,5 @@ def build(
         joined=dict(joined),
         checks=list(checks),
         open_makeups=open_makeups,
+        appraisal=appraisal,
     )

@@ -9,7 +9,8 @@ from io import BytesIO
 import docx
 import time_machine
 
-from db import meetings, members, selfchecks, settings
+from db import appraisals, meetings, members, selfchecks, settings
+from db.appraisals import Grade
 from db.models import Meeting, MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
 
@@ -56,6 +57,10 @@ async def test_the_annual_report_says_what_the_books_say(harness: Harness) -> No
                title="<b>宪法</b> & 章程")  # fmt: skip
     await _log(harness, b, "t1", kind="heart_to_heart_talk", held_on=date(2026, 5, 6))
     await _log(harness, b, "old", held_on=date(2025, 12, 3))
+    appraisal, _ = await meetings.create_meeting(
+        database, user_id=SECRETARY, branch_id=b, draft_key="ap",
+        meeting=Meeting(kind="member_appraisal", held_on=date(2026, 12, 20)),
+    )  # fmt: skip
     for month in (1, 2, 3):
         await settings.mark_done(
             database, user_id=SECRETARY, branch_id=b, code="party_dues",
@@ -66,6 +71,12 @@ async def test_the_annual_report_says_what_the_books_say(harness: Harness) -> No
                  MemberInfo("钱七", "applicant", date(2026, 3, 1)),
                  MemberInfo("孙八", "activist", date(2025, 9, 1))):  # fmt: skip
         await members.add(database, user_id=SECRETARY, branch_id=b, info=info)
+    roster = {m.name: m.id for m in await members.list_for(database, b)}
+    assert appraisal.id is not None
+    await appraisals.set_grades(
+        database, user_id=SECRETARY, branch_id=b, meeting_id=appraisal.id,
+        given=[Grade(roster["张三"], "excellent"), Grade(roster["赵六"], "basic", "学习不够")],
+    )  # fmt: skip
     for day, score in ((date(2025, 11, 1), 5), (date(2026, 11, 20), 7)):
         await selfchecks.save(
             database, user_id=SECRETARY, branch_id=b, kind="eight", answers="y" * score,
@@ -78,7 +89,7 @@ async def test_the_annual_report_says_what_the_books_say(harness: Harness) -> No
     sent = harness.fake.sent_files[-1]
     assert sent["file_name"] == "测试支部2026年度党建工作总结（草稿）.docx"
     assert replies[-1] == (
-        "📄 2026年度党建工作总结（草稿）：全年记录 16 次，有 4 项没开够。"
+        "📄 2026年度党建工作总结（草稿）：全年记录 17 次，有 4 项没开够。"
         "用 Word 或 WPS 打开，核对数字，补充【】处后再用。"
     )
     paragraphs, tables = _read(sent["data"])
@@ -86,7 +97,7 @@ async def test_the_annual_report_says_what_the_books_say(harness: Harness) -> No
     assert "现有正式党员 9 名、预备党员 1 名；设支部委员会，书记张三。" in paragraphs[3]
     # 16 records; attendance over those giving both: (10*8 + 10 + 9) / (10*9 + 10 + 10).
     assert paragraphs[5] == (
-        "全年共记录会议和活动 16 次，党员平均到会率 90%（实到 99 人次 / 应到 110 人次）。"
+        "全年共记录会议和活动 17 次，党员平均到会率 90%（实到 99 人次 / 应到 110 人次）。"
         "按规定频次，应开与已开："
     )
     obligations = {row[0]: row[1:] for row in tables[0][1:]}
@@ -108,7 +119,8 @@ async def test_the_annual_report_says_what_the_books_say(harness: Harness) -> No
     assert "支委会缺：3月、7月。" in paragraphs
     annex = {row[0]: row[1] for row in tables[1][1:]}
     assert annex["党组织书记"] == "张三"
-    assert annex["全年组织生活"] == "16 次，其中主题党日 2 次"
+    assert annex["全年组织生活"] == "17 次，其中主题党日 2 次"
+    assert "12月20日民主评议党员：优秀 1 名、合格 0 名、基本合格 1 名、不合格 0 名。" in paragraphs
 
 
 async def test_bad_years_groups_and_strangers(harness: Harness) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections import Counter
 from typing import Any
 
 from telegram import InputFile, Update
@@ -14,7 +15,7 @@ from bot.application import BotContext, app_of
 from bot.handlers.common import answer, current_branch, local_today, reply_template
 from bot.obligations import registered_on
 from bot.texts import environment, render
-from db import checkins, meetings, members, selfchecks, settings, sweep_data
+from db import appraisals, checkins, meetings, members, selfchecks, settings, sweep_data
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,15 +67,24 @@ async def report(update: Update, context: BotContext) -> None:
             before = next((c for c in done if c.id < in_year[0].id), None)
             changes.append(annual.CheckChange(kind, in_year[0], before))
     marks = await settings.marks(database, [branch.id], since=f"{year:04d}-01-01")
+    records = await meetings.meetings_of_year(database, branch.id, year)
+    appraised = [m for m in records if "member_appraisal" in m.counts_as and m.id is not None]
+    appraisal = None
+    if appraised:
+        last = max(appraised, key=lambda m: (m.held_on, m.id or 0))
+        assert last.id is not None
+        counts = Counter(g.grade for g in (await appraisals.grades(database, last.id)).values())
+        appraisal = (last.held_on, dict(counts)) if counts else None
     data = annual.build(
         branch,
         year,
         today,
-        await meetings.meetings_of_year(database, branch.id, year),
+        records,
         await members.list_for(database, branch.id),
         dues_marked=[d for _, code, d in marks if code == "party_dues"],
         checks=changes,
         open_makeups=len(await checkins.open_makeups(database, branch.id)),
+        appraisal=appraisal,
         frequencies=branch_settings.frequencies if branch_settings else None,
         planned_days=facts.planned.get(branch.id),
         created_on=registered_on(branch.created_at, application.config.bot.tzinfo),
