@@ -64,7 +64,6 @@ def _texts(meeting: Meeting) -> list[str]:
         *meeting.agenda,
         meeting.content,
         meeting.resolutions,
-        meeting.activity_form,
         meeting.place,
         meeting.host,
         meeting.recorder,

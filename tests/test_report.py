@@ -15,6 +15,7 @@ from db.models import Meeting, MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
 
 GROUP = -500
+BEFORE = "支部是 2026 年 12 月登记的，之前的年份我没有记录：请写 2026 年或以后的年份。"
 USAGE = "请这样写：/report 生成今年的年度党建工作总结，/report 2025 生成 2025 年的。"
 
 
@@ -129,6 +130,7 @@ async def test_bad_years_groups_and_strangers(harness: Harness) -> None:
         for text, expected in (
             ("/report 2027", "2026 年以后的总结还不能写：请写 2026 年或以前的年份。"),
             ("/report 1999", "年份太早了：请写 2000 年以后的年份，例如 /report 2026。"),
+            ("/report 2025", BEFORE),
             ("/report 二〇二六", USAGE),
             ("/report 2026 2025", USAGE),
             ("/report ２０２６", USAGE),

@@ -54,6 +54,10 @@ async def report(update: Update, context: BotContext) -> None:
     if isinstance(year, str):
         await reply_template(update, "report", view=year, this_year=today.year)
         return
+    created_on = registered_on(branch.created_at, application.config.bot.tzinfo)
+    if year < created_on.year:
+        await reply_template(update, "report", view="before", created_on=created_on)
+        return
     await answer(update)
     await reply_template(update, "preparing_file")
     facts = await sweep_data.load(database, today, branch_ids=[branch.id])
@@ -87,7 +91,7 @@ async def report(update: Update, context: BotContext) -> None:
         appraisal=appraisal,
         frequencies=branch_settings.frequencies if branch_settings else None,
         planned_days=facts.planned.get(branch.id),
-        created_on=registered_on(branch.created_at, application.config.bot.tzinfo),
+        created_on=created_on,
     )
     text = render(
         "annual_report",

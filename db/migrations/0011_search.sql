@@ -1,4 +1,4 @@
--- /find: the words of every record in one text (title, form, place, people, agenda, content,
+-- /find: the words of every record in one text (title, place, people, agenda, content,
 -- resolutions), kept by triggers in the same transaction as the record; a deleted record
 -- leaves it. A search reads the branch's own records (a few hundred) and looks for the words in
 -- this text. An FTS5 trigram index was measured for this and dropped: a phrase's postings span
@@ -11,7 +11,6 @@ CREATE TABLE meeting_words (
 
 INSERT INTO meeting_words (meeting_id, words)
 SELECT id, title
-    || char(10) || activity_form
     || char(10) || place
     || char(10) || host
     || char(10) || recorder
@@ -26,7 +25,6 @@ CREATE TRIGGER meeting_words_insert AFTER INSERT ON meetings WHEN NEW.deleted_at
 BEGIN
     INSERT INTO meeting_words (meeting_id, words)
     VALUES (NEW.id, NEW.title
-    || char(10) || NEW.activity_form
     || char(10) || NEW.place
     || char(10) || NEW.host
     || char(10) || NEW.recorder
@@ -42,7 +40,6 @@ BEGIN
     DELETE FROM meeting_words WHERE meeting_id = OLD.id;
     INSERT INTO meeting_words (meeting_id, words)
     SELECT NEW.id, NEW.title
-    || char(10) || NEW.activity_form
     || char(10) || NEW.place
     || char(10) || NEW.host
     || char(10) || NEW.recorder
