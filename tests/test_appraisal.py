@@ -145,6 +145,10 @@ async def test_forged_stale_and_other_peoples_buttons(harness: Harness) -> None:
     await harness.send("/help", user=THIRD)
     card = (await harness.tap_data(f"ap:c:{record_id}", user=THIRD))[-1]
     assert "参评党员 4 人" in card and "点名字评定等次" not in card
+    assert (
+        "⚠️ 支部有党员 5 名，花名册上只有 4 名：没在花名册上的评不了，请先在 /members 里补全。"
+        in card
+    )
     assert harness.buttons(THIRD) == ["📤 导出评议表", "⬅️ 返回记录"]
     await harness.tap_data(f"ap:m:{record_id}:{ids['张三']}", user=THIRD)
     assert "权限" in harness.callback_answers()[-1]

@@ -20,9 +20,10 @@ from bot.branch_profile import InvalidAnswer
 from bot.callbacks import on
 from bot.forms import Form, Outcome, Refused, Step, Turn
 from bot.handlers.common import allowed, answer, close_keyboard, in_rows, reply
+from bot.member_counts import member_counts
 from bot.textnorm import clean_line
 from bot.texts import labels, render
-from db import appraisals, meetings, members
+from db import appraisals, meetings, members, repo
 from db.appraisals import GRADES, WITH_REASON, Grade
 from db.models import Branch, Meeting, Member, Membership
 
@@ -59,8 +60,14 @@ async def _appraisal(
 async def card_view(database: Any, record: Meeting, membership: Membership) -> tuple[str, Rows]:
     """The grades of every party member, with buttons for those who may grade."""
     assert record.id is not None and record.branch_id is not None
-    people = party_members(await members.list_for(database, record.branch_id))
+    roster = await members.list_for(database, record.branch_id)
+    people = party_members(roster)
     given = await appraisals.grades(database, record.id)
+    branch = await repo.get_branch(database, record.branch_id)
+    assert branch is not None
+    counts_now = member_counts(branch, roster)
+    # A roster not yet complete: the grades would cover part of the branch.
+    unlisted = max(0, counts_now.total - len(people))
     if not people:
         return render("appraisal", view="no_members"), [
             [(labels().BACK_TO_RECORD, bt.RECORD(record.id))]
@@ -92,6 +99,8 @@ async def card_view(database: Any, record: Meeting, membership: Membership) -> t
         ungraded=ungraded,
         too_many=counts.get("excellent", 0) * 3 > len(people),
         can_grade=can_grade,
+        unlisted=unlisted,
+        total=counts_now.total,
     )
     return text, rows
 

@@ -131,6 +131,11 @@ async def _save(turn: Turn[LogDraft], key: str) -> Outcome:
     lab = labels()
     rows = [
         [(lab.VIEW_RECORD, bt.RECORD(saved.id)), (lab.EXPORT_WORD, bt.WORD(saved.id))],
+        *(
+            [[(lab.APPRAISAL_GRADES, bt.AP_CARD(saved.id))]]
+            if "member_appraisal" in saved.counts_as
+            else []
+        ),
         [(lab.LOG_ANOTHER, bt.MENU_LOG()), (lab.MENU, bt.HOME())],
     ]
     return Outcome(render(template, m=saved), rows)
