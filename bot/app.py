@@ -37,7 +37,6 @@ from bot.handlers import (
     team,
 )
 from bot.handlers.checkin import leave_reason
-from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from bot.updates import DatabaseHealth, InboxBot, InboxQueue, PerUserProcessor
 from db import Database
@@ -105,7 +104,6 @@ def build_application(
             # Webhook mode acknowledges on `put`, so the queue stores first (polling: get_updates).
             InboxQueue(database, health) if config.telegram.webhook_url else asyncio.Queue()
         )
-        .persistence(SQLitePersistence(database))
         .post_init(post_init)
     )
     application = builder.build()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -10,8 +9,6 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler
-from telegram.warnings import PTBUserWarning
 
 from bot import access
 from bot.access import Need
@@ -20,7 +17,6 @@ from bot.texts import render, split_message
 from db.models import Branch, Membership
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
-FLOW_KEY = "flow"
 
 
 def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
@@ -128,36 +124,10 @@ def local_today(context: BotContext) -> date:
     return datetime.now(app_of(context).config.bot.tzinfo).date()
 
 
-def user_data(context: BotContext) -> dict[str, Any]:
-    """The user's persisted data (string keys only: it is stored as JSON)."""
-    data = context.user_data
-    assert data is not None
-    return data
-
-
 def active_flow(context: BotContext) -> str | None:
-    """The guided flow the user is in, if any (a form of the engine, or an older flow)."""
+    """The form the user has open, if any."""
     user = getattr(context, "_user_id", None)
     forms = app_of(context).forms
-    if user is not None and forms is not None and forms.active(user):
-        return str(forms.active(user))
-    return user_data(context).get(FLOW_KEY)
-
-
-def set_flow(context: BotContext, name: str | None) -> None:
-    """Mark the guided flow the user is in (None: none)."""
-    if name is None:
-        user_data(context).pop(FLOW_KEY, None)
-    else:
-        user_data(context)[FLOW_KEY] = name
-
-
-def conversation(**kwargs: Any) -> ConversationHandler[Any]:
-    """A named, persistent ConversationHandler tracked per user and chat.
-
-    Buttons are tracked per chat, not per message, on purpose: every callback checks that it
-    belongs to the current step, so an old button is refused rather than ignored.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-        return ConversationHandler(persistent=True, **kwargs)
+    if user is None or forms is None:
+        return None
+    return forms.active(user)

@@ -26,7 +26,6 @@ from bot.handlers.members_view import (
     expired,
     ids,
     member_of,
-    older_flow_busy,
 )
 from bot.texts import labels, render
 from db import members
@@ -286,8 +285,6 @@ async def begin_add(update: Update, context: BotContext) -> None:
     if found_ids is None:
         await expired(update)
         return
-    if await older_flow_busy(update, context):
-        return
     found = await allowed(update, context, found_ids[0], Need.EDIT)
     if found is None:
         return
@@ -297,8 +294,6 @@ async def begin_add(update: Update, context: BotContext) -> None:
 
 async def begin_edit(update: Update, context: BotContext) -> None:
     """mb:e:<branch>:<member>:<field>: change one field from the card."""
-    if await older_flow_busy(update, context):
-        return
     found = await member_of(update, context, Need.EDIT)
     if found is None:
         return

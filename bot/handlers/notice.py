@@ -26,7 +26,6 @@ from bot.application import BotContext, app_of
 from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswer
 from bot.forms import Choice, Form, NotNow, Outcome, Refused, Step, Turn
 from bot.handlers.common import (
-    active_flow,
     answer,
     callback_parts,
     close_keyboard,
@@ -268,12 +267,6 @@ async def begin(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     forms = app_of(context).forms
-    if forms.active(user.id) is None and active_flow(context):
-        # A flow not on the form engine yet.
-        await answer(update, render("finish_flow_first"), alert=True)
-        if update.callback_query is None:
-            await reply_template(update, "finish_flow_first")
-        return
     await forms.start(update, context, NAME, NoticeDraft())
 
 

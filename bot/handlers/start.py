@@ -16,7 +16,6 @@ from bot.handlers.common import (
     is_private,
     reply,
     reply_template,
-    set_flow,
     stale,
 )
 from bot.texts import labels, render
@@ -94,7 +93,6 @@ async def help_topic(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> None:
     """/cancel when no flow is active."""
-    set_flow(context, None)
     await reply_template(update, "nothing_to_cancel")
 
 
