@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -27,8 +27,22 @@ def environment() -> Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render ``bot/templates/<template>.j2`` to a message text."""
+    """Render ``bot/templates/<template>.j2`` to a message text.
+
+    Without a context the text is the same for everyone (a template sees nothing else: no clock,
+    no user), so it is rendered once.
+    """
+    if not context:
+        return render_fixed(template)
     return environment().get_template(f"{template}.j2").render(**context).strip()
+
+
+# Bounded: the choices of every fixed text are a handful of constants in the code.
+@lru_cache(maxsize=512)
+def render_fixed(template: str, **choices: str | int | bool | None) -> str:
+    """A text that depends only on constant choices (a help topic, a view name), never on a
+    user's data, rendered once per choice: /help costs a dictionary look-up, not a render."""
+    return environment().get_template(f"{template}.j2").render(**choices).strip()
 
 
 @cache

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from bot.branch_profile import FIELDS, InvalidAnswer, RuleWarning
 from bot.emulator.html import parse_html
+from bot.handlers.start import HELP_TOPICS
 from bot.meeting_form import steps_for
 from bot.meetings import MEETING_KINDS
 from bot.member_counts import MemberCounts
 from bot.partyday import ideas_for
 from bot.reminders import Notice
-from bot.texts import labels, render, split_message
+from bot.texts import environment, labels, render, render_fixed, split_message
 from db.models import BranchProfile, Meeting, PartyDayPlan, Photo
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "bot" / "templates"
@@ -203,3 +204,15 @@ def test_reminder_texts_render_for_every_stage() -> None:
     parse_html(render("custom_reminder", text="<i>交党费</i> & 🚩", branch_name="支部"))
     parse_html(render("snoozed", until=date(2026, 11, 24)))
     parse_html(render("marked_done", created=True))
+
+
+def test_fixed_texts_are_rendered_once_and_the_same_as_a_render() -> None:
+    for topic in ("home", *HELP_TOPICS):
+        fresh = environment().get_template("help.j2").render(topic=topic).strip()
+        assert render_fixed("help", topic=topic) == fresh
+        before = render_fixed.cache_info().hits
+        assert render_fixed("help", topic=topic) == fresh
+        assert render_fixed.cache_info().hits == before + 1
+    # Without a context a render is the same for everyone, so it is a fixed text too.
+    plain = environment().get_template("nothing_to_cancel.j2").render().strip()
+    assert render("nothing_to_cancel") == plain == render_fixed("nothing_to_cancel")

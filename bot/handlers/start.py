@@ -18,7 +18,7 @@ from bot.handlers.common import (
     reply_template,
     stale,
 )
-from bot.texts import labels, render
+from bot.texts import labels, render, render_fixed
 from db import admins, repo
 from db.database import is_transient
 
@@ -81,14 +81,14 @@ async def help_command(update: Update, context: BotContext) -> None:
     """/help: a short page; each topic is a command the user taps (a phone screen, not a
     manual; no keyboard, so /help stays cheap)."""
     await answer(update)
-    await reply_template(update, "help", topic="home")
+    await reply(update, render_fixed("help", topic="home"))
 
 
 async def help_topic(update: Update, context: BotContext) -> None:
     """/help_<topic>: the commands of one topic."""
     text = update.effective_message.text if update.effective_message else ""
     topic = (text or "").split()[0].split("@")[0].removeprefix("/help_")
-    await reply_template(update, "help", topic=topic if topic in HELP_TOPICS else "home")
+    await reply(update, render_fixed("help", topic=topic if topic in HELP_TOPICS else "home"))
 
 
 async def cancel(update: Update, context: BotContext) -> None:
