@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,16 @@ class Harness:
     def callback_answers(self) -> list[str]:
         """Texts shown for button taps (toasts and alerts)."""
         return [a.get("text") or "" for a in self.fake.callback_answers]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def knowledge_index() -> None:
+    """The bot builds its question index on the first question (bot.handlers.guidance); a test
+    that asks one would wait seconds for it under a loaded machine, so each test process starts
+    the build at once, beside the tests, as a long-running bot has it by the time it is asked."""
+    from bot.knowledge import search
+
+    threading.Thread(target=search.warm_up, name="knowledge-index", daemon=True).start()
 
 
 @pytest.fixture
