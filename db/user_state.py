@@ -23,19 +23,17 @@ async def get(db: Database, user_id: int, name: str) -> dict[str, Any] | None:
 async def put(db: Database, user_id: int, name: str, value: dict[str, Any]) -> None:
     """Store (or replace) the user's wait of this kind."""
     data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO user_state (user_id, name, data, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(user_id, name) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at",
-            (user_id, name, data, utcnow()),
-        )
+    await db.write(
+        "INSERT INTO user_state (user_id, name, data, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(user_id, name) DO UPDATE SET data = excluded.data, "
+        "updated_at = excluded.updated_at",
+        (user_id, name, data, utcnow()),
+    )
 
 
 async def delete(db: Database, user_id: int, name: str) -> bool:
     """Forget the user's wait of this kind; False if there was none (a second tap)."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM user_state WHERE user_id = ? AND name = ?", (user_id, name)
-        )
-        return cursor.rowcount > 0
+    rows = await db.write(
+        "DELETE FROM user_state WHERE user_id = ? AND name = ? RETURNING 1", (user_id, name)
+    )
+    return bool(rows)
