@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
+from jinja2.bccache import Bucket, BytecodeCache
 
 MAX_MESSAGE = 4096
 _TOKEN = re.compile(r"<[^>]*>|&[^;\s]*;|.", re.DOTALL)
+
+
+class _SparingCache(FileSystemBytecodeCache):
+    """Compiled templates on disk, never in the way of a reply: a full disk or an unreadable
+    file only means compiling again."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    """A private folder in the temp dir (none where there is no safe one)."""
+    try:
+        return _SparingCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 @cache
@@ -23,7 +46,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         # Compiled templates kept on disk (a private folder in the temp dir, keyed by each
         # template's source): compiling labels.j2 alone took a quarter of a second of every start.
-        bytecode_cache=FileSystemBytecodeCache(),
+        bytecode_cache=_bytecode_cache(),
     )
     env.globals["labels"] = env.get_template("labels.j2").module
     return env

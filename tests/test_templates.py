@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from bot import texts
 from bot.branch_profile import FIELDS, InvalidAnswer, RuleWarning
 from bot.emulator.html import parse_html
 from bot.handlers.start import HELP_TOPICS
@@ -216,3 +217,13 @@ def test_fixed_texts_are_rendered_once_and_the_same_as_a_render() -> None:
     # Without a context a render is the same for everyone, so it is a fixed text too.
     plain = environment().get_template("nothing_to_cancel.j2").render().strip()
     assert render("nothing_to_cancel") == plain == render_fixed("nothing_to_cancel")
+
+
+def test_a_template_cache_that_cannot_be_written_never_stops_a_reply(tmp_path: Path) -> None:
+    # A full disk or a vanished temp folder: the template is compiled again, the text is sent.
+    gone = tmp_path / "gone"
+    cache = texts._SparingCache(directory=str(gone))
+    env = environment().overlay(bytecode_cache=cache, cache_size=0)
+    text = env.get_template("nothing_to_cancel.j2").render().strip()
+    assert text == render("nothing_to_cancel")
+    assert not gone.exists()
