@@ -43,13 +43,10 @@ async def authorize(
     """The user's membership and the branch, if the user's role there meets the need."""
     if not 0 < branch_id < 2**63:
         return None
-    membership = await repo.get_membership(database, user_id, branch_id)
-    if membership is None or not allows(membership.role, need):
+    found = await repo.membership_with_branch(database, user_id, branch_id)
+    if found is None or not allows(found[0].role, need):
         return None
-    branch = await repo.get_branch(database, branch_id)
-    if branch is None:
-        return None
-    return membership, branch
+    return found
 
 
 # Which roles each role may invite (and list and revoke the invitations of).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -40,7 +39,6 @@ from bot.handlers import (
     team,
 )
 from bot.handlers.checkin import leave_reason
-from bot.persistence import SQLitePersistence
 from bot.texts import labels
 from bot.updates import DatabaseHealth, InboxBot, InboxQueue, PerUserProcessor
 from db import Database
@@ -56,12 +54,9 @@ async def post_init(application: Application) -> None:
     """Set the command menu shown beside the text field (in Chinese)."""
     commands = [BotCommand(name, description) for name, description in labels().COMMANDS]
     await application.bot.set_my_commands(commands)
-    # Build the question index in a worker thread: the first question need not wait for it. A
-    # daemon thread: a bot told to stop just after starting exits at once, not after the build
-    # (the event loop's executor is waited for at exit; SIGTERM took 3 s, under load over 30 s).
-    from bot.knowledge import search
-
-    threading.Thread(target=search.warm_up, name="knowledge-index", daemon=True).start()
+    # The question index is not built here: a build beside the event loop holds the GIL for
+    # seconds and slowed every reply after a start; the first question builds it in a worker
+    # thread (bot.handlers.guidance.answer_question).
     if isinstance(application, BotApplication):
         from bot import jobs
 
@@ -108,7 +103,6 @@ def build_application(
             # Webhook mode acknowledges on `put`, so the queue stores first (polling: get_updates).
             InboxQueue(database, health) if config.telegram.webhook_url else asyncio.Queue()
         )
-        .persistence(SQLitePersistence(database))
         .post_init(post_init)
     )
     application = builder.build()

@@ -13,7 +13,6 @@ from telegram.error import NetworkError
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Config
-from bot.persistence import SQLitePersistence
 from bot.updates import DatabaseHealth, InboxBot
 from db import Database, inbox
 from db.database import is_transient
@@ -22,17 +21,18 @@ _LOGGER = logging.getLogger(__name__)
 # An update older than this is not answered after a restart: the user has moved on.
 REPLAY_WITHIN = timedelta(days=1)
 EXIT_DATABASE = 3
-# Marks of updates that changed no persistence are written together: after this many
-# seconds, or at once when this many are waiting.
+# Marks of handled updates are written together: after this many seconds, or at once when
+# this many are waiting.
 MARK_DELAY = 0.2
 MARK_BATCH = 200
 
 
 class BotApplication(Application):  # type: ignore[misc]
-    """An Application that owns the database and saves its persistence after every update.
+    """An Application that owns the database and marks each update handled in its inbox.
 
-    python-telegram-bot saves persistence on a timer; saving right after each update means a
-    crash (kill -9) can never lose a step of a conversation that the user already saw answered.
+    It has no python-telegram-bot persistence: every state a user waits on is committed by its
+    handler before the answer goes out (bot.forms, db.user_state), so a crash (kill -9) can
+    never lose a step that the user already saw answered.
     """
 
     def __init__(
@@ -55,9 +55,11 @@ class BotApplication(Application):  # type: ignore[misc]
         self._finished: set[int] = set()
         self._commit_lock = asyncio.Lock()
         self._mark_task: asyncio.Task[None] | None = None
+        # Update ids replayed from the inbox at start (the flood guard does not count them).
+        self.replayed: set[int] = set()
 
     async def initialize(self) -> None:
-        """Open the database (and apply migrations) before persistence is loaded from it."""
+        """Open the database (and apply migrations), load the open forms, queue the inbox."""
         await self.database.open()
         from db.outbox import blocked_chat_ids
 
@@ -78,6 +80,7 @@ class BotApplication(Application):  # type: ignore[misc]
         fresh = [(update_id, data) for update_id, data, received in rows if received >= oldest]
         if fresh:
             _LOGGER.info("Handling %d updates left unhandled by the last run", len(fresh))
+        self.replayed.update(update_id for update_id, _ in fresh)
         for _, data in fresh:
             # put_nowait: in webhook mode `put` would store it again (and drop it as known).
             self.update_queue.put_nowait(Update.de_json(json.loads(data), self.bot))
@@ -86,15 +89,17 @@ class BotApplication(Application):  # type: ignore[misc]
             _LOGGER.info("Pruned %d handled updates from the inbox", pruned)
 
     async def shutdown(self) -> None:
-        """Close the database after everything else has stopped."""
+        """Close the database after everything else has stopped and the last marks are in."""
         try:
             await super().shutdown()
         finally:
+            if self.database.is_open:
+                await self.flush_marks()
             # Its threads would keep the process alive (a supervisor waits for the exit).
             await self.database.close()
 
     async def process_update(self, update: object) -> None:
-        """Handle the update, then commit its persistence and mark it handled, together.
+        """Handle the update, then mark it handled (with others, or at once: see `_commit`).
 
         Nothing raises out of here: python-telegram-bot's update fetcher would stop, and the
         bot would go deaf while the process stays alive.
@@ -118,35 +123,26 @@ class BotApplication(Application):  # type: ignore[misc]
                 self._progress.notify_all()
 
     async def _commit(self, *, force: bool = True) -> None:
-        """Write the persistence and mark handled every update whose handlers finished.
+        """Mark handled every update whose handlers finished, in one transaction.
 
-        python-telegram-bot stages the state of all users at once, so this commit may carry
-        the new step of another user's update that finished meanwhile: that update is marked
-        handled here too, or a crash now would replay it onto its own new step. The finished
-        ids are taken, and the state staged, without another task running in between.
-
-        Unless forced, an update that changed no persistence (/help, or a form whose state the
-        engine commits itself) is only marked later, together with others: replaying such an
-        update repeats at most a reply, and a write per /help would halve the bot's speed.
+        A handler commits its own effects (a form its step, a repository its rows) before it
+        answers, so what is left is the mark. Unless forced, it waits to be written together
+        with others: replaying an update whose mark was lost repeats at most a reply, and a
+        write per /help would halve the bot's speed.
         """
         async with self._commit_lock:
             handled = sorted(self._finished)
+            if not handled:
+                return
+            if not force and self.running and len(handled) < MARK_BATCH:
+                self._mark_later()
+                return
+            self._finished.difference_update(handled)
             try:
-                await super().update_persistence()
-                persistence = self.persistence
-                staged = isinstance(persistence, SQLitePersistence) and persistence.has_pending
-                later = self.running and len(handled) < MARK_BATCH
-                if not (force or staged) and later:
-                    self._mark_later()
-                    return
-                self._finished.difference_update(handled)
-                if isinstance(persistence, SQLitePersistence):
-                    await persistence.write_pending(handled)
-                elif handled:
-                    async with self.database.transaction() as conn:
-                        await inbox.mark_handled(conn, handled)
+                async with self.database.transaction() as conn:
+                    await inbox.mark_handled(conn, handled)
             except Exception as exc:
-                # Marked with the next successful commit (the staged state is kept as well).
+                # Marked with the next successful commit.
                 self._finished.update(handled)
                 if is_transient(exc):
                     self.health.failed(exc)
@@ -157,14 +153,11 @@ class BotApplication(Application):  # type: ignore[misc]
         """Flush the waiting marks after MARK_DELAY, once (awaited by stop(), like any task)."""
         if self._mark_task is not None and not self._mark_task.done():
             return
-        self._mark_task = self.create_task(self._flush_marks(), name="inbox-marks")
+        self._mark_task = self.create_task(self._flush_marks_later(), name="inbox-marks")
 
-    async def _flush_marks(self) -> None:
+    async def _flush_marks_later(self) -> None:
         await asyncio.sleep(MARK_DELAY)
-        try:
-            await self._commit()
-        except Exception as exc:
-            _LOGGER.error("Could not mark updates handled: %s: %s", type(exc).__name__, exc)
+        await self.flush_marks()
 
     async def process_error(
         self, update: object | None, error: Exception, *args: Any, **kwargs: Any
@@ -181,15 +174,14 @@ class BotApplication(Application):  # type: ignore[misc]
             self.health.failed(error)
         return await super().process_error(update, error, *args, **kwargs)
 
-    async def update_persistence(self) -> None:
-        """Stage every change and write them (python-telegram-bot's timer and shutdown).
-
-        A failure is logged and kept for the next run: raising here would break the shutdown.
+    async def flush_marks(self) -> None:
+        """Mark handled, now, every update whose handlers finished (a timer, a deleted
+        branch's updates, the shutdown). A failure is logged; the marks wait for the next run.
         """
         try:
             await self._commit()
         except Exception as exc:
-            _LOGGER.error("Could not save the persistence: %s: %s", type(exc).__name__, exc)
+            _LOGGER.error("Could not mark updates handled: %s: %s", type(exc).__name__, exc)
 
     async def _tell_not_saved(self, update: object) -> None:
         """Say that the step was not saved, rather than leaving the user guessing."""

@@ -174,9 +174,12 @@ def _counted(update: Update) -> bool:
 class FloodGuard(BaseHandler[Update, BotContext, None]):
     """The handler that lets an update through or drops it (ApplicationHandlerStop)."""
 
-    def __init__(self, limiter: FloodLimiter) -> None:
+    def __init__(self, limiter: FloodLimiter, replayed: set[int] | None = None) -> None:
         super().__init__(self._decide)
         self.limiter = limiter
+        # Updates handled again from the inbox after a restart (BotApplication.replayed): they
+        # passed the guard when they came, and must not use up the bucket a second time.
+        self.replayed = replayed if replayed is not None else set()
         # The verdicts that need the callback (a notice, a role lookup), by update id.
         self._pending: dict[int, Verdict] = {}
 
@@ -184,10 +187,13 @@ class FloodGuard(BaseHandler[Update, BotContext, None]):
         """False lets the update through; True hands it to the callback to drop.
 
         A silent drop happens here, before python-telegram-bot builds a context: raised from
-        the check, ApplicationHandlerStop also spares the persistence write that a handled
-        update costs, so a flooder's excess costs next to nothing.
+        the check, ApplicationHandlerStop also spares building a context and trying the other
+        handlers, so a flooder's excess costs next to nothing.
         """
         if not isinstance(update, Update) or not _counted(update):
+            return False
+        if update.update_id in self.replayed:
+            self.replayed.discard(update.update_id)
             return False
         album = update.message.media_group_id if update.message else None
         if album is not None and self.limiter.seen_album(album):
@@ -239,7 +245,8 @@ async def _tell(update: Update) -> None:
 
 def register(application: Application, clock: Callable[[], float] = time.monotonic) -> None:
     """Put the flood guard before every other handler."""
-    application.add_handler(FloodGuard(FloodLimiter(clock)), group=GROUP)
+    replayed = getattr(application, "replayed", None)
+    application.add_handler(FloodGuard(FloodLimiter(clock), replayed), group=GROUP)
 
 
 def unlimited(application: Application) -> None:

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
+from jinja2.bccache import Bucket, BytecodeCache
 
 MAX_MESSAGE = 4096
 _TOKEN = re.compile(r"<[^>]*>|&[^;\s]*;|.", re.DOTALL)
+
+
+class _SparingCache(FileSystemBytecodeCache):
+    """Compiled templates on disk, never in the way of a reply: a full disk or an unreadable
+    file only means compiling again."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    """A private folder in the temp dir (none where there is no safe one)."""
+    try:
+        return _SparingCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 @cache
@@ -21,14 +44,31 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,
+        # Compiled templates kept on disk (a private folder in the temp dir, keyed by each
+        # template's source): compiling labels.j2 alone took a quarter of a second of every start.
+        bytecode_cache=_bytecode_cache(),
     )
     env.globals["labels"] = env.get_template("labels.j2").module
     return env
 
 
 def render(template: str, **context: Any) -> str:
-    """Render ``bot/templates/<template>.j2`` to a message text."""
+    """Render ``bot/templates/<template>.j2`` to a message text.
+
+    Without a context the text is the same for everyone (a template sees nothing else: no clock,
+    no user), so it is rendered once.
+    """
+    if not context:
+        return render_fixed(template)
     return environment().get_template(f"{template}.j2").render(**context).strip()
+
+
+# Bounded: the choices of every fixed text are a handful of constants in the code.
+@lru_cache(maxsize=512)
+def render_fixed(template: str, **choices: str | int | bool | None) -> str:
+    """A text that depends only on constant choices (a help topic, a view name), never on a
+    user's data, rendered once per choice: /help costs a dictionary look-up, not a render."""
+    return environment().get_template(f"{template}.j2").render(**choices).strip()
 
 
 @cache
@@ -43,6 +83,8 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     Templates close every tag on the line that opens it, so cutting between lines never cuts a
     tag; a single line longer than the limit is cut where no element is open.
     """
+    if len(text) <= limit:
+        return [text]
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):

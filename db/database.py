@@ -226,7 +226,14 @@ class Database:
             )
 
     async def _begin(self, conn: aiosqlite.Connection) -> None:
-        """BEGIN IMMEDIATE, retried with backoff while another process holds the write lock.
+        """BEGIN IMMEDIATE, retried with backoff while another process holds the write lock."""
+        await self._patiently(conn, "BEGIN IMMEDIATE")
+
+    async def _patiently(
+        self, conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
+    ) -> list[aiosqlite.Row]:
+        """A statement that takes the write lock, retried with backoff while another process
+        holds it; its rows (a RETURNING clause's).
 
         SQLite's own busy wait blocks the connection's thread, so it is kept short and the
         waiting is done here, where other tasks' reads go on meanwhile.
@@ -236,10 +243,10 @@ class Database:
         logged = False
         while True:
             try:
-                await conn.execute("BEGIN IMMEDIATE")
+                rows = list(await conn.execute_fetchall(sql, params))
                 if logged:
                     _LOGGER.info("Database writable again after %.1f s", self._clock() - started)
-                return
+                return rows
             except sqlite3.Error as exc:
                 if not is_transient(exc):
                     raise
@@ -254,6 +261,13 @@ class Database:
                     logged = True
             await self._sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """One statement that is a whole write by itself (SQLite makes it atomic); its rows
+        (a RETURNING clause's). One trip to the connection's thread where a transaction takes
+        three (BEGIN, the statement, COMMIT): a form's step writes twice per update."""
+        async with self._write_lock:
+            return await self._patiently(self.conn, sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -283,11 +297,14 @@ class Database:
                 _IN_TRANSACTION.reset(token)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        """The row of a query of one row (by key, or with LIMIT 1), or None."""
-        return next(iter(await self.fetchall(sql, params)), None)
+        """The first row of a query (which asks for one), or None.
+
+        One trip to the connection's thread, not three (execute, fetch, close): each trip waits
+        for the event loop's thread to hand over the GIL, and a busy bot pays that per read.
+        """
+        rows = list(await self.reader.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[aiosqlite.Row]:
-        """All rows of a query."""
-        # One trip to the connection's thread; a cursor takes three (execute, fetch, close),
-        # each a wait for that thread on a busy machine.
+        """All rows of a query (one trip to the connection's thread)."""
         return await self.reader.execute_fetchall(sql, params)

@@ -106,6 +106,9 @@ async def _delete_branch(
     await conn.execute(
         "DELETE FROM form_state WHERE json_extract(data, '$.draft.branch_id') = ?", (branch_id,)
     )
+    await conn.execute(
+        "DELETE FROM user_state WHERE json_extract(data, '$.branch_id') = ?", (branch_id,)
+    )
     await conn.execute("DELETE FROM branches WHERE id = ?", (branch_id,))
     await write_audit(
         conn,
@@ -174,6 +177,7 @@ async def forget_user(db: Database, user_id: int, *, sole_branches: tuple[int, .
         await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (user_id,))
         await conn.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (user_id,))
         await conn.execute("DELETE FROM form_state WHERE user_id = ?", (user_id,))
+        await conn.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
         await inbox.forget_sender(conn, user_id)
         await conn.execute(
             "UPDATE selfchecks SET source_key = 'forgotten:' || id "

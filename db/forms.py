@@ -13,25 +13,22 @@ async def load_all(db: Database) -> dict[int, tuple[str, bytes, int]]:
 
 async def save(db: Database, user_id: int, form: str, data: bytes, rev: int, shown: int) -> None:
     """Commit a conversation's new state (before its next question is sent)."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO form_state (user_id, form, data, rev, shown, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET form = excluded.form, "
-            "data = excluded.data, rev = excluded.rev, shown = excluded.shown, "
-            "updated_at = excluded.updated_at",
-            (user_id, form, data.decode(), rev, shown, utcnow()),
-        )
+    await db.write(
+        "INSERT INTO form_state (user_id, form, data, rev, shown, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET form = excluded.form, "
+        "data = excluded.data, rev = excluded.rev, shown = excluded.shown, "
+        "updated_at = excluded.updated_at",
+        (user_id, form, data.decode(), rev, shown, utcnow()),
+    )
 
 
 async def mark_shown(db: Database, user_id: int, rev: int) -> None:
     """Telegram accepted the question of revision `rev`: typed answers may now be taken."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE form_state SET shown = ? WHERE user_id = ? AND rev = ?", (rev, user_id, rev)
-        )
+    await db.write(
+        "UPDATE form_state SET shown = ? WHERE user_id = ? AND rev = ?", (rev, user_id, rev)
+    )
 
 
 async def delete(db: Database, user_id: int) -> None:
     """Close the user's conversation."""
-    async with db.transaction() as conn:
-        await conn.execute("DELETE FROM form_state WHERE user_id = ?", (user_id,))
+    await db.write("DELETE FROM form_state WHERE user_id = ?", (user_id,))

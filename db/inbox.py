@@ -26,23 +26,20 @@ async def store(db: Database, updates: Sequence[Incoming]) -> set[int]:
     if not updates:
         return set()
     now = utcnow()
-    async with db.transaction() as conn:
-        ids = [update.update_id for update in updates]
-        marks = ",".join("?" * len(ids))
-        async with conn.execute(
-            f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids
-        ) as cursor:
-            known = {row["update_id"] for row in await cursor.fetchall()}
-        await conn.executemany(
-            "INSERT OR IGNORE INTO inbox (update_id, data, user_id, chat_id, received_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (update.update_id, update.data, update.user_id, update.chat_id, now)
-                for update in updates
-                if update.update_id not in known
-            ],
-        )
-    return set(ids) - known
+    # One statement: the rows that were new come back (a batch is stored before any of it is
+    # handled, so its trips to the database thread are on every update's path).
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(updates))
+    params = [
+        value
+        for update in updates
+        for value in (update.update_id, update.data, update.user_id, update.chat_id, now)
+    ]
+    rows = await db.write(
+        "INSERT INTO inbox (update_id, data, user_id, chat_id, received_at) "
+        f"VALUES {values} ON CONFLICT(update_id) DO NOTHING RETURNING update_id",
+        params,
+    )
+    return {row[0] for row in rows}
 
 
 async def highest_update_id(db: Database) -> int:

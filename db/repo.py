@@ -159,6 +159,21 @@ async def get_membership(db: Database, user_id: int, branch_id: int) -> Membersh
     return Membership(row["user_id"], row["branch_id"], row["role"]) if row else None
 
 
+async def membership_with_branch(
+    db: Database, user_id: int, branch_id: int
+) -> tuple[Membership, Branch] | None:
+    """The user's role in that branch and the branch, in one read (every step of a form checks
+    them), or None if they do not belong to it."""
+    row = await db.fetchone(
+        "SELECT m.role AS role, b.* FROM memberships m JOIN branches b ON b.id = m.branch_id "
+        "WHERE m.user_id = ? AND m.branch_id = ?",
+        (user_id, branch_id),
+    )
+    if row is None:
+        return None
+    return Membership(user_id, branch_id, row["role"]), branch_from_row(row)
+
+
 async def list_memberships(db: Database, user_id: int) -> list[tuple[Membership, Branch]]:
     """Every branch the user belongs to, with their role, oldest first."""
     rows = await db.fetchall(

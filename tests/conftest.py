@@ -233,6 +233,16 @@ class Harness:
         return [a.get("text") or "" for a in self.fake.callback_answers]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def knowledge_index() -> None:
+    """The bot builds its question index on the first question (bot.handlers.guidance); a test
+    that asks one would wait seconds for it under a loaded machine, so each test process starts
+    the build at once, beside the tests, as a long-running bot has it by the time it is asked."""
+    from bot.knowledge import search
+
+    threading.Thread(target=search.warm_up, name="knowledge-index", daemon=True).start()
+
+
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     """A started bot on a fresh database."""

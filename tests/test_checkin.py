@@ -380,6 +380,37 @@ async def test_restart_in_the_middle_keeps_the_marks(tmp_path: Path) -> None:
         await second.stop()
 
 
+async def test_a_name_pick_and_a_leave_survive_a_restart(tmp_path: Path) -> None:
+    first = Harness(tmp_path / "bot.sqlite3")
+    await first.start()
+    branch_id, member_ids, users = await setup_branch(first, party=3, linked=0, extra=1)
+    card_id = await open_card(first)
+    message_id = card_message(first)["message_id"]
+    signer, leaver = users[0], users[1]
+    assert "请到与我的私聊中点选" in await tap_card(first, signer, f"ck:in:{card_id}", message_id)
+    await tap_card(first, leaver, f"ck:lv:{card_id}", message_id)
+    assert first.buttons(leaver) == ["党员01", "党员02", "党员03", "名单里没有我"]
+    await first.stop()
+    second = Harness(tmp_path / "bot.sqlite3", fake=first.fake)
+    await second.start()
+    try:
+        # The lists sent before the restart still work, each with what was tapped.
+        replies = await second.tap("党员02", user=signer)
+        assert "已确认你是 党员02，签到成功" in replies[-1]
+        replies = await second.tap("党员03", user=leaver)
+        assert replies[0] == "已确认你是 党员03。" and "请写一句请假原因" in replies[-1]
+        assert "已登记请假" in (await second.send("出差", user=leaver))[-1]
+        assert second.app is not None
+        database = second.app.database
+        linked = await members.by_user(database, branch_id, signer)
+        assert linked is not None and linked.id == member_ids[1]
+        assert await checkins.state_of(database, card_id, member_ids[2]) == "leave"
+        # The picks are done: nothing is left waiting.
+        assert await database.fetchall("SELECT * FROM user_state") == []
+    finally:
+        await second.stop()
+
+
 def test_templates_render_with_their_context() -> None:
     name = "<b>A&B</b>"
     tally = Tally(3, [name], [(name, "<i>")], [name])

@@ -1,4 +1,4 @@
-"""Storage: migrations, repository functions, audit log and the persistence tables."""
+"""Storage: migrations, repository functions, audit log and the users' waiting state."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.persistence import SQLitePersistence
-from db import Database, DatabaseError, repo
+from db import Database, DatabaseError, repo, user_state
 from db.database import migrations
 from db.models import BranchProfile
 
@@ -128,32 +127,52 @@ async def test_roles(database: Database) -> None:
         )
 
 
-async def test_persistence_round_trip(tmp_path: Path) -> None:
-    path = tmp_path / "p.sqlite3"
-    db = Database(path)
-    await db.open()
-    persistence = SQLitePersistence(db)
-    await persistence.update_user_data(1, {"draft": {"name": "<b>A&B</b>", "n": 3}})
-    await persistence.update_chat_data(-5, {"x": [1, 2]})
-    await persistence.update_bot_data({"v": 1})
-    await persistence.update_conversation("registration", (1, 1), 2)
-    await persistence.update_conversation("registration", (2, 2), 1)
-    await persistence.write_pending()
-    await persistence.update_conversation("registration", (2, 2), None)
-    await persistence.write_pending()
-    await db.close()
+async def test_user_state_round_trip_and_forgetting(database: Database) -> None:
+    value = {"branch_id": 3, "file_id": "F<b>&", "file_name": "名单.xlsx"}
+    await user_state.put(database, 1, user_state.ROSTER_IMPORT, value)
+    await user_state.put(database, 1, user_state.CHECKIN_PICK, {"id": 5, "branch_id": 4})
+    assert await user_state.get(database, 1, user_state.ROSTER_IMPORT) == value
+    assert await user_state.get(database, 2, user_state.ROSTER_IMPORT) is None
+    # Replaced, not doubled.
+    await user_state.put(database, 1, user_state.CHECKIN_PICK, {"id": 6, "branch_id": 4})
+    assert await user_state.get(database, 1, user_state.CHECKIN_PICK) == {"id": 6, "branch_id": 4}
+    assert await user_state.delete(database, 1, user_state.ROSTER_IMPORT)
+    assert not await user_state.delete(database, 1, user_state.ROSTER_IMPORT)
+    assert await user_state.get(database, 1, user_state.ROSTER_IMPORT) is None
+    assert await user_state.get(database, 1, user_state.CHECKIN_PICK) == {"id": 6, "branch_id": 4}
 
+
+async def test_the_old_persistence_hands_its_waits_over_and_is_emptied(tmp_path: Path) -> None:
+    # A file of the last build that had python-telegram-bot's persistence.
+    path = tmp_path / "old.sqlite3"
+    known = migrations()
+    ours = next(i for i, (_, name, _) in enumerate(known) if name.endswith("_persist.sql"))
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at TEXT NOT NULL)"
+    )
+    for version, name, sql in known[:ours]:
+        conn.executescript(sql)
+        conn.execute("INSERT INTO schema_version VALUES (?, ?, 'x')", (version, name))
+    pick = '{"checkin_pick":{"id":9,"intent":"lv"},"flow":null}'
+    roster = '{"roster_import":{"branch_id":2,"file_id":"F","file_name":"a.xlsx"}}'
+    conn.executemany(
+        "INSERT INTO ptb_user_data VALUES (?, ?)", [(1, pick), (2, roster), (3, '{"flow":"x"}')]
+    )
+    conn.execute("INSERT INTO ptb_conversations VALUES ('registration', '[3,3]', '1')")
+    conn.commit()
+    conn.close()
     db = Database(path)
     await db.open()
-    fresh = SQLitePersistence(db)
-    assert await fresh.get_user_data() == {1: {"draft": {"name": "<b>A&B</b>", "n": 3}}}
-    assert await fresh.get_chat_data() == {-5: {"x": [1, 2]}}
-    assert await fresh.get_bot_data() == {"v": 1}
-    assert await fresh.get_conversations("registration") == {(1, 1): 2}
-    # Unchanged data is not written again.
-    await fresh.update_user_data(1, {"draft": {"name": "<b>A&B</b>", "n": 3}})
-    assert not fresh._pending
-    await fresh.drop_user_data(1)
-    await fresh.write_pending()
-    assert await fresh.get_user_data() == {}
+    assert await user_state.get(db, 1, user_state.CHECKIN_PICK) == {"id": 9, "intent": "lv"}
+    assert await user_state.get(db, 2, user_state.ROSTER_IMPORT) == {
+        "branch_id": 2,
+        "file_id": "F",
+        "file_name": "a.xlsx",
+    }
+    rows = await db.fetchall("SELECT user_id, name FROM user_state ORDER BY user_id")
+    assert [tuple(row) for row in rows] == [(1, "checkin_pick"), (2, "roster_import")]
+    for table in ("ptb_user_data", "ptb_chat_data", "ptb_bot_data", "ptb_conversations"):
+        assert await db.fetchall(f"SELECT * FROM {table}") == []
     await db.close()

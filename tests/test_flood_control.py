@@ -4,12 +4,13 @@ the flooder is told once per episode, everyone else is served; the clock is the 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 from bot.emulator.html import parse_html
 from bot.flood import ADMIN, GROUP_CHAT, NOTICE_GAP, USER
 from bot.texts import render
-from db import admins
+from db import Database, admins, inbox
 from tests.conftest import OTHER, SECRETARY, Harness
 
 NOTICE = "⏳ 操作太快了，请稍等。刚才多发的消息没有处理，过一会儿请重新发送。"
@@ -141,3 +142,21 @@ async def test_a_restart_forgets_the_counts(harness: Harness) -> None:
     await harness.stop()
     await harness.start()
     assert await harness.send("/help") == [HELP]
+
+
+async def test_updates_replayed_after_a_restart_do_not_use_up_the_bucket(tmp_path: Path) -> None:
+    # A previous run stored a burst of /help and died before handling them (kill -9).
+    h = Harness(tmp_path / "bot.sqlite3")
+    h.clock.step = 0
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open()
+    stored = [h.fake.send_text(SECRETARY, "/help") for _ in range(int(USER.burst))]
+    await inbox.store(database, [inbox.Incoming(u["update_id"], json.dumps(u)) for u in stored])
+    await database.close()
+    await h.start()
+    try:
+        # They passed the guard when they came: the user still has the whole burst.
+        await _use_up(h, USER.burst)
+        assert await h.send("/help") == []
+    finally:
+        await h.stop()

@@ -127,11 +127,10 @@ async def _leftovers(db: Database, branch_id: int, needle: str) -> list[str]:
 
 
 async def _conversations_of(db: Database, user_id: int) -> list[str]:
-    """The persisted conversations the user is in (forms, and the older flows)."""
-    rows = await db.fetchall("SELECT name, conversation_key FROM ptb_conversations")
-    older = [row["name"] for row in rows if json.loads(row["conversation_key"])[-1] == user_id]
+    """The stored forms and waits the user has open."""
     forms = await db.fetchall("SELECT form FROM form_state WHERE user_id = ?", (user_id,))
-    return [row["form"] for row in forms] + older
+    waits = await db.fetchall("SELECT name FROM user_state WHERE user_id = ?", (user_id,))
+    return [row["form"] for row in forms] + [row["name"] for row in waits]
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
@@ -326,7 +325,7 @@ async def test_forget_me(harness: Harness) -> None:
     assert [m.user_id for m in await members.list_for(database, shared.id)] == [None, None]
     entries = await repo.audit_entries(database, shared.id)
     assert entries and all(e.user_id != LONER for e in entries)
-    assert LONER not in harness.app.user_data or harness.app.user_data[LONER] == {}
+    assert await _conversations_of(database, LONER) == []
     # A replayed button finds the plan changed and deletes nothing more.
     await harness.tap_data("lv:f2:000000000000", first, user=LONER)
     assert "情况有变化" in (harness.last_message(LONER)["text"] or "")

@@ -210,6 +210,29 @@ async def test_roles_and_forged_buttons(harness: Harness) -> None:
 
 
 @time_machine.travel(NOW, tick=True)
+async def test_an_import_waiting_for_its_confirmation_survives_a_restart(
+    harness: Harness,
+) -> None:
+    branch = await harness.register()
+    summary = (await _send_file(harness, "名单.csv", _csv(_rows(5))))[-1]
+    assert "检查无误，共 5 人" in summary
+    confirm = harness.last_message()
+    await harness.stop()
+    await harness.start()
+    replies = await harness.tap_data(f"mb:ok:{branch.id}", confirm["message_id"])
+    assert replies[0].startswith("✅ 已导入 5 人。")
+    assert [i.name for i in await _roster(harness, branch.id)] == [
+        f"党员{i:04d}" for i in range(5)
+    ]
+    # Confirmed once: a second tap, even after another restart, imports nothing more.
+    await harness.stop()
+    await harness.start()
+    await harness.tap_data(f"mb:ok:{branch.id}", confirm["message_id"])
+    assert "这个按钮已过期" in harness.callback_answers()[-1]
+    assert len(await _roster(harness, branch.id)) == 5
+
+
+@time_machine.travel(NOW, tick=True)
 async def test_csv_import_all_or_nothing(harness: Harness) -> None:
     branch = await harness.register()
     rows = _rows(200)

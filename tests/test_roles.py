@@ -48,16 +48,14 @@ class World:
 
     def flow(self) -> str | None:
         assert self.h.app is not None
-        return self.h.app.forms.active(self.actor) or self.h.app.user_data.get(self.actor, {}).get(
-            "flow"
-        )
+        return self.h.app.forms.active(self.actor)
 
     def draft_branch(self, key: str) -> int | None:
         assert self.h.app is not None
         found = self.h.app.forms.peek(self.actor)
         if found is not None and found[0] == FORMS.get(key, key):
             return found[1].get("branch_id")
-        return (self.h.app.user_data.get(self.actor, {}).get(key) or {}).get("branch_id")
+        return None
 
     def refused(self, replies: list[str]) -> bool:
         """Whether the user was told no (an alert or a message)."""

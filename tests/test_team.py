@@ -90,10 +90,8 @@ async def test_invite_join_once_and_tell_the_secretary(harness: Harness) -> None
     await harness.tap("➕ 邀请成员")
     replies = await harness.send(await _invite_from_card(harness), user=FOURTH)
     assert "欢迎加入" in replies[0] and "（支委）" in replies[-1]
-    assert "registration" not in harness.app.user_data[FOURTH]
-    assert "flow" not in harness.app.user_data[FOURTH]
-    rows = await database.fetchall("SELECT conversation_key FROM ptb_conversations")
-    assert all(str(FOURTH) not in row["conversation_key"] for row in rows)
+    assert harness.app.forms.active(FOURTH) is None
+    assert await database.fetchall("SELECT * FROM form_state WHERE user_id = ?", (FOURTH,)) == []
 
 
 async def _invite_from_card(h: Harness) -> str:

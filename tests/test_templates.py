@@ -6,14 +6,16 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from bot import texts
 from bot.branch_profile import FIELDS, InvalidAnswer, RuleWarning
 from bot.emulator.html import parse_html
+from bot.handlers.start import HELP_TOPICS
 from bot.meeting_form import steps_for
 from bot.meetings import MEETING_KINDS
 from bot.member_counts import MemberCounts
 from bot.partyday import ideas_for
 from bot.reminders import Notice
-from bot.texts import labels, render, split_message
+from bot.texts import environment, labels, render, render_fixed, split_message
 from db.models import BranchProfile, Meeting, PartyDayPlan, Photo
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "bot" / "templates"
@@ -203,3 +205,25 @@ def test_reminder_texts_render_for_every_stage() -> None:
     parse_html(render("custom_reminder", text="<i>交党费</i> & 🚩", branch_name="支部"))
     parse_html(render("snoozed", until=date(2026, 11, 24)))
     parse_html(render("marked_done", created=True))
+
+
+def test_fixed_texts_are_rendered_once_and_the_same_as_a_render() -> None:
+    for topic in ("home", *HELP_TOPICS):
+        fresh = environment().get_template("help.j2").render(topic=topic).strip()
+        assert render_fixed("help", topic=topic) == fresh
+        before = render_fixed.cache_info().hits
+        assert render_fixed("help", topic=topic) == fresh
+        assert render_fixed.cache_info().hits == before + 1
+    # Without a context a render is the same for everyone, so it is a fixed text too.
+    plain = environment().get_template("nothing_to_cancel.j2").render().strip()
+    assert render("nothing_to_cancel") == plain == render_fixed("nothing_to_cancel")
+
+
+def test_a_template_cache_that_cannot_be_written_never_stops_a_reply(tmp_path: Path) -> None:
+    # A full disk or a vanished temp folder: the template is compiled again, the text is sent.
+    gone = tmp_path / "gone"
+    cache = texts._SparingCache(directory=str(gone))
+    env = environment().overlay(bytecode_cache=cache, cache_size=0)
+    text = env.get_template("nothing_to_cancel.j2").render().strip()
+    assert text == render("nothing_to_cancel")
+    assert not gone.exists()

@@ -18,7 +18,6 @@ from db import repo
 from db.models import Branch, Membership
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
-FLOW_KEY = "flow"
 
 
 def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
@@ -128,25 +127,10 @@ def local_today(context: BotContext) -> date:
     return datetime.now(app_of(context).config.bot.tzinfo).date()
 
 
-def user_data(context: BotContext) -> dict[str, Any]:
-    """The user's persisted data (string keys only: it is stored as JSON)."""
-    data = context.user_data
-    assert data is not None
-    return data
-
-
 def active_flow(context: BotContext) -> str | None:
-    """The guided flow the user is in, if any (a form of the engine, or an older flow)."""
+    """The form the user has open, if any."""
     user = getattr(context, "_user_id", None)
     forms = app_of(context).forms
-    if user is not None and forms is not None and forms.active(user):
-        return str(forms.active(user))
-    return user_data(context).get(FLOW_KEY)
-
-
-def set_flow(context: BotContext, name: str | None) -> None:
-    """Mark the guided flow the user is in (None: none)."""
-    if name is None:
-        user_data(context).pop(FLOW_KEY, None)
-    else:
-        user_data(context)[FLOW_KEY] = name
+    if user is None or forms is None:
+        return None
+    return forms.active(user)

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 from telegram import InputFile, Update
-from telegram.ext import Application, BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import access
 from bot import buttons as bt
@@ -56,25 +56,6 @@ NAME_TYPED_LIMIT = 500
 
 
 # -- shared --------------------------------------------------------------------------------
-
-
-def forget_branch_drafts(application: Application, branch_id: int) -> int:
-    """Drop every user's drafts for the branch and end the flow they were in; returns how many
-    users had one. (Drafts are user_data dicts that carry a "branch_id".)"""
-    cleared = 0
-    for user_id, data in list(application.user_data.items()):
-        stale = [
-            key
-            for key, value in data.items()
-            if isinstance(value, dict) and value.get("branch_id") == branch_id
-        ]
-        if not stale:
-            continue
-        for key in stale:
-            data.pop(key)
-        application.mark_data_for_update_persistence(user_ids=[user_id])
-        cleared += 1
-    return cleared
 
 
 async def _branch(
@@ -169,11 +150,6 @@ async def ask_delete(update: Update, context: BotContext, branch_id: int | None 
         await answer(update)
         await forms.resume(update, context, same=open_form == DELETE)
         return
-    if active_flow(context):
-        await answer(update, render("finish_flow_first"), alert=True)
-        if update.callback_query is None:
-            await reply_template(update, "finish_flow_first")
-        return
     _, branch = current
     await answer(update)
     await close_keyboard(update)
@@ -226,11 +202,11 @@ async def _delete(turn: Turn[DeleteDraft], key: str) -> Outcome:
     counts = await erase.delete_branch(database, user_id=turn.user_id, branch_id=draft.branch_id)
     if counts is None:
         return Outcome(render("leave_delete", view="secretary_only"))
-    cleared = forget_branch_drafts(application, draft.branch_id)
-    cleared += await application.forms.close_for_branch(database, draft.branch_id)
+    # The rows went with the branch (db.erase); the engine forgets its copies of them.
+    cleared = await application.forms.close_for_branch(database, draft.branch_id)
     # Updates already handled are marked now, not with the next batch: that empties their
     # stored copies, which may quote the branch (a tapped card, a typed name).
-    await application.update_persistence()
+    await application.flush_marks()
     _LOGGER.info(
         "Branch %s deleted by %s (%d drafts dropped)", draft.branch_id, turn.user_id, cleared
     )
@@ -261,9 +237,6 @@ async def begin_delete(update: Update, context: BotContext, branch_id: int | Non
     user = update.effective_user
     assert user is not None
     forms = app_of(context).forms
-    if forms.active(user.id) is None and active_flow(context):
-        await answer(update, render("finish_flow_first"), alert=True)
-        return
     _, branch = current
     draft = DeleteDraft(branch_id=branch.id, name=branch.profile.name)
     await forms.start(update, context, DELETE, draft)
@@ -337,11 +310,8 @@ async def forget_step(update: Update, context: BotContext, digest: str, *, sure:
         await _plan_card(update, context, await erase.forget_plan(application.database, user.id))
         return
     for branch_id in sole:
-        forget_branch_drafts(application, branch_id)
         await application.forms.close_for_branch(application.database, branch_id)
     await application.forms.close(application.database, user.id)
-    application.drop_user_data(user.id)
-    application.drop_chat_data(user.id)
     _LOGGER.info("A user's data was deleted (%d branches with it)", len(sole))
     await reply_template(update, "leave_forget", view="done")
 

@@ -2,8 +2,8 @@
 
 An uploaded file is read off the event loop, every row is checked, and nothing is imported until
 the whole file is valid and the secretary confirms. The confirmation reads the file again from
-Telegram (only its id is kept), so the pending import costs nothing in user_data and a roster
-changed in between is checked again; names are unique per branch, so nothing doubles.
+Telegram (only its id is kept in db.user_state), so the pending import costs a short row and a
+roster changed in between is checked again; names are unique per branch, so nothing doubles.
 
 📥 导入 opens a one-step form that waits for the file (text gets a second chance, /cancel and
 ✖️ 取消 work as in every form); a file sent without it is taken as an import too.
@@ -34,22 +34,19 @@ from bot.handlers.common import (
     local_today,
     reply,
     reply_template,
-    user_data,
 )
 from bot.handlers.members_view import (
     can_edit,
     current,
     expired,
-    older_flow_busy,
     roster_view,
 )
 from bot.texts import labels, render
-from db import members
+from db import members, user_state
 from db.models import Branch
 
 _LOGGER = logging.getLogger(__name__)
 IMPORT = "mbi"
-PENDING = "roster_import"
 MAX_LISTED_ERRORS = 20
 
 
@@ -158,11 +155,15 @@ async def _receive_file(update: Update, context: BotContext, branch: Branch) -> 
         _LOGGER.info("Roster file for branch %d: %d problems", branch.id, len(check.errors))
         await _report_errors(update, file_name, check)
         return False
-    user_data(context)[PENDING] = {
-        "branch_id": branch.id,
-        "file_id": document.file_id,
-        "file_name": file_name,
-    }
+    user = update.effective_user
+    assert user is not None
+    # Committed before the buttons go out: a restart in between still finds the file.
+    await user_state.put(
+        app_of(context).database,
+        user.id,
+        user_state.ROSTER_IMPORT,
+        {"branch_id": branch.id, "file_id": document.file_id, "file_name": file_name},
+    )
     lab = labels()
     rows = [
         [(lab.ROSTER_CONFIRM_IMPORT, bt.IMPORT_OK(branch.id)),
@@ -225,8 +226,6 @@ IMPORT_FORM: Form[ImportDraft] = Form(
 
 async def begin_import(update: Update, context: BotContext, branch_id: int) -> None:
     """📥 导入: wait for the file."""
-    if await older_flow_busy(update, context):
-        return
     found = await allowed(update, context, branch_id, Need.EDIT)
     if found is None:
         return
@@ -263,17 +262,23 @@ async def file_sent(update: Update, context: BotContext) -> None:
     await _receive_file(update, context, branch)
 
 
-def _pending(context: BotContext, branch_id: int) -> dict[str, Any] | None:
+async def _pending(update: Update, context: BotContext, branch_id: int) -> dict[str, Any] | None:
     """The checked file a 确认导入 / 取消 button is about, if it is still waiting."""
-    pending = user_data(context).get(PENDING)
+    user = update.effective_user
+    assert user is not None
+    pending = await user_state.get(app_of(context).database, user.id, user_state.ROSTER_IMPORT)
     if not pending or pending.get("branch_id") != branch_id:
         return None
     return pending
 
 
+async def _forget(context: BotContext, user_id: int) -> None:
+    await user_state.delete(app_of(context).database, user_id, user_state.ROSTER_IMPORT)
+
+
 async def confirm_import(update: Update, context: BotContext, branch_id: int) -> None:
     """Import the checked file (read and checked again)."""
-    pending = _pending(context, branch_id)
+    pending = await _pending(update, context, branch_id)
     if pending is None:
         await expired(update)
         return
@@ -281,7 +286,7 @@ async def confirm_import(update: Update, context: BotContext, branch_id: int) ->
     if found is None:
         return
     membership, branch = found
-    user_data(context).pop(PENDING, None)
+    await _forget(context, membership.user_id)
     await answer(update)
     await close_keyboard(update)
     file_name = pending["file_name"]
@@ -314,10 +319,11 @@ async def confirm_import(update: Update, context: BotContext, branch_id: int) ->
 
 async def cancel_import(update: Update, context: BotContext, branch_id: int) -> None:
     """Forget the checked file."""
-    if _pending(context, branch_id) is None:
+    user = update.effective_user
+    if user is None or await _pending(update, context, branch_id) is None:
         await expired(update)
         return
-    user_data(context).pop(PENDING, None)
+    await _forget(context, user.id)
     await answer(update)
     await close_keyboard(update)
     await reply_template(update, "roster_import", view="cancelled")

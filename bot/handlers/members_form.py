@@ -25,7 +25,6 @@ from bot.handlers.members_view import (
     card_view,
     expired,
     member_of,
-    older_flow_busy,
 )
 from bot.texts import labels, render
 from db import members
@@ -281,8 +280,6 @@ FORMS = (ADD_FORM, EDIT_FORM)
 
 async def begin_add(update: Update, context: BotContext, branch_id: int) -> None:
     """➕ 添加, ➕ 继续添加."""
-    if await older_flow_busy(update, context):
-        return
     found = await allowed(update, context, branch_id, Need.EDIT)
     if found is None:
         return
@@ -294,8 +291,6 @@ async def begin_edit(
     update: Update, context: BotContext, branch_id: int, member_id: int, field: str
 ) -> None:
     """Change one field from the card."""
-    if await older_flow_busy(update, context):
-        return
     found = await member_of(update, context, Need.EDIT, branch_id, member_id)
     if found is None:
         return

@@ -17,7 +17,6 @@ from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.handlers.common import (
-    active_flow,
     allowed,
     answer,
     current_branch,
@@ -54,17 +53,6 @@ async def member_of(
         await expired(update)
         return None
     return *found, member
-
-
-async def older_flow_busy(update: Update, context: BotContext) -> bool:
-    """A guided flow not on the form engine is under way: it must be finished first (an open
-    form is the engine's to resume)."""
-    user = update.effective_user
-    assert user is not None
-    if active_flow(context) and not app_of(context).forms.active(user.id):
-        await answer(update, render("finish_flow_first"), alert=True)
-        return True
-    return False
 
 
 def can_edit(membership: Membership) -> bool:

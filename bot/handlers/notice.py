@@ -28,7 +28,6 @@ from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswe
 from bot.callbacks import on
 from bot.forms import Choice, Form, NotNow, Outcome, Refused, Step, Turn
 from bot.handlers.common import (
-    active_flow,
     answer,
     close_keyboard,
     forbidden,
@@ -269,12 +268,6 @@ async def begin(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     forms = app_of(context).forms
-    if forms.active(user.id) is None and active_flow(context):
-        # A flow not on the form engine yet.
-        await answer(update, render("finish_flow_first"), alert=True)
-        if update.callback_query is None:
-            await reply_template(update, "finish_flow_first")
-        return
     await forms.start(update, context, NAME, NoticeDraft())
 
 

@@ -18,10 +18,9 @@ from bot.handlers.common import (
     is_private,
     reply,
     reply_template,
-    set_flow,
     stale,
 )
-from bot.texts import labels, render
+from bot.texts import labels, render, render_fixed
 from db import admins, repo
 from db.database import is_transient
 
@@ -84,19 +83,18 @@ async def help_command(update: Update, context: BotContext) -> None:
     """/help: a short page; each topic is a command the user taps (a phone screen, not a
     manual; no keyboard, so /help stays cheap)."""
     await answer(update)
-    await reply_template(update, "help", topic="home")
+    await reply(update, render_fixed("help", topic="home"))
 
 
 async def help_topic(update: Update, context: BotContext) -> None:
     """/help_<topic>: the commands of one topic."""
     text = update.effective_message.text if update.effective_message else ""
     topic = (text or "").split()[0].split("@")[0].removeprefix("/help_")
-    await reply_template(update, "help", topic=topic if topic in HELP_TOPICS else "home")
+    await reply(update, render_fixed("help", topic=topic if topic in HELP_TOPICS else "home"))
 
 
 async def cancel(update: Update, context: BotContext) -> None:
     """/cancel when no flow is active."""
-    set_flow(context, None)
     await reply_template(update, "nothing_to_cancel")
 
 

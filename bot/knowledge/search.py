@@ -18,17 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
-import jieba
-import numpy as np
-import opencc
-from pypinyin import Style, lazy_pinyin, pinyin
-
+# jieba, numpy, OpenCC and pypinyin (about a second to import) are imported by the index when it
+# is first built, not when the bot starts: a bot that is never asked a question never loads them.
 from bot.knowledge import HERE, Entry, entries
-from bot.knowledge.bm25 import Bm25
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
 
 _LOGGER = logging.getLogger(__name__)
-jieba.setLogLevel(logging.WARNING)
 
 # Field weights of the word channel, and the weight of the character-bigram channel.
 WEIGHTS = {"title": 1.0, "phrasing": 1.0, "keywords": 1.0, "body": 0.35}
@@ -101,7 +96,15 @@ class Index:
     """The searchable knowledge base (build once; searching is thread-safe and read-only)."""
 
     def __init__(self, found: Mapping[str, Entry]) -> None:
+        import jieba
+        import numpy as np
+        import opencc
+        from pypinyin import lazy_pinyin
+
+        from bot.knowledge.bm25 import Bm25
+
         started = time.perf_counter()
+        jieba.setLogLevel(logging.WARNING)
         self.converter = opencc.OpenCC("t2s")
         self.stopwords = frozenset(_lines("stopwords.txt"))
         self.synonyms: dict[str, str] = {}
@@ -259,6 +262,8 @@ class Index:
 
     def search(self, question: str, limit: int = 3) -> Result:
         """The best `limit` entries for a question."""
+        import numpy as np
+
         question, words = self._corrected(self.normalize(question))
         terms = self._terms_of(self._for_search(words))
         # Each term counts once: a word and its own parts (支委会 and 委会) already weigh it more.
@@ -290,6 +295,8 @@ def _readings(char: str) -> tuple[str, ...]:
     """Every toneless pinyin reading of a Chinese character (none for anything else)."""
     if not "\u4e00" <= char <= "\u9fff":
         return ()
+    from pypinyin import Style, pinyin
+
     return tuple(dict.fromkeys(pinyin(char, style=Style.NORMAL, heteronym=True)[0]))
 
 

@@ -1,8 +1,10 @@
-"""The pieces the sign-in modules share: the user_data keys, the kind's name, short answers,
+"""The pieces the sign-in modules share: the name being picked, the kind's name, short answers,
 writing to a user in private (or the deep link when the bot may not), the card a tap is on.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
@@ -17,13 +19,28 @@ from bot.handlers.common import (
     reply,
 )
 from bot.texts import labels, render
-from db import checkins
+from db import checkins, user_state
 from db.checkins import Checkin
 
-PICK = "checkin_pick"  # user_data: {"id": card id, "intent": "in" | "lv"} while a name is picked
 IN_CHAT = frozenset(
     {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 )
+
+
+async def pick_of(context: BotContext, user_id: int) -> dict[str, Any] | None:
+    """The card whose name the user is picking: {"id", "branch_id", "intent": "in" | "lv"}."""
+    return await user_state.get(app_of(context).database, user_id, user_state.CHECKIN_PICK)
+
+
+async def set_pick(context: BotContext, user_id: int, card: Checkin, intent: str) -> None:
+    """Remember the card (committed before the list of names or the link goes out)."""
+    value = {"id": card.id, "branch_id": card.branch_id, "intent": intent}
+    await user_state.put(app_of(context).database, user_id, user_state.CHECKIN_PICK, value)
+
+
+async def drop_pick(context: BotContext, user_id: int) -> None:
+    """The name is picked, or will not be."""
+    await user_state.delete(app_of(context).database, user_id, user_state.CHECKIN_PICK)
 
 
 async def say(update: Update, text: str, *, alert: bool = True) -> None:

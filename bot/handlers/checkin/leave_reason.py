@@ -19,11 +19,13 @@ from bot.forms import Form, Outcome, Refused, Step, Turn
 from bot.handlers.checkin.card import request_refresh, send_summary, sign_in
 from bot.handlers.checkin.common import (
     IN_CHAT,
-    PICK,
     cannot_write,
     card_of_tap,
+    drop_pick,
     kind_name,
+    pick_of,
     say,
+    set_pick,
 )
 from bot.handlers.checkin.linking import offer_names
 from bot.handlers.common import (
@@ -32,7 +34,6 @@ from bot.handlers.common import (
     close_keyboard,
     is_private,
     reply_template,
-    user_data,
 )
 from bot.textnorm import clean_line
 from bot.texts import render
@@ -114,7 +115,7 @@ async def _ask_reason(update: Update, context: BotContext, card: Checkin, member
     except (Forbidden, BadRequest) as error:
         if isinstance(error, BadRequest) and "chat not found" not in error.message.lower():
             raise
-        user_data(context)[PICK] = {"id": card.id, "intent": "lv"}
+        await set_pick(context, user.id, card, "lv")
         await cannot_write(update, context, card)
         return
     if not private:
@@ -189,7 +190,7 @@ async def name_picked(
     """The user says they are this roster entry; link, then go on."""
     user = update.effective_user
     assert user is not None
-    pick = user_data(context).get(PICK)
+    pick = await pick_of(context, user.id)
     card = await card_of_tap(update, context, checkin_id)
     if card is None:
         await close_keyboard(update)
@@ -208,7 +209,7 @@ async def name_picked(
             return
         _LOGGER.info("User %d linked to member %d", user.id, member.id)
         linked = member
-    user_data(context).pop(PICK, None)
+    await drop_pick(context, user.id)
     await close_keyboard(update)
     if pick["intent"] == "lv":
         await answer(update)
@@ -254,13 +255,13 @@ async def start_link(update: Update, context: BotContext) -> None:
     if not await _in_group(context, card.chat_id, user.id):
         await reply_template(update, "checkin_note", what="not_in_group")
         return
-    pick = user_data(context).get(PICK)
+    pick = await pick_of(context, user.id)
     intent = pick["intent"] if pick and pick.get("id") == card.id else "in"
     member = await members.by_user(database, card.branch_id, user.id)
     if member is None:
         await offer_names(update, context, card, intent)
         return
-    user_data(context).pop(PICK, None)
+    await drop_pick(context, user.id)
     if not member.is_party_member:
         await reply_template(update, "checkin_note", what="party_only")
         return

@@ -9,11 +9,13 @@ from telegram import Update
 from bot import buttons as bt
 from bot.application import BotContext, app_of
 from bot.handlers.checkin.common import (
-    PICK,
     cannot_write,
     card_of_tap,
+    drop_pick,
     kind_name,
+    pick_of,
     say,
+    set_pick,
     write_privately,
 )
 from bot.handlers.common import (
@@ -24,7 +26,6 @@ from bot.handlers.common import (
     is_private,
     keyboard,
     reply_template,
-    user_data,
 )
 from bot.texts import labels, render
 from db import members
@@ -72,7 +73,9 @@ async def _names_view(context: BotContext, card: Checkin, page: int) -> tuple[st
 
 async def offer_names(update: Update, context: BotContext, card: Checkin, intent: str) -> None:
     """First sign-in: the user picks their name in private (the group never sees the list)."""
-    user_data(context)[PICK] = {"id": card.id, "intent": intent}
+    user = update.effective_user
+    assert user is not None
+    await set_pick(context, user.id, card, intent)
     view = await _names_view(context, card, 0)
     if view is None:
         await say(update, render("checkin_note", what="not_on_roster"))
@@ -88,7 +91,9 @@ async def offer_names(update: Update, context: BotContext, card: Checkin, intent
 
 async def page_tapped(update: Update, context: BotContext, checkin_id: int, page: int) -> None:
     """Another page of names."""
-    pick = user_data(context).get(PICK)
+    user = update.effective_user
+    assert user is not None
+    pick = await pick_of(context, user.id)
     card = await card_of_tap(update, context, checkin_id)
     if card is None:
         return
@@ -108,7 +113,9 @@ async def page_tapped(update: Update, context: BotContext, checkin_id: int, page
 
 async def not_listed(update: Update, context: BotContext, checkin_id: int) -> None:
     """名单里没有我."""
+    user = update.effective_user
+    assert user is not None
+    await drop_pick(context, user.id)
     await answer(update)
     await close_keyboard(update)
-    user_data(context).pop(PICK, None)
     await reply_template(update, "checkin_note", what="not_on_roster")
