@@ -61,6 +61,15 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def among(ids: Iterable[int] | None, column: str = "branch_id") -> tuple[str, tuple[int, ...]]:
+    """A WHERE condition keeping the rows of the given branches (all of them for None), and
+    its parameters: the sweep reads a few hundred branches at a time, /status one."""
+    if ids is None:
+        return "1", ()
+    found = tuple(sorted(set(ids)))
+    return f"{column} IN ({', '.join('?' * len(found))})", found
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """The bundled migrations as (version, file name, SQL), in order."""
     found = []

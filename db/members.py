@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from db.database import Database, utcnow
+from db.database import Database, among, utcnow
 from db.models import Member, MemberInfo
 from db.repo import write_audit
 
@@ -37,17 +37,20 @@ def _to_column(name: str, value: Any) -> Any:
 
 
 def _from_row(row: aiosqlite.Row) -> Member:
-    values: dict[str, Any] = {}
-    for name in INFO_FIELDS:
-        value = row[name]
-        if name in _DATE_FIELDS:
-            value = date.fromisoformat(value) if value else None
-        elif name == "mobile":
-            value = bool(value)
-        values[name] = value
-    return Member(
-        id=row["id"], branch_id=row["branch_id"], info=MemberInfo(**values), user_id=row["user_id"]
+    # Field by field: the sweep turns every member of a city into one of these.
+    joined_on, left_on, last_report_on = row["joined_on"], row["left_on"], row["last_report_on"]
+    info = MemberInfo(
+        name=row["name"],
+        status=row["status"],
+        joined_on=date.fromisoformat(joined_on) if joined_on else None,
+        party_group=row["party_group"],
+        committee_role=row["committee_role"],
+        mobile=bool(row["mobile"]),
+        destination=row["destination"],
+        left_on=date.fromisoformat(left_on) if left_on else None,
+        last_report_on=date.fromisoformat(last_report_on) if last_report_on else None,
     )
+    return Member(id=row["id"], branch_id=row["branch_id"], info=info, user_id=row["user_id"])
 
 
 async def _sync_counts(conn: aiosqlite.Connection, user_id: int, branch_id: int) -> None:
@@ -204,10 +207,10 @@ async def all_members(
 ) -> dict[int, list[Member]]:
     """Every branch's roster (or the given branches'), by branch id (sweep, overview, status)."""
     found: dict[int, list[Member]] = {}
-    where, params = "", tuple(branch_ids or ())
-    if branch_ids:
-        where = f" WHERE branch_id IN ({', '.join('?' * len(params))})"
-    rows = await db.fetchall(f"SELECT * FROM members{where} ORDER BY branch_id, name", params)
+    where, params = among(branch_ids)
+    rows = await db.fetchall(
+        f"SELECT * FROM members WHERE {where} ORDER BY branch_id, name", params
+    )
     for row in rows:
         member = _from_row(row)
         found.setdefault(member.branch_id, []).append(member)

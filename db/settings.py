@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 import aiosqlite
 
-from db.database import Database, utcnow
+from db.database import Database, among, utcnow
 from db.repo import write_audit
 
 DEFAULT_TIME = "09:00"
@@ -70,9 +71,12 @@ async def get_settings(db: Database, branch_id: int) -> BranchSettings:
     return _settings(row) if row else BranchSettings(branch_id)
 
 
-async def all_settings(db: Database) -> dict[int, BranchSettings]:
-    """Every branch's changed settings, by branch id (the sweep reads them in one query)."""
-    rows = await db.fetchall("SELECT * FROM branch_settings")
+async def all_settings(
+    db: Database, branch_ids: Iterable[int] | None = None
+) -> dict[int, BranchSettings]:
+    """Every branch's (or the given branches') changed settings, by branch id."""
+    where, params = among(branch_ids)
+    rows = await db.fetchall(f"SELECT * FROM branch_settings WHERE {where}", params)
     return {row["branch_id"]: _settings(row) for row in rows}
 
 
@@ -120,10 +124,13 @@ async def snooze(db: Database, branch_id: int, code: str, period_start: date, un
         )
 
 
-async def snoozes(db: Database, branch_id: int | None = None) -> dict[tuple[int, str, date], date]:
-    """(branch, obligation, period start) -> the day to remind again."""
-    sql = "SELECT * FROM snoozes" + (" WHERE branch_id = ?" if branch_id is not None else "")
-    rows = await db.fetchall(sql, (branch_id,) if branch_id is not None else ())
+async def snoozes(
+    db: Database, branch_ids: Iterable[int] | None = None
+) -> dict[tuple[int, str, date], date]:
+    """(branch, obligation, period start) -> the day to remind again (every branch's, or the
+    given branches')."""
+    where, params = among(branch_ids)
+    rows = await db.fetchall(f"SELECT * FROM snoozes WHERE {where}", params)
     return {
         (row["branch_id"], row["code"], date.fromisoformat(row["period_start"])): (
             date.fromisoformat(row["until"])
@@ -156,12 +163,17 @@ async def mark_done(
     return created
 
 
-async def marks(db: Database, branch_id: int | None = None) -> list[tuple[int, str, date]]:
-    """(branch, obligation, period start) marked done."""
-    sql = "SELECT branch_id, code, period_start FROM obligation_marks"
-    if branch_id is not None:
-        sql += " WHERE branch_id = ?"
-    rows = await db.fetchall(sql, (branch_id,) if branch_id is not None else ())
+async def marks(
+    db: Database, branch_ids: Iterable[int] | None = None, *, since: str = ""
+) -> list[tuple[int, str, date]]:
+    """(branch, obligation, period start) marked done (every branch's, or the given ones'),
+    for periods from `since` (YYYY-MM-DD) on."""
+    where, params = among(branch_ids)
+    rows = await db.fetchall(
+        "SELECT branch_id, code, period_start FROM obligation_marks "
+        f"WHERE period_start >= ? AND {where}",
+        (since, *params),
+    )
     return [(r["branch_id"], r["code"], date.fromisoformat(r["period_start"])) for r in rows]
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from db.database import Database
+from db.database import Database, among
 from db.members import all_members
 from db.models import Branch, CustomReminder, Member
 from db.repo import branch_from_row
@@ -33,80 +33,73 @@ class SweepFacts:
     talks: dict[int, list[tuple[date, str]]] = field(default_factory=dict)
 
 
+async def branch_ids(db: Database) -> list[int]:
+    """Every branch's id, in order: the sweep reads and decides a batch of them at a time."""
+    return [row[0] for row in await db.fetchall("SELECT id FROM branches ORDER BY id")]
+
+
 async def load(
     db: Database, today: date, *, branch_ids: Iterable[int] | None = None
 ) -> SweepFacts:
-    """Read the facts; records from the start of last year on (enough for every period)."""
-    wanted = set(branch_ids) if branch_ids is not None else None
-
-    def keep(branch_id: int) -> bool:
-        return wanted is None or branch_id in wanted
-
+    """Read the facts of the given branches (every branch for None); records from the start of
+    last year on (enough for every period). Every query reads only those branches' rows,
+    through an index: a batch of the sweep, or one branch for /status, costs the same in a
+    city as in a town."""
+    wanted = None if branch_ids is None else tuple(sorted(set(branch_ids)))
+    where, ids = among(wanted)
     branches = [
-        branch_from_row(row) for row in await db.fetchall("SELECT * FROM branches ORDER BY id")
+        branch_from_row(row)
+        for row in await db.fetchall(
+            f"SELECT * FROM branches WHERE {among(wanted, 'id')[0]} ORDER BY id", ids
+        )
     ]
-    branches = [b for b in branches if keep(b.id)]
     since = date(today.year - 1, 1, 1).isoformat()
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
-    # One branch (/status): read only its rows; every branch (the sweep): read each table once.
-    only = ""
-    ids: tuple[int, ...] = ()
-    if wanted is not None and len(wanted) <= 100:
-        ids = tuple(sorted(wanted))
-        only = f" AND branch_id IN ({', '.join('?' * len(ids))})"
     rows = await db.fetchall(
         "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
-        "WHERE deleted_at IS NULL AND held_on >= ?" + only,
+        f"WHERE deleted_at IS NULL AND held_on >= ? AND {where}",
         (since, *ids),
     )
-    for number, row in enumerate(rows):
+    for number, (branch_id, kind, held_on, also, counterpart) in enumerate(rows):
         # A year of records of thousands of branches: let other updates run now and then.
         if number % 2000 == 1999:
             await asyncio.sleep(0)
-        if not keep(row["branch_id"]):
-            continue
-        day = date.fromisoformat(row["held_on"])
-        if row["kind"] == "heart_to_heart_talk":
-            talks[row["branch_id"]].append((day, row["counterpart"]))
-        also = row["also_counts_as"]
-        for kind in (row["kind"], *(json.loads(also) if also != "[]" else ())):
-            records[row["branch_id"]].append((kind, day))
-    for branch_id, code, period_start in await marks(db):
-        if keep(branch_id):
-            records[branch_id].append((code, period_start))
+        day = date.fromisoformat(held_on)
+        if kind == "heart_to_heart_talk":
+            talks[branch_id].append((day, counterpart))
+        for code in (kind, *(json.loads(also) if also != "[]" else ())):
+            records[branch_id].append((code, day))
+    for branch_id, code, period_start in await marks(db, wanted, since=since):
+        records[branch_id].append((code, period_start))
     planned: dict[int, dict[date, date]] = defaultdict(dict)
-    for row in await db.fetchall("SELECT branch_id, month, planned_on FROM party_day_plans"):
-        if keep(row["branch_id"]):
-            planned[row["branch_id"]][date.fromisoformat(row["month"] + "-01")] = (
-                date.fromisoformat(row["planned_on"])
-            )
+    for branch_id, month, planned_on in await db.fetchall(
+        f"SELECT branch_id, month, planned_on FROM party_day_plans WHERE {where}", ids
+    ):
+        planned[branch_id][date.fromisoformat(month + "-01")] = date.fromisoformat(planned_on)
     editors: dict[int, list[int]] = defaultdict(list)
-    rows = await db.fetchall(
+    for branch_id, user_id in await db.fetchall(
         "SELECT branch_id, user_id FROM memberships WHERE role IN ('secretary', 'deputy') "
-        "ORDER BY role DESC, user_id"
-    )
-    for row in rows:
-        if keep(row["branch_id"]):
-            editors[row["branch_id"]].append(row["user_id"])
+        f"AND {where} ORDER BY role DESC, user_id",
+        ids,
+    ):
+        editors[branch_id].append(user_id)
     blocked = frozenset(
         r["chat_id"] for r in await db.fetchall("SELECT chat_id FROM blocked_chats")
     )
     custom: dict[int, list[CustomReminder]] = defaultdict(list)
-    for row in await db.fetchall("SELECT * FROM custom_reminders ORDER BY id"):
-        if keep(row["branch_id"]):
-            custom[row["branch_id"]].append(custom_reminder(row))
-    settings = {k: v for k, v in (await all_settings(db)).items() if keep(k)}
+    for row in await db.fetchall(f"SELECT * FROM custom_reminders WHERE {where} ORDER BY id", ids):
+        custom[row["branch_id"]].append(custom_reminder(row))
     return SweepFacts(
         branches=branches,
-        settings=settings,
+        settings=await all_settings(db, wanted),
         records=dict(records),
         planned=dict(planned),
-        snoozes={k: v for k, v in (await snoozes(db)).items() if keep(k[0])},
+        snoozes=await snoozes(db, wanted),
         editors=dict(editors),
         blocked=blocked,
         custom=dict(custom),
-        roster={k: v for k, v in (await all_members(db, ids or None)).items() if keep(k)},
+        roster=await all_members(db, wanted),
         talks=dict(talks),
     )
 

@@ -86,7 +86,7 @@ async def test_sweep_delivers_once_with_buttons_and_logging_cancels(tmp_path: Pa
     await h2.tap_data(f"rm:sz:{branch.id}:committee_meeting:2026-12-01:1", message["message_id"])
     assert "12月25日再提醒" in h2.callback_answers()[-1]
     assert h2.app is not None
-    snoozed = await settings.snoozes(h2.app.database, branch.id)
+    snoozed = await settings.snoozes(h2.app.database, [branch.id])
     assert snoozed[(branch.id, "committee_meeting", date(2026, 12, 1))] == date(2026, 12, 25)
     # Someone outside the branch cannot snooze it.
     await h2.send("/help", user=OTHER)
