@@ -45,7 +45,7 @@ _LOGGER = logging.getLogger(__name__)
 YIELD_EVERY = 0.01
 PAUSE = 0.002
 # Branches read and decided at a time: a batch's rows are turned into facts between two pauses.
-BATCH = 200
+BATCH = 50
 GRACE = timedelta(hours=6)
 # Obligations a reminder button can open the logging flow for.
 LOGGABLE = frozenset(kind.code for kind in catalog.KINDS)
