@@ -132,7 +132,8 @@ def held_by_kind(records: Iterable[tuple[str, date]]) -> dict[str, list[date]]:
 
 def frequency_of(code: str, frequencies: Mapping[str, str] | None = None) -> str:
     """How often the branch owes `code` (its own choice, else the default)."""
-    frequency = {**DEFAULT_FREQUENCY, **(frequencies or {})}.get(code)
+    # Asked for every obligation of every branch by the sweep and /overview: no merged copy.
+    frequency = (frequencies or {}).get(code, DEFAULT_FREQUENCY.get(code))
     if code not in DEFAULT_FREQUENCY or frequency not in FREQUENCIES:
         raise ValueError(f"unknown obligation or frequency: {code}={frequency}")
     return frequency
@@ -280,10 +281,12 @@ def roster_duties(
         year = period_of("yearly", today)
         # Names are matched in their normalized form (林曉紅 on the roster, 林晓红 in the record).
         counterparts = [match_key(who) for day, who in talks if year.start <= day <= year.end]
-        talked = [m for m in party if any(match_key(m.name) in who for who in counterparts)]
+        # Each name's key once (the sweep asks this of every member of every branch).
+        keys = (match_key(m.name) for m in party) if counterparts else ()
+        talked = sum(1 for key in keys if any(key in who for who in counterparts))
         days = [day for day, _ in talks if year.start <= day <= year.end]
         total = len(party) if party_total is None else max(party_total, len(party))
-        if len(talked) >= total:
+        if talked >= total:
             state, done_on = "done", max(days) if days else today
         else:
             state, done_on = ("overdue" if today > year.end else "due"), None
@@ -294,7 +297,7 @@ def roster_duties(
                 year.end,
                 state,
                 done_on,
-                progress=(len(talked), total),
+                progress=(talked, total),
             )
         )
     for member in roster:

@@ -1,10 +1,10 @@
 """The superior organization's view of every branch this quarter (pure functions).
 
-Each obligation's state for the quarter comes from the obligations engine (bot/obligations.py):
-the engine reports a period and, if it was missed, the one before; asking it on the first day of
-each month of the quarter so far reports every missed month. A monthly obligation is overdue for
-the quarter if any month of it so far was missed, due if only the current month is open, done
-otherwise; a quarterly one is the quarter's state and a yearly one the year's.
+Each obligation's state for the quarter comes from the obligations engine's one rule
+(bot/obligations.state_in), asked for each of its periods that the quarter so far touches: a
+monthly obligation is overdue for the quarter if any month of it so far was missed, due if only
+the current month is open, done otherwise; a quarterly one is the quarter's state and a yearly
+one the year's. An obligation turned off is judged by the month (it is not_applicable).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
@@ -21,7 +22,14 @@ from markupsafe import escape
 
 from bot import buttons as bt
 from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswer
-from bot.obligations import DEFAULT_FREQUENCY, Period, obligations, period_of, registered_on
+from bot.obligations import (
+    DEFAULT_FREQUENCY,
+    Period,
+    held_by_kind,
+    period_of,
+    registered_on,
+    state_in,
+)
 from bot.reminders import recipients
 from bot.textnorm import clean_line
 from bot.texts import environment, labels, render
@@ -50,39 +58,41 @@ def quarter_states(
     planned_days: Mapping[date, date] | None = None,
 ) -> dict[str, str]:
     """Each obligation's state this quarter: done, due, overdue or not_applicable."""
-    records = list(records)
-    quarter = period_of("quarterly", today)
+    held = held_by_kind(records)
+    chosen = {**DEFAULT_FREQUENCY, **(frequencies or {})}
     states: dict[str, str] = {}
-
-    def take(code: str, state: str) -> None:
-        if code not in states or _RANK[state] > _RANK[states[code]]:
-            states[code] = state
-
-    def ask(day: date) -> list[Any]:
-        return obligations(
-            profile,
-            records,
-            day,
-            frequencies=frequencies,
-            created_on=created_on,
-            planned_days=planned_days,
-        )
-
-    for ob in ask(today):
-        if ob.period.end >= quarter.start:
-            take(ob.code, ob.state)
-    # Earlier months of the quarter: each month's first day reports the month before if missed.
-    month = _next_month(quarter.start)
-    while month < today.replace(day=1):
-        for ob in ask(month):
-            if ob.period.end < month and ob.period.start >= quarter.start:
-                take(ob.code, ob.state)
-        month = _next_month(month)
+    for code in CODES:
+        frequency = chosen[code] if chosen[code] != "off" else "monthly"
+        worst = "not_applicable"
+        for period in _periods(frequency, today):
+            state = state_in(
+                code,
+                period,
+                profile,
+                held,
+                today,
+                frequencies=frequencies,
+                created_on=created_on,
+                planned_days=planned_days,
+            ).state
+            if _RANK[state] > _RANK[worst]:
+                worst = state
+                if state == "overdue":
+                    break  # nothing ranks higher
+        states[code] = worst
     return states
 
 
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+@lru_cache(maxsize=64)
+def _periods(frequency: str, today: date) -> tuple[Period, ...]:
+    """The periods of a frequency that this quarter so far touches (months: up to today's)."""
+    quarter = period_of("quarterly", today)
+    if frequency != "monthly":
+        return (period_of(frequency, today),)
+    found = [period_of("monthly", quarter.start)]
+    while found[-1].end < today:
+        found.append(period_of("monthly", found[-1].end + timedelta(days=1)))
+    return tuple(found)
 
 
 @dataclass(frozen=True)

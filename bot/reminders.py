@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -34,7 +35,7 @@ from bot.obligations import (
 from bot.recurrence import Rule, occurrences
 from bot.texts import labels, render
 from bot.workdays import is_workday, previous_workday, reminder_moment
-from db import outbox
+from db import outbox, sweep_data
 from db.database import Database
 from db.models import Branch, BranchProfile, CustomReminder, Member
 from db.settings import BranchSettings
@@ -44,6 +45,8 @@ _LOGGER = logging.getLogger(__name__)
 # send) run only in a pause, and a pause that just yields once would give each step 10 ms.
 YIELD_EVERY = 0.01
 PAUSE = 0.002
+# Branches read and decided at a time: a batch's rows are turned into facts between two pauses.
+BATCH = 50
 GRACE = timedelta(hours=6)
 # Obligations a reminder button can open the logging flow for.
 LOGGABLE = frozenset(kind.code for kind in catalog.KINDS)
@@ -330,21 +333,70 @@ async def sweep(
     *,
     branch_ids: Iterable[int] | None = None,
 ) -> SweepStats:
-    """Decide today's reminders for every branch (or the given ones) and enqueue them."""
-    from db import sweep_data  # the bulk queries live with the other SQL
+    """Decide today's reminders for every branch (or the given ones) and enqueue them.
 
-    started = datetime.now()
+    BATCH branches at a time are read (on a connection of the sweep's own), decided and
+    enqueued, and the event loop is let go every few milliseconds throughout, so a city's sweep
+    never holds up another chat's update. Each batch's rows are enqueued under their unique keys
+    before the next batch is read: a sweep cut short is completed by the next run (the day is
+    recorded only once every batch is in), and nothing is enqueued twice.
+    """
+    started = monotonic()
+    decided = 0.0
+    branches = notices_total = enqueued = 0
+    pause = _Pause()
     async with db.scan() as view:
-        facts = await sweep_data.load(view, today, branch_ids=branch_ids)
+        ids = await sweep_data.branch_ids(view) if branch_ids is None else sorted(set(branch_ids))
+        for first in range(0, len(ids), BATCH):
+            batch_started = monotonic()
+            facts = await sweep_data.load(view, today, branch_ids=ids[first : first + BATCH])
+            rows, notices = await _decide(facts, today, tz, pause)
+            decided += monotonic() - batch_started
+            branches += len(facts.branches)
+            notices_total += notices
+            enqueued += await outbox.enqueue(db, rows)
+    from db.settings import record_sweep
+
+    if branch_ids is None:
+        await record_sweep(db, today)
+    seconds = monotonic() - started
+    _LOGGER.info(
+        "Sweep for %s: %d branches, %d notices, %d new outbox rows in %.2f s",
+        today,
+        branches,
+        notices_total,
+        enqueued,
+        seconds,
+    )
+    return SweepStats(branches, notices_total, enqueued, seconds, decided)
+
+
+class _Pause:
+    """Lets other updates run every YIELD_EVERY seconds of the sweep's own work."""
+
+    def __init__(self) -> None:
+        self.last = monotonic()
+
+    async def now_and_then(self) -> None:
+        """Pause for PAUSE if the sweep has worked YIELD_EVERY since the last pause."""
+        if monotonic() - self.last > YIELD_EVERY:
+            await asyncio.sleep(PAUSE)
+            self.last = monotonic()
+
+
+async def _decide(
+    facts: sweep_data.SweepFacts, today: date, tz: ZoneInfo, pause: _Pause
+) -> tuple[list[outbox.OutboxMessage], int]:
+    """The outbox rows of the facts' branches, and how many notices they carry."""
     rows: list[outbox.OutboxMessage] = []
     notices_total = 0
-    paused = monotonic()
+    snoozed: dict[int, dict[tuple[str, date], date]] = defaultdict(dict)
+    for (branch_id, code, start), until in facts.snoozes.items():
+        snoozed[branch_id][(code, start)] = until
     for branch in facts.branches:
-        # Thousands of branches take seconds: let other updates run every few milliseconds.
-        if monotonic() - paused > YIELD_EVERY:
-            await asyncio.sleep(PAUSE)
-            paused = monotonic()
+        await pause.now_and_then()
         settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
+        roster = facts.roster.get(branch.id, ())
         owed = owed_for(
             branch.profile,
             settings,
@@ -352,38 +404,18 @@ async def sweep(
             today,
             created_on=registered_on(branch.created_at, tz),
             planned_days=facts.planned.get(branch.id),
-            roster=facts.roster.get(branch.id, ()),
+            roster=roster,
             talks=facts.talks.get(branch.id, ()),
-            party_total=counted_total(member_counts(branch, facts.roster.get(branch.id, ()))),
+            party_total=counted_total(member_counts(branch, roster)),
         )
-        snoozed = {
-            (code, start): until
-            for (b, code, start), until in facts.snoozes.items()
-            if b == branch.id
-        }
-        notices = notices_for(branch.id, owed, settings, today, snoozed)
+        notices = notices_for(branch.id, owed, settings, today, snoozed.get(branch.id))
         notices_total += len(notices)
         chats = recipients(settings, facts.editors.get(branch.id, []), facts.blocked)
         if notices and chats:
             rows += messages_for(branch, notices, chats, moment_for(settings, today, tz))
         for reminder in facts.custom.get(branch.id, []):
             rows += custom_messages(branch, reminder, chats, today, tz)
-    decided = (datetime.now() - started).total_seconds()
-    enqueued = await outbox.enqueue(db, rows)
-    from db.settings import record_sweep
-
-    if branch_ids is None:
-        await record_sweep(db, today)
-    seconds = (datetime.now() - started).total_seconds()
-    _LOGGER.info(
-        "Sweep for %s: %d branches, %d notices, %d new outbox rows in %.2f s",
-        today,
-        len(facts.branches),
-        notices_total,
-        enqueued,
-        seconds,
-    )
-    return SweepStats(len(facts.branches), notices_total, enqueued, seconds, decided)
+    return rows, notices_total
 
 
 def custom_messages(

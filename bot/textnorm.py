@@ -12,6 +12,8 @@ _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
 _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _CHINESE_NUMBER = re.compile(r"^[零〇一二两三四五六七八九十百千万]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+_BLANKS = re.compile(r"[ \t\u3000]+")
+_SPACES = re.compile(r"\s+")
 
 
 def to_halfwidth(text: str) -> str:
@@ -22,7 +24,7 @@ def to_halfwidth(text: str) -> str:
 def clean_line(text: str) -> str:
     """One line of user text: control and zero-width characters removed, spaces collapsed."""
     text = _CONTROL.sub("", text.replace("\r", ""))
-    return re.sub(r"[ \t\u3000]+", " ", text).strip()
+    return _BLANKS.sub(" ", text).strip()
 
 
 def chinese_to_int(text: str) -> int | None:
@@ -72,4 +74,4 @@ def match_key(text: str) -> str:
 
     What people typed is stored as typed; only matching and search use this form.
     """
-    return re.sub(r"\s+", "", to_halfwidth(to_simplified(clean_line(text)))).lower()
+    return _SPACES.sub("", to_halfwidth(to_simplified(clean_line(text)))).lower()

@@ -37,17 +37,20 @@ def _to_column(name: str, value: Any) -> Any:
 
 
 def _from_row(row: aiosqlite.Row) -> Member:
-    values: dict[str, Any] = {}
-    for name in INFO_FIELDS:
-        value = row[name]
-        if name in _DATE_FIELDS:
-            value = date.fromisoformat(value) if value else None
-        elif name == "mobile":
-            value = bool(value)
-        values[name] = value
-    return Member(
-        id=row["id"], branch_id=row["branch_id"], info=MemberInfo(**values), user_id=row["user_id"]
+    # Field by field: the sweep turns every member of a city into one of these.
+    joined_on, left_on, last_report_on = row["joined_on"], row["left_on"], row["last_report_on"]
+    info = MemberInfo(
+        name=row["name"],
+        status=row["status"],
+        joined_on=date.fromisoformat(joined_on) if joined_on else None,
+        party_group=row["party_group"],
+        committee_role=row["committee_role"],
+        mobile=bool(row["mobile"]),
+        destination=row["destination"],
+        left_on=date.fromisoformat(left_on) if left_on else None,
+        last_report_on=date.fromisoformat(last_report_on) if last_report_on else None,
     )
+    return Member(id=row["id"], branch_id=row["branch_id"], info=info, user_id=row["user_id"])
 
 
 async def _sync_counts(conn: aiosqlite.Connection, user_id: int, branch_id: int) -> None:

@@ -1,18 +1,40 @@
-"""Everything the superior organization's overview needs about every branch, in a few queries.
+"""Everything the superior organization's overview needs about every branch, counted in SQL.
 
-The obligations part is the daily sweep's own bulk read (db/sweep_data.py); the overview adds
-who has a secretary and how big each roster is, one query each.
+The overview judges each branch's quarter (bot/overview.py): monthly obligations by the months
+of this quarter, quarterly ones by this quarter, yearly ones by this year. So it needs to know
+only which months of this year each branch did each obligation in: SQL gathers that into one
+month mask per branch and obligation (from the covering indexes of migration 0011), and the
+records handed on are one (obligation, first day of month) per month of this quarter done and
+one for the latest month done earlier this year. No meeting and no member is read one by one.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from db import sweep_data
 from db.database import Database
 from db.models import Branch
-from db.settings import BranchSettings
+from db.repo import branch_from_row
+from db.settings import BranchSettings, all_settings
+
+# One row per branch and obligation: the months of this year it was done in, as a bit mask.
+_DONE_MONTHS = """
+SELECT branch_id, code, SUM(DISTINCT 1 << month) AS months FROM (
+    SELECT branch_id, kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month
+      FROM meetings WHERE deleted_at IS NULL AND held_on >= ?1 AND held_on < ?2
+    UNION ALL
+    SELECT meetings.branch_id, counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+      FROM meetings, json_each(meetings.also_counts_as) AS counted
+     WHERE meetings.deleted_at IS NULL AND meetings.held_on >= ?1
+       AND meetings.held_on < ?2 AND meetings.also_counts_as != '[]'
+    UNION ALL
+    SELECT branch_id, code, CAST(substr(period_start, 6, 2) AS INTEGER)
+      FROM obligation_marks WHERE period_start >= ?1 AND period_start < ?2
+) GROUP BY branch_id, code
+"""
 
 
 @dataclass(frozen=True)
@@ -29,28 +51,55 @@ class OverviewFacts:
     rosters: dict[int, int]  # branch id -> people on its roster (absent: no roster)
 
 
+@lru_cache(maxsize=8192)
+def month_days(year: int, months: int, first: int) -> tuple[date, ...]:
+    """The records' days of a month mask: each month from `first` on, and the latest before."""
+    days = [date(year, m, 1) for m in range(first, 13) if months >> m & 1]
+    earlier = [m for m in range(1, first) if months >> m & 1]
+    return (date(year, earlier[-1], 1), *days) if earlier else tuple(days)
+
+
 async def load(db: Database, today: date) -> OverviewFacts:
-    """Read the facts of every branch (records from the start of last year on)."""
-    facts = await sweep_data.load(db, today)
-    secretaries = frozenset(
-        row["branch_id"]
-        for row in await db.fetchall(
-            "SELECT DISTINCT branch_id FROM memberships WHERE role = 'secretary'"
-        )
-    )
+    """Read the facts of every branch for this quarter's overview."""
+    year = today.year
+    first = (today.month - 1) // 3 * 3 + 1  # the quarter's first month
+    branches = [
+        branch_from_row(row) for row in await db.fetchall("SELECT * FROM branches ORDER BY id")
+    ]
+    records: dict[int, list[tuple[str, date]]] = defaultdict(list)
+    span = (f"{year}-01-01", f"{year + 1}-01-01")
+    for branch_id, code, months in await db.fetchall(_DONE_MONTHS, span):
+        records[branch_id] += [(code, day) for day in month_days(year, months, first)]
+    planned: dict[int, dict[date, date]] = defaultdict(dict)
+    quarter = (f"{year}-{first:02d}", f"{year}-{first + 2:02d}")
+    for branch_id, month, planned_on in await db.fetchall(
+        "SELECT branch_id, month, planned_on FROM party_day_plans WHERE month BETWEEN ? AND ?",
+        quarter,
+    ):
+        planned[branch_id][date.fromisoformat(month + "-01")] = date.fromisoformat(planned_on)
+    editors: dict[int, list[int]] = defaultdict(list)
+    secretaries = set()
+    for branch_id, user_id, role in await db.fetchall(
+        "SELECT branch_id, user_id, role FROM memberships WHERE role IN ('secretary', 'deputy') "
+        "ORDER BY role DESC, user_id"
+    ):
+        editors[branch_id].append(user_id)
+        if role == "secretary":
+            secretaries.add(branch_id)
+    blocked = frozenset(r[0] for r in await db.fetchall("SELECT chat_id FROM blocked_chats"))
     rosters = {
-        row["branch_id"]: row["n"]
-        for row in await db.fetchall(
-            "SELECT branch_id, COUNT(*) AS n FROM members GROUP BY branch_id"
+        branch_id: n
+        for branch_id, n in await db.fetchall(
+            "SELECT branch_id, COUNT(*) FROM members GROUP BY branch_id"
         )
     }
     return OverviewFacts(
-        branches=facts.branches,
-        settings=facts.settings,
-        records=facts.records,
-        planned=facts.planned,
-        editors=facts.editors,
-        blocked=facts.blocked,
-        secretaries=secretaries,
+        branches=branches,
+        settings=await all_settings(db),
+        records=dict(records),
+        planned=dict(planned),
+        editors=dict(editors),
+        blocked=blocked,
+        secretaries=frozenset(secretaries),
         rosters=rosters,
     )

@@ -33,6 +33,11 @@ class SweepFacts:
     talks: dict[int, list[tuple[date, str]]] = field(default_factory=dict)
 
 
+async def branch_ids(db: Database) -> list[int]:
+    """Every branch's id, in order: the sweep reads and decides a batch of them at a time."""
+    return [row[0] for row in await db.fetchall("SELECT id FROM branches ORDER BY id")]
+
+
 async def load(
     db: Database, today: date, *, branch_ids: Iterable[int] | None = None
 ) -> SweepFacts:
