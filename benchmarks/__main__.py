@@ -2,7 +2,8 @@
 
 `--quick` (`make bench-quick`, about two minutes) runs the daily subset on small worlds; the
 full run (under fifteen minutes once the city database is generated and cached under
-data/bench/) adds the city-scale screens, the slow paths and the capacity figures.
+data/bench/) adds the slow paths and the capacity figures, on the city; BENCH_PROVINCE=1 adds
+the province (20,000 branches).
 """
 
 from __future__ import annotations
@@ -32,9 +33,7 @@ BENCHES = (
     ("capacity", False),
 )
 QUICK = {
-    "BENCH_BRANCHES": "200",
-    "SWEEP_BRANCHES": "1000",
-    "OVERVIEW_BRANCHES": "500",
+    "BENCH_BRANCHES": "200",  # the generated "city" shrunk to 200 branches (benchmarks.datagen)
     "FANOUT_BRANCHES": "100",
     "FIND_OTHER_BRANCHES": "50",
 }
