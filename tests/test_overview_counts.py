@@ -6,8 +6,10 @@ every member (the sweep's full read)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -96,10 +98,27 @@ def _rows(rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
+@pytest.fixture(scope="module")
+def city_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database of BRANCHES generated branches (the same every run), made once per test
+    process (in a thread: a test's event loop may be running) and only read by the tests."""
+    path = tmp_path_factory.mktemp("city") / "city.sqlite3"
+    thread = threading.Thread(target=asyncio.run, args=(_generate(path),))
+    thread.start()
+    thread.join()
+    return path
+
+
 @pytest.fixture
-async def city(tmp_path: Path) -> AsyncIterator[Database]:
-    """A database of BRANCHES generated branches (the same every run)."""
-    database = Database(tmp_path / "city.sqlite3")
+async def city(city_file: Path) -> AsyncIterator[Database]:
+    database = Database(city_file)
+    await database.open()
+    yield database
+    await database.close()
+
+
+async def _generate(path: Path) -> None:
+    database = Database(path)
     await database.open()
     rows = _rows(random.Random(16))
     now = "2024-01-01T00:00:00+00:00"
@@ -148,7 +167,6 @@ async def city(tmp_path: Path) -> AsyncIterator[Database]:
             "INSERT INTO blocked_chats (chat_id, blocked_at) VALUES (?, ?)",
             [(*row, now) for row in rows["blocked"]],
         )
-    yield database
     await database.close()
 
 
