@@ -272,30 +272,39 @@ async def list_meetings(
 SEARCH_TERMS = 5  # at most this many words in one search
 
 
+# A record's words for /find: what the secretary wrote in it (the form is an option, not words).
+_WORDS = (
+    "lower(title || char(10) || place || char(10) || host || char(10) || recorder || char(10) "
+    "|| speaker || char(10) || counterpart || char(10) || content || char(10) || resolutions "
+    "|| char(10) || ifnull((SELECT group_concat(value, char(10)) FROM json_each(agenda)), ''))"
+)
+
+
 async def search_meetings(
     db: Database, branch_id: int, alternatives: Sequence[Sequence[str]], *, limit: int = 10
 ) -> tuple[list[Meeting], int]:
     """The branch's records whose words contain every term of one of the alternatives (the
     words as typed, and in simplified script), newest first, and how many match in all.
 
-    The branch's own records are read (by its index) and their words searched for each term
-    (letters in any case); no other branch's records are touched.
+    The branch's own records are read through its index and their text searched for each term
+    (letters in any case): no other branch's rows are touched and nothing is stored twice. (An
+    FTS5 trigram index was measured first: a phrase's postings span every branch, 100 ms a query
+    among 6,300 records; a table of each record's words cost a quarter of a city's file.)
     """
     groups: list[str] = []
     params: list[str] = []
     for terms in alternatives:
         kept = [term.lower() for term in terms[:SEARCH_TERMS] if term]
         if kept:
-            groups.append("(" + " AND ".join(["instr(lower(w.words), ?) > 0"] * len(kept)) + ")")
+            groups.append("(" + " AND ".join([f"instr({_WORDS}, ?) > 0"] * len(kept)) + ")")
             params += kept
     if not groups:
         return [], 0
     ids = [
         row["id"]
         for row in await db.fetchall(
-            "SELECT m.id FROM meetings m JOIN meeting_words w ON w.meeting_id = m.id "
-            f"WHERE m.branch_id = ? AND m.deleted_at IS NULL AND ({' OR '.join(groups)}) "
-            "ORDER BY m.held_on DESC, m.id DESC",
+            "SELECT id FROM meetings WHERE branch_id = ? AND deleted_at IS NULL "
+            f"AND ({' OR '.join(groups)}) ORDER BY held_on DESC, id DESC",
             (branch_id, *params),
         )
     ]

@@ -3,16 +3,12 @@ triggers), newest first, within the user's branch and role; bad input gets a cle
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from datetime import date
-from pathlib import Path
 
 import time_machine
 
 from bot.search import QueryError, parse_terms
-from db import Database, meetings, repo
-from db.database import migrations
+from db import meetings, repo
 from db.models import Meeting
 from tests.conftest import OTHER, SECRETARY, Harness
 
@@ -149,40 +145,3 @@ def test_parse_terms() -> None:
             assert error.code == code, bad
         else:
             raise AssertionError(bad)
-
-
-async def test_records_saved_before_the_search_existed_are_found(tmp_path: Path) -> None:
-    """The migration indexes the records already in the file (and leaves deleted ones out)."""
-    path = tmp_path / "old.sqlite3"
-    with closing(sqlite3.connect(path)) as conn:
-        conn.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-            "applied_at TEXT NOT NULL)"
-        )
-        for version, name, sql in migrations():
-            if name.endswith("_search.sql"):
-                break
-            conn.executescript(sql)
-            conn.execute("INSERT INTO schema_version VALUES (?, ?, 'x')", (version, name))
-        conn.execute(
-            "INSERT INTO branches (id, name, organization_name, organization_type, "
-            "formation_mode, formal_members, probationary_members, has_committee, "
-            "has_party_groups, party_day, created_by, created_at, updated_at) "
-            "VALUES (1, '甲', '乙', 'other', 'single', 3, 0, 0, 0, 15, 1, 'x', 'x')"
-        )
-        for key, deleted in (("old", None), ("gone", "x")):
-            conn.execute(
-                "INSERT INTO meetings (branch_id, kind, held_on, agenda, content, created_by, "
-                "draft_key, created_at, updated_at, deleted_at) "
-                "VALUES (1, 'member_meeting', '2025-01-02', '[\"学习新修订的章程\"]', '', 1, ?, "
-                "'x', 'x', ?)",
-                (key, deleted),
-            )
-        conn.commit()
-    database = Database(path)
-    await database.open()
-    try:
-        found, total = await meetings.search_meetings(database, 1, [["章程"], ["新修订"]])
-        assert total == 1 and found[0].agenda == ("学习新修订的章程",)
-    finally:
-        await database.close()

@@ -108,7 +108,7 @@ async def test_one_branch_screens_scan_no_big_table(city: Harness) -> None:
     assert [b.id for b in facts.branches] == [BRANCH]
     read = " ".join(statements)
     for table in ("meetings", "members", "obligation_marks", "party_day_plans", "memberships",
-                  "meeting_words", "selfchecks", "makeups"):  # fmt: skip
+                  "selfchecks", "makeups"):  # fmt: skip
         assert f"FROM {table}" in read or f"JOIN {table}" in read, table
     assert _scans(Path(city.config.storage.database), statements) == []
 
