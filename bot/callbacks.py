@@ -9,6 +9,7 @@ an expired button. The form engine's buttons have their own format (bot.forms.en
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,24 +21,24 @@ from telegram.ext import CallbackQueryHandler
 MAX_BYTES = 64  # Telegram's limit on callback data
 
 
-class Field:
+class Field(ABC):
     """One part of a button's data: how a value is written and read back (ValueError: refused).
 
     `widest` is the value with the longest text, so a test can check every route's 64 bytes.
     """
 
     @property
+    @abstractmethod
     def widest(self) -> Any:
         """The valid value whose text is longest."""
-        raise NotImplementedError
 
     def encode(self, value: Any) -> str:
         """The value as button text."""
         return str(value)
 
+    @abstractmethod
     def decode(self, text: str) -> Any:
         """The value of a part, or ValueError."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

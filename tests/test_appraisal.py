@@ -160,3 +160,23 @@ async def test_forged_stale_and_other_peoples_buttons(harness: Harness) -> None:
     await members.remove(database, user_id=SECRETARY, branch_id=branch_id, member_id=ids["王五"])
     await harness.send("学习不够")
     assert await appraisals.grades(database, record_id) == {}
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_logged_appraisal_offers_its_grades_at_once(harness: Harness) -> None:
+    await _world(harness)
+    await harness.send("/log")
+    await harness.tap("民主评议党员")
+    await harness.tap("今天")
+    await harness.send("会议室")
+    await harness.send("张三 李四")
+    await harness.tap(next(b for b in harness.buttons() if b.startswith("✅ 全部到会")))
+    await harness.send("个人自评 党员互评 民主测评")
+    await harness.send("每人对照党员标准发言")
+    await harness.tap("跳过（没有决议）")
+    await harness.tap("没有照片，完成")
+    replies = await harness.tap("✅ 保存记录")
+    assert replies[-1].startswith("✅ 已保存：民主评议党员，12月20日。")
+    assert "📋 评议等次" in harness.buttons()
+    card = (await harness.tap("📋 评议等次"))[-1]
+    assert card.startswith("民主评议党员 · 2026年12月20日\n参评党员 5 人")

@@ -82,7 +82,10 @@ async def card_view(database: Any, record: Meeting, membership: Membership) -> t
     rows: Rows = []
     if can_grade:
         rows = in_rows(
-            [(f"{p.name}：{lab.GRADES[given[p.id].grade] if p.id in given else '未评'}",
+            [(lab.APPRAISAL_PERSON.format(
+                name=p.name,
+                grade=lab.GRADES[given[p.id].grade] if p.id in given else lab.APPRAISAL_UNGRADED,
+              ),
               bt.AP_PICK(record.id, p.id)) for p in people], 2
         )  # fmt: skip
         if ungraded:

@@ -40,7 +40,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.reminder_settings import (
     REMIND_NAME,
-    current_branch,
+    branch_to_show,
     refresh,
     resumed,
 )
@@ -131,15 +131,9 @@ async def show_reminders(
     """/remind (optionally with a rule and text), 我的提醒, or back to a branch's list."""
     if await resumed(update, context):
         return
-    if branch_id is None:
-        current = await current_branch(update, context)
-    else:
-        current = await allowed(update, context, branch_id, Need.READ)
-        if current is not None:
-            await answer(update)
+    current = await branch_to_show(update, context, branch_id)
     if current is None:
         return
-    await close_keyboard(update)
     if context.args and access.allows(current[0].role, Need.RECORD):
         await _create_from_command(update, context, *current)
         return

@@ -147,19 +147,29 @@ async def card_view(database: Any, membership: Membership, branch: Branch) -> tu
     return text, rows
 
 
-async def show_settings(update: Update, context: BotContext, branch_id: int | None = None) -> None:
-    """/reminders, 提醒设置 in the menu, or back to the card of a branch."""
-    if await resumed(update, context):
-        return
+async def branch_to_show(
+    update: Update, context: BotContext, branch_id: int | None
+) -> tuple[Membership, Branch] | None:
+    """The current branch for a command or menu tap, or the branch a "back" button names (any
+    role may see it); the tapped keyboard is closed. None: the user was told why."""
     if branch_id is None:
         current = await current_branch(update, context)
     else:
         current = await allowed(update, context, branch_id, Need.READ)
         if current is not None:
             await answer(update)
+    if current is not None:
+        await close_keyboard(update)
+    return current
+
+
+async def show_settings(update: Update, context: BotContext, branch_id: int | None = None) -> None:
+    """/reminders, 提醒设置 in the menu, or back to the card of a branch."""
+    if await resumed(update, context):
+        return
+    current = await branch_to_show(update, context, branch_id)
     if current is None:
         return
-    await close_keyboard(update)
     await reply(update, *await card_view(app_of(context).database, *current))
 
 
