@@ -19,6 +19,8 @@ from bot.handlers import (
     branch,
     chats,
     checkin,
+    dues,
+    dues_form,
     find,
     guidance,
     leave,
@@ -127,6 +129,7 @@ def build_forms() -> FormEngine:
         leave.DELETE_FORM,
         leave_reason.FORM,
         appraisal.FORM,
+        dues_form.FORM,
     ):
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
@@ -161,6 +164,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(find.handlers())
     application.add_handlers(report.handlers())
     application.add_handlers(appraisal.handlers())
+    application.add_handlers(dues.handlers())
+    application.add_handlers(dues_form.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())

@@ -341,6 +341,8 @@ async def sweep(
     before the next batch is read: a sweep cut short is completed by the next run (the day is
     recorded only once every batch is in), and nothing is enqueued twice.
     """
+    from bot import dues_sweep
+
     started = monotonic()
     decided = 0.0
     branches = notices_total = enqueued = 0
@@ -351,6 +353,7 @@ async def sweep(
             batch_started = monotonic()
             facts = await sweep_data.load(view, today, branch_ids=ids[first : first + BATCH])
             rows, notices = await _decide(facts, today, tz, pause)
+            rows += await dues_sweep.reminders(view, facts, today, tz)  # 党费: month end
             decided += monotonic() - batch_started
             branches += len(facts.branches)
             notices_total += notices

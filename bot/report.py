@@ -46,6 +46,7 @@ class AnnualReport:
     open_makeups: int
     # The year's last 民主评议: its day and the number of members at each grade (if graded).
     appraisal: tuple[date, dict[str, int]] | None = None
+    dues_collected_fen: int | None = None  # paid for the year's months, from the 党费 ledger
 
     @property
     def attendance_rate(self) -> float | None:
@@ -71,6 +72,7 @@ def build(
     checks: Sequence[CheckChange] = (),
     open_makeups: int = 0,
     appraisal: tuple[date, dict[str, int]] | None = None,
+    dues_collected_fen: int | None = None,
     frequencies: Mapping[str, str] | None = None,
     planned_days: Mapping[date, date] | None = None,
     created_on: date | None = None,
@@ -120,4 +122,5 @@ def build(
         checks=list(checks),
         open_makeups=open_makeups,
         appraisal=appraisal,
+        dues_collected_fen=dues_collected_fen,
     )

@@ -294,6 +294,9 @@ FORGED = [
     "mb:l:{b}:0", "mb:o:{b}:{mem}", "mb:d:{b}:{mem}", "mb:dd:{b}:{mem}", "mb:x:{b}", "mb:t:{b}",
     "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name", "mb:done:{b}",
     "ap:c:{rec}", "ap:m:{rec}:{mem}", "ap:s:{rec}:{mem}:excellent", "ap:r:{rec}", "ap:x:{rec}",
+    "du:c:{b}:2026-11:0", "du:p:{b}:{mem}:2026-11:0", "du:a:{b}:2026-11", "du:aa:{b}:2026-11",
+    "du:pl:{b}:2026-11:0", "du:u:{b}:{mem}:2026-11:0", "du:r:{b}:0", "du:rm:{b}:{mem}",
+    "du:x:{b}:2026",
 ]  # fmt: skip
 
 
@@ -363,7 +366,8 @@ async def _snapshot(h: Harness, b: Branch) -> list[object]:
     rows: list[object] = []
     for table in ("branches", "meetings", "custom_reminders", "members", "memberships",
                   "invitations", "branch_settings", "obligation_marks", "snoozes", "checkins",
-                  "makeups", "notice_targets", "party_day_plans"):  # fmt: skip
+                  "makeups", "notice_targets", "party_day_plans", "dues_rates",
+                  "dues_payments"):  # fmt: skip
         column = "id" if table == "branches" else "branch_id"
         found = await database.fetchall(f"SELECT * FROM {table} WHERE {column} = ?", (b.id,))
         rows.append([tuple(r) for r in found])

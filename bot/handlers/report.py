@@ -6,12 +6,15 @@ import asyncio
 import io
 import logging
 from collections import Counter
+from datetime import date
 from typing import Any
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from bot import dues as dues_rules
 from bot.application import BotContext, app_of
+from bot.handlers import dues
 from bot.handlers.common import answer, current_branch, local_today, reply_template
 from bot.obligations import registered_on
 from bot.texts import environment, render
@@ -79,13 +82,23 @@ async def report(update: Update, context: BotContext) -> None:
         assert last.id is not None
         counts = Counter(g.grade for g in (await appraisals.grades(database, last.id)).values())
         appraisal = (last.held_on, dict(counts)) if counts else None
+    roster = await members.list_for(database, branch.id)
+    dues_marked = [d for _, code, d in marks if code == "party_dues"]
+    # A branch keeping the 党费 ledger: its months paid in full and the amount collected.
+    ledger = await dues.ledger_of(database, branch.id)
+    collected = None
+    if any(p.month.year == year for p in ledger.payments):
+        full = dues_rules.complete_months(roster, ledger, year, today)
+        dues_marked = [date(year, month, 1) for month in full]
+        collected = dues_rules.collected_in(ledger, year)
     data = annual.build(
         branch,
         year,
         today,
         records,
-        await members.list_for(database, branch.id),
-        dues_marked=[d for _, code, d in marks if code == "party_dues"],
+        roster,
+        dues_marked=dues_marked,
+        dues_collected_fen=collected,
         checks=changes,
         open_makeups=len(await checkins.open_makeups(database, branch.id)),
         appraisal=appraisal,

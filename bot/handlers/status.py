@@ -17,6 +17,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot import buttons as bt
 from bot.application import BotContext, app_of
 from bot.callbacks import on
+from bot.handlers import dues
 from bot.handlers.common import (
     answer,
     close_keyboard,
@@ -206,7 +207,15 @@ async def show(update: Update, context: BotContext) -> None:
             return
         branch = found
     data = await status_of(context, branch)
-    rows = _buttons(branch, data["owed"], can_record, data["people"])
+    # The 党费 ledger's month (its names only to recorders in private); it replaces the one-tap
+    # 党费已收齐 mark for a branch that keeps the ledger.
+    data["dues"], ledger = await dues.status_line(
+        database, branch.id, data["today"], names=can_record and chat.type == ChatType.PRIVATE
+    )
+    owed = [o for o in data["owed"] if not (ledger and o.code == "party_dues")]
+    rows = _buttons(branch, owed, can_record, data["people"])
+    if ledger and chat.type == ChatType.PRIVATE:
+        rows.append([(labels().DUES_LEDGER, bt.DU_CARD(branch.id, f"{data['today']:%Y-%m}", 0))])
     # In a group, people's names stay out of the card (转正, 汇报, 补学 are shown as counts).
     data["show_names"] = chat.type == ChatType.PRIVATE
     if chat.type == ChatType.PRIVATE:
@@ -224,6 +233,9 @@ async def mark(
     membership = await repo.get_membership(database, user.id, branch_id)
     if membership is None or not membership.can_record or code != "party_dues":
         await forbidden(update)
+        return
+    if (await dues.ledger_of(database, branch_id)).in_use:
+        await dues.card(update, context, branch_id, f"{start:%Y-%m}", 0)
         return
     created = await settings.mark_done(
         database, user_id=user.id, branch_id=branch_id, code=code, period_start=start

@@ -1,0 +1,371 @@
+"""The 党费 ledger end to end: each member's amount set on a short form (with the bad inputs a
+phone produces and their second chances), a month marked in a few taps, a mistaken tap taken
+back, 补交 of an earlier month, no paying ahead, 按季度交, the 党章第九条 warning, /status and the
+annual report agreeing with the ledger, a member who left, the Excel ledger read back, the
+month-end reminder to the secretary alone, and every role and forged button."""
+
+from __future__ import annotations
+
+from datetime import date
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+import docx
+import openpyxl
+import time_machine
+
+from bot.reminders import sweep
+from db import dues, members, outbox, repo, settings
+from db.models import MemberInfo
+from tests.conftest import OTHER, SECRETARY, Harness
+
+NOW = "2026-12-20 10:00 +08:00"
+TZ = ZoneInfo("Asia/Shanghai")
+VIEWER = 3003
+EXPIRED = "这个按钮已过期，请按最新的消息操作。"
+NO_PERMISSION = "您没有这个支部的操作权限。"
+PEOPLE = (
+    ("张三", "formal", date(2010, 7, 1)),
+    ("李四", "formal", date(2015, 6, 1)),
+    ("王五", "probationary", date(2026, 11, 15)),  # 支部大会 accepted them in November
+    ("赵六", "formal", None),
+    ("孙八", "applicant", date(2026, 3, 1)),  # not a party member: owes nothing
+)
+
+
+async def _world(h: Harness) -> tuple[int, dict[str, int]]:
+    branch = await h.register(formal_members=3, probationary_members=1)
+    assert h.app is not None
+    ids = {}
+    for name, status, joined in PEOPLE:
+        member = await members.add(
+            h.app.database,
+            user_id=SECRETARY,
+            branch_id=branch.id,
+            info=MemberInfo(name, status, joined),
+        )
+        ids[name] = member.id
+    return branch.id, ids
+
+
+async def _rates(h: Harness, branch_id: int, ids: dict[str, int], since: date) -> None:
+    """Amounts as the form would store them (the form itself is tested below)."""
+    assert h.app is not None
+    amounts = (
+        ("张三", 9750, "base", False),
+        ("李四", 20, "student", True),
+        ("王五", 1200, "fixed", False),
+        ("赵六", 2000, "retired", False),
+    )
+    for name, fen, basis, quarterly in amounts:
+        await dues.set_rate(
+            h.app.database, user_id=SECRETARY, branch_id=branch_id, member_id=ids[name],
+            amount_fen=fen, basis=basis, quarterly=quarterly, month=since,
+        )  # fmt: skip
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_setting_amounts_with_bad_inputs_and_second_chances(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    card = (await harness.send("/dues"))[-1]
+    assert card == (
+        "💰 党费收缴 · 2026年12月\n"
+        "这个月没有要交党费的党员。先点“设置每人金额”，按月工资收入算出每人每月交多少。"
+    )
+    assert harness.buttons() == ["✏️ 设置每人金额", "⬅️ 11月", "📤 导出2026年党费台账"]
+    listing = (await harness.tap("✏️ 设置每人金额"))[-1]
+    assert listing.startswith(
+        "✏️ 每人每月党费\n1. 张三：未设\n2. 李四：未设\n3. 赵六：未设\n4. 王五：未设\n"
+    )
+    assert harness.buttons() == [
+        "张三：未设",
+        "李四：未设",
+        "赵六：未设",
+        "王五：未设",
+        "⬅️ 返回党费",
+    ]
+    question = (await harness.tap("张三：未设"))[-1]
+    assert question == "张三 每月交多少党费？可以直接发每月工资收入（税后），例如 6500；或选一种："
+    for typed, said in (
+        ("abc", "⚠️ 请只发数字（元），例如 6500 或 12.5，不要带文字或符号。"),
+        ("<b>&", "⚠️ 请只发数字（元），例如 6500 或 12.5，不要带文字或符号。"),
+        ("🙂", "⚠️ 请只发数字（元），例如 6500 或 12.5，不要带文字或符号。"),
+        ("0", "⚠️ 金额要大于 0，请再发一次。"),
+        ("-6500", "⚠️ 金额要大于 0，请再发一次。"),
+        ("99999999", "⚠️ 数字太大了（超过 1000000 元），请核对后再发。"),
+        ("6500.123", "⚠️ 金额最多到分（两位小数），例如 12.50。"),
+    ):
+        reply = (await harness.send(typed))[-1]
+        assert reply == said + "\n\n" + question, typed
+    assert await dues.rates(harness.app.database, [branch_id]) == {}  # type: ignore[union-attr]
+    # Full-width digits, as some phones' keyboards type them, are read as the number.
+    review = (await harness.send("６５００"))[-1]
+    assert review == (
+        "张三：每月党费 ¥97.50\n"
+        "月工资收入 6500.00 元 × 1.5%（5000–10000 元（含））= ¥97.50。工资数不保存，只记金额。\n"
+        "按月交。"
+    )
+    assert harness.buttons() == [
+        "✅ 保存", "交纳方式：按月（点此改为按季度）", "✏️ 改算法或金额", "✖️ 取消"
+    ]  # fmt: skip
+    assert (await harness.tap("✅ 保存"))[-1] == "✅ 已设置：张三 每月 ¥97.50。"
+    # A category with its fixed amount, paid by quarter (the branch agreed).
+    await harness.tap("✏️ 设置每人金额")
+    await harness.tap("李四：未设")
+    review = (await harness.tap("学生 ¥0.20"))[-1]
+    assert review == "李四：每月党费 ¥0.20\n学生 ¥0.20。\n按月交。"
+    review = (await harness.tap("交纳方式：按月（点此改为按季度）"))[-1]
+    assert review.endswith("按季度交：每季度第一个月交三个月的（须经支部同意）。")
+    assert (await harness.tap("✅ 保存"))[-1] == "✅ 已设置：李四 每月 ¥0.20，按季度交。"
+    # A fixed amount; 农民 out of range; 离退休 by its own brackets.
+    await harness.tap("✏️ 设置每人金额")
+    await harness.tap("王五：未设")
+    assert (await harness.tap("直接填每月金额"))[-1].endswith(
+        "请发 王五 每月交纳的金额（元），例如 12.5。"
+    )
+    assert (await harness.send("12元"))[-1].startswith("王五：每月党费 ¥12.00\n")
+    await harness.tap("✏️ 改算法或金额")
+    await harness.tap("农民（每月0.2–1元）")
+    reply = (await harness.send("2"))[-1]
+    assert reply.startswith("⚠️ 农民党员每月交 0.2–1 元，请发这个范围里的金额，例如 0.5。")
+    assert (await harness.send("0.5"))[-1].startswith("王五：每月党费 ¥0.50\n")
+    await harness.tap("✅ 保存")
+    await harness.tap("✏️ 设置每人金额")
+    await harness.tap("赵六：未设")
+    await harness.tap("离退休（按离退休费算）")
+    review = (await harness.send("4000"))[-1]
+    assert review.startswith(
+        "赵六：每月党费 ¥20.00\n离退休费 4000.00 元 × 0.5%（5000 元以下（含））= ¥20.00。"
+    )
+    await harness.tap("✅ 保存")
+    assert harness.app is not None
+    stored = (await dues.rates(harness.app.database, [branch_id]))[branch_id]
+    assert {m: (r.amount_fen, r.basis, r.quarterly, r.since) for m, r in stored.items()} == {
+        ids["张三"]: (9750, "base", False, date(2026, 12, 1)),
+        ids["李四"]: (20, "student", True, date(2026, 12, 1)),
+        ids["王五"]: (50, "farmer", False, date(2026, 12, 1)),
+        ids["赵六"]: (2000, "retired", False, date(2026, 12, 1)),
+    }
+    listing = (await harness.send("/dues"))[-1]
+    assert "已交 0/4 人，收缴 ¥0.00。\n" in listing
+    assert "未交：张三 ¥97.50、李四 ¥0.20（按季度）、赵六 ¥20.00、王五 ¥0.50。" in listing
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_marking_a_month_undo_makeup_and_no_paying_ahead(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    await _rates(harness, branch_id, ids, date(2026, 11, 1))
+    assert harness.app is not None
+    database = harness.app.database
+    card = (await harness.send("/dues"))[-1]
+    assert card == (
+        "💰 党费收缴 · 2026年12月\n"
+        "已交 0/4 人，收缴 ¥0.00。\n"
+        "未交：张三 ¥97.50、李四 ¥0.20（按季度）、赵六 ¥20.00、王五 ¥12.00。\n"
+        "点名字记为已交；大家都交了就点“全部已交”，再撤销个别没交的。"
+    )
+    assert harness.buttons() == [
+        "✅ 张三 ¥97.50", "✅ 李四 ¥0.20", "✅ 赵六 ¥20.00", "✅ 王五 ¥12.00",
+        "✅ 全部已交（4 人）", "✏️ 设置每人金额", "⬅️ 11月", "📤 导出2026年党费台账",
+    ]  # fmt: skip
+    card = (await harness.tap("✅ 张三 ¥97.50"))[-1]
+    assert harness.callback_answers()[-1] == "已记：张三 12月 ¥97.50"
+    assert card.startswith("💰 党费收缴 · 2026年12月\n已交 1/4 人，收缴 ¥97.50。\n")
+    card = (await harness.tap("✅ 全部已交（3 人）"))[-1]
+    assert harness.callback_answers()[-1] == "已记 3 人已交。"
+    assert card == "💰 党费收缴 · 2026年12月\n已交 4/4 人，收缴 ¥129.70。\n✅ 12月党费已收齐。"
+    paid = (await dues.payments(database, [branch_id]))[branch_id]
+    assert [(p.name, p.month, p.due_fen, p.paid_fen, p.paid_on) for p in paid] == [
+        ("张三", date(2026, 12, 1), 9750, 9750, date(2026, 12, 20)),
+        ("李四", date(2026, 12, 1), 20, 20, date(2026, 12, 20)),
+        ("赵六", date(2026, 12, 1), 2000, 2000, date(2026, 12, 20)),
+        ("王五", date(2026, 12, 1), 1200, 1200, date(2026, 12, 20)),
+    ]
+    marks = await settings.marks(database, [branch_id])
+    assert (branch_id, "party_dues", date(2026, 12, 1)) in marks
+    # A mistaken tap taken back: the month is no longer complete, and /status says so.
+    await harness.tap("↩️ 撤销已交（4 人）")
+    assert harness.buttons()[:4] == ["↩️ 张三 ¥97.50", "↩️ 李四 ¥0.20", "↩️ 赵六 ¥20.00",
+                                     "↩️ 王五 ¥12.00"]  # fmt: skip
+    listing = (await harness.tap("↩️ 王五 ¥12.00"))[-1]
+    assert harness.callback_answers()[-1] == "已撤销：王五 12月"
+    assert listing.startswith("↩️ 12月已交 3 人")
+    assert (branch_id, "party_dues", date(2026, 12, 1)) not in await settings.marks(
+        database, [branch_id]
+    )
+    status = (await harness.send("/status"))[-1]
+    assert "💰 党费 12月：已交 3/4 人，¥117.70（/dues）" in status
+    assert "💰 党费台账" in harness.buttons() and "✅ 本月党费已收齐" not in harness.buttons()
+    # 补交 of November: an earlier month asks first.
+    await harness.tap("💰 党费台账")
+    card = (await harness.tap("⬅️ 11月"))[-1]
+    assert card.startswith("💰 党费收缴 · 2026年11月\n已交 0/4 人，收缴 ¥0.00。\n")
+    ask = (await harness.tap("✅ 全部已交（4 人）"))[-1]
+    assert ask == "把2026年11月还没交的 4 人都记为已交？（补交，交纳日期记为今天）"
+    card = (await harness.tap("✅ 确认：4 人都已交"))[-1]
+    assert "已交 4/4 人，收缴 ¥129.70。\n✅ 11月党费已收齐。" in card
+    # Paying ahead is refused, whichever button says so; a month long ago is warned about.
+    before = len((await dues.payments(database, [branch_id]))[branch_id])
+    for data in (f"du:c:{branch_id}:2027-01:0", f"du:p:{branch_id}:{ids['张三']}:2027-01:0",
+                 f"du:a:{branch_id}:2027-01", f"du:aa:{branch_id}:2027-01"):  # fmt: skip
+        await harness.tap_data(data)
+        assert harness.callback_answers()[-1] == "1月还没到：党费按月交，不能提前交（不得垫交）。"
+    assert len((await dues.payments(database, [branch_id]))[branch_id]) == before
+    old = (await harness.tap_data(f"du:c:{branch_id}:2026-05:0"))[-1]
+    assert "⚠️ 这是7个月前的党费：补交一般不超过6个月，超过的请先报上级党委。" in old
+
+
+@time_machine.travel("2027-01-05 10:00 +08:00", tick=True)
+async def test_a_quarterly_payer_covers_the_quarter(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    await _rates(harness, branch_id, ids, date(2027, 1, 1))
+    await harness.send("/dues")
+    await harness.tap("✅ 李四 ¥0.20")
+    assert harness.callback_answers()[-1] == "已记：李四 1月、2月、3月 ¥0.60"
+    assert harness.app is not None
+    paid = (await dues.payments(harness.app.database, [branch_id]))[branch_id]
+    assert [(p.month, p.paid_fen) for p in paid] == [
+        (date(2027, 1, 1), 20), (date(2027, 2, 1), 20), (date(2027, 3, 1), 20)
+    ]  # fmt: skip
+    # Taken back together, as it was tapped.
+    await harness.tap("↩️ 撤销已交（1 人）")
+    await harness.tap("↩️ 李四 ¥0.20")
+    assert harness.callback_answers()[-1] == "已撤销：李四 1月、2月、3月"
+    assert await dues.payments(harness.app.database, [branch_id]) == {}
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_six_months_unpaid_is_flagged_to_the_committee_only(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    await _rates(harness, branch_id, ids, date(2026, 5, 1))
+    assert harness.app is not None
+    database = harness.app.database
+    # Everyone but 赵六 paid June to November; 王五 owes only from November.
+    for month in range(6, 12):
+        paid = [
+            dues.Payment(ids[n], n, date(2026, month, 1), 100, 100, date(2026, month, 5))
+            for n in ("张三", "李四", "王五")
+            if n != "王五" or month == 11
+        ]
+        await dues.record(database, user_id=SECRETARY, branch_id=branch_id, paid=paid, complete={})
+    warning = (
+        "⚠️ 连续6个月以上未交党费：赵六（7个月）。党章第九条：连续六个月不交纳党费，"
+        "没有正当理由的，视为自行脱党。请尽快谈话了解情况。"
+    )
+    assert warning in (await harness.send("/dues"))[-1]
+    assert warning in (await harness.send("/status"))[-1]
+    harness.fake.add_user(VIEWER, first_name="查看")
+    await repo.add_membership(
+        database, actor_id=SECRETARY, user_id=VIEWER, branch_id=branch_id, role="viewer"
+    )
+    card = (await harness.send("/dues", user=VIEWER))[-1]
+    assert "赵六（7个月）" not in card and "已交 0/4 人" in card
+    assert "赵六（7个月）" not in (await harness.send("/status", user=VIEWER))[-1]
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_roles_forged_buttons_and_a_member_who_left(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    await _rates(harness, branch_id, ids, date(2026, 11, 1))
+    assert harness.app is not None
+    database = harness.app.database
+    harness.fake.add_user(VIEWER, first_name="查看")
+    await repo.add_membership(
+        database, actor_id=SECRETARY, user_id=VIEWER, branch_id=branch_id, role="viewer"
+    )
+    # A viewer reads the month and exports, never records.
+    card = (await harness.send("/dues", user=VIEWER))[-1]
+    assert card.startswith("💰 党费收缴 · 2026年12月\n已交 0/4 人")
+    assert "点名字" not in card
+    assert harness.buttons(VIEWER) == ["⬅️ 11月", "📤 导出2026年党费台账"]
+    for data in (f"du:p:{branch_id}:{ids['张三']}:2026-12:0", f"du:a:{branch_id}:2026-12",
+                 f"du:r:{branch_id}:0", f"du:rm:{branch_id}:{ids['张三']}"):  # fmt: skip
+        await harness.tap_data(data, user=VIEWER)
+        assert harness.callback_answers()[-1] == NO_PERMISSION
+    # Another branch's secretary sees nothing of this one.
+    await harness.register(user=OTHER, key="other")
+    await harness.send("/help", user=OTHER)
+    for data in (f"du:c:{branch_id}:2026-12:0", f"du:x:{branch_id}:2026",
+                 f"du:p:{branch_id}:{ids['张三']}:2026-12:0"):  # fmt: skip
+        await harness.tap_data(data, user=OTHER)
+        assert "权限" in harness.callback_answers()[-1]
+    # Forged: a non-member, a member of no party status, a month of 13, an id of 30 digits.
+    await harness.send("/dues")
+    for data in (f"du:p:{branch_id}:999999:2026-12:0", f"du:p:{branch_id}:{ids['孙八']}:2026-12:0",
+                 f"du:c:{branch_id}:2026-13:0", f"du:u:{branch_id}:{ids['张三']}:2026-12:0",
+                 f"du:c:{'9' * 30}:2026-12:0", f"du:rm:{branch_id}:{ids['孙八']}"):  # fmt: skip
+        await harness.tap_data(data)
+        assert harness.callback_answers()[-1] == EXPIRED, data
+    assert await dues.payments(database, [branch_id]) == {}
+    # 张三 pays November and December, then leaves the roster: his rows stay in the ledger.
+    await harness.tap("✅ 张三 ¥97.50")
+    await harness.tap_data(f"du:p:{branch_id}:{ids['张三']}:2026-11:0")
+    await members.remove(database, user_id=SECRETARY, branch_id=branch_id, member_id=ids["张三"])
+    card = (await harness.send("/dues"))[-1]
+    assert "张三" not in card and "已交 0/3 人" in card
+    await harness.tap("📤 导出2026年党费台账")
+    assert harness.fake.bot_messages(SECRETARY)[-1]["caption"] == (
+        "📤 2026年党费收缴台账：4 人，全年收缴 ¥195.00。可用 Excel 或 WPS 打开、打印。"
+    )
+    sent = harness.fake.sent_files[-1]
+    assert sent["file_name"] == "测试支部_2026年党费收缴台账.xlsx"
+    sheet = openpyxl.load_workbook(BytesIO(sent["data"])).active
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=1, max_row=9)]
+    assert values[0][0] == "测试支部2026年党费收缴台账"
+    assert values[2] == ["序号", "姓名", *(f"{m}月" for m in range(1, 13)), "合计"]
+    none10 = [None] * 10
+    assert values[3] == [1, "李四", *none10, "—", "—", 0]
+    assert values[4] == [2, "赵六", *none10, "—", "—", 0]
+    assert values[5] == [3, "王五", *none10, "—", "—", 0]
+    assert values[6] == [4, "张三（已离开名册）", *none10, 97.5, 97.5, 195]
+    assert values[7] == [None, "每月合计", *([0] * 10), 97.5, 97.5, 195]
+
+
+@time_machine.travel("2026-12-28 07:00 +08:00", tick=True)
+async def test_the_month_end_reminder_goes_to_the_secretary_once(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    await _rates(harness, branch_id, ids, date(2026, 11, 1))
+    assert harness.app is not None
+    database = harness.app.database
+    await dues.record(
+        database, user_id=SECRETARY, branch_id=branch_id, complete={},
+        paid=[dues.Payment(ids["张三"], "张三", date(2026, 12, 1), 9750, 9750, date(2026, 12, 3))],
+    )  # fmt: skip
+    await repo.add_membership(
+        database, actor_id=SECRETARY, user_id=VIEWER, branch_id=branch_id, role="deputy"
+    )
+    await sweep(database, date(2026, 12, 27), TZ)  # not the day: nothing
+    assert await outbox.by_key(database, f"dues:{branch_id}:2026-12:{SECRETARY}") is None
+    await sweep(database, date(2026, 12, 28), TZ)
+    await sweep(database, date(2026, 12, 28), TZ)
+    rows = await database.fetchall("SELECT chat_id, text FROM outbox WHERE key LIKE 'dues:%'")
+    assert [(r["chat_id"], r["text"]) for r in rows] == [
+        (
+            SECRETARY,
+            "⏰ 测试支部：12月还有 3 人没交党费："
+            "李四 ¥0.20（按季度）、赵六 ¥20.00、王五 ¥12.00。\n"
+            "收齐后在 /dues 里点名字记为已交，或点“全部已交”。",
+        )
+    ]
+    # Everyone pays before it goes out: it is not sent.
+    await harness.send("/dues")
+    await harness.tap("✅ 全部已交（3 人）")
+    row = await outbox.by_key(database, f"dues:{branch_id}:2026-12:{SECRETARY}")
+    assert row is not None and row.state == "cancelled"
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_the_annual_report_reads_the_ledger(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    await _rates(harness, branch_id, ids, date(2026, 11, 1))
+    await harness.send("/dues")
+    await harness.tap("⬅️ 11月")
+    await harness.tap("✅ 全部已交（4 人）")
+    await harness.tap("✅ 确认：4 人都已交")
+    await harness.send("/dues")
+    await harness.tap("✅ 张三 ¥97.50")  # 李四 paid December with November: by quarter
+    await harness.send("/report 2026")
+    document = docx.Document(BytesIO(harness.fake.sent_files[-1]["data"]))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "按党费收缴台账全部交齐 1 个月（11月）。" in text
+    assert "全年收缴党费 227.40 元（按党费收缴台账）。" in text
