@@ -202,9 +202,15 @@ class MonthView:
         return bool(self.lines) and len(self.paid) == len(self.lines)
 
 
-def month_view(roster: Iterable[Member], ledger: Ledger, month: date) -> MonthView:
-    """Who owes `month`, in roster order, with what they paid."""
+def month_view(
+    roster: Iterable[Member], ledger: Ledger, month: date, *, opened: bool = False
+) -> MonthView:
+    """Who owes `month`, in roster order, with what they paid. `opened`: the secretary opened
+    the month (/dues, its buttons), so everyone who owed it by their admission is listed even
+    before the ledger's first month: a 补交 there starts the ledger earlier."""
     start, paid = ledger.start, ledger.paid()
+    if opened:
+        start = month if start is None else min(start, month)
     lines = []
     for member in roster:
         if not owes(member, month, start):

@@ -70,7 +70,8 @@ async def test_setting_amounts_with_bad_inputs_and_second_chances(harness: Harne
     card = (await harness.send("/dues"))[-1]
     assert card == (
         "💰 党费收缴 · 2026年12月\n"
-        "这个月没有要交党费的党员。先点“设置每人金额”，按月工资收入算出每人每月交多少。"
+        "已交 0/4 人，收缴 ¥0.00。\n"
+        "未设金额：张三、李四、赵六、王五（点“设置每人金额”）。"
     )
     assert harness.buttons() == ["✏️ 设置每人金额", "⬅️ 11月", "📤 导出2026年党费台账"]
     listing = (await harness.tap("✏️ 设置每人金额"))[-1]
@@ -149,6 +150,14 @@ async def test_setting_amounts_with_bad_inputs_and_second_chances(harness: Harne
     listing = (await harness.send("/dues"))[-1]
     assert "已交 0/4 人，收缴 ¥0.00。\n" in listing
     assert "未交：张三 ¥97.50、李四 ¥0.20（按季度）、赵六 ¥20.00、王五 ¥0.50。" in listing
+    # Amounts set in December, November's dues recorded afterwards (补交): the ledger then
+    # starts in November, for those who owed it (王五 was admitted on 15 November).
+    card = (await harness.tap("⬅️ 11月"))[-1]
+    assert card.startswith("💰 党费收缴 · 2026年11月\n已交 0/4 人")
+    card = (await harness.tap("✅ 张三 ¥97.50"))[-1]
+    assert card.startswith("💰 党费收缴 · 2026年11月\n已交 1/4 人，收缴 ¥97.50。")
+    paid = (await dues.payments(harness.app.database, [branch_id]))[branch_id]
+    assert [(p.name, p.month, p.paid_fen) for p in paid] == [("张三", date(2026, 11, 1), 9750)]
 
 
 @time_machine.travel(NOW, tick=True)
@@ -297,15 +306,28 @@ async def test_roles_forged_buttons_and_a_member_who_left(harness: Harness) -> N
         await harness.tap_data(data)
         assert harness.callback_answers()[-1] == EXPIRED, data
     assert await dues.payments(database, [branch_id]) == {}
+    # The old one-tap 党费已收齐 (an earlier reminder's) opens the ledger instead of marking.
+    card = (await harness.tap_data(f"st:mark:{branch_id}:party_dues:2026-12-01"))[-1]
+    assert card.startswith("💰 党费收缴 · 2026年12月\n已交 0/4 人")
+    assert await settings.marks(database, [branch_id]) == []
+    # An amount form whose member left the roster meanwhile stores nothing.
+    await harness.tap("✏️ 设置每人金额")
+    await harness.tap("王五：¥12.00")
+    await members.remove(database, user_id=SECRETARY, branch_id=branch_id, member_id=ids["王五"])
+    reply = (await harness.send("6500"))[-1]
+    assert reply == "这位同志已不在名册上，或不再是党员，金额没有保存。"
+    assert ids["王五"] not in (await dues.rates(database, [branch_id]))[branch_id]
     # 张三 pays November and December, then leaves the roster: his rows stay in the ledger.
+    await harness.send("/dues")
     await harness.tap("✅ 张三 ¥97.50")
     await harness.tap_data(f"du:p:{branch_id}:{ids['张三']}:2026-11:0")
     await members.remove(database, user_id=SECRETARY, branch_id=branch_id, member_id=ids["张三"])
     card = (await harness.send("/dues"))[-1]
-    assert "张三" not in card and "已交 0/3 人" in card
+    assert "张三" not in card and "已交 0/2 人" in card
+    await harness.send("/export")  # offered beside the meetings' ledger
     await harness.tap("📤 导出2026年党费台账")
     assert harness.fake.bot_messages(SECRETARY)[-1]["caption"] == (
-        "📤 2026年党费收缴台账：4 人，全年收缴 ¥195.00。可用 Excel 或 WPS 打开、打印。"
+        "📤 2026年党费收缴台账：3 人，全年收缴 ¥195.00。可用 Excel 或 WPS 打开、打印。"
     )
     sent = harness.fake.sent_files[-1]
     assert sent["file_name"] == "测试支部_2026年党费收缴台账.xlsx"
@@ -316,9 +338,8 @@ async def test_roles_forged_buttons_and_a_member_who_left(harness: Harness) -> N
     none10 = [None] * 10
     assert values[3] == [1, "李四", *none10, "—", "—", 0]
     assert values[4] == [2, "赵六", *none10, "—", "—", 0]
-    assert values[5] == [3, "王五", *none10, "—", "—", 0]
-    assert values[6] == [4, "张三（已离开名册）", *none10, 97.5, 97.5, 195]
-    assert values[7] == [None, "每月合计", *([0] * 10), 97.5, 97.5, 195]
+    assert values[5] == [3, "张三（已离开名册）", *none10, 97.5, 97.5, 195]
+    assert values[6] == [None, "每月合计", *([0] * 10), 97.5, 97.5, 195]
 
 
 @time_machine.travel("2026-12-28 07:00 +08:00", tick=True)

@@ -102,13 +102,14 @@ async def test_one_branch_screens_scan_no_big_table(city: Harness) -> None:
     assert "🔎" in (await city.send("/find 学习 会", user=SECRETARY))[-1]
     await city.send("/report", user=SECRETARY)
     assert city.fake.last_bot_message(SECRETARY)["document"]
+    assert "党费收缴" in (await city.send("/dues", user=SECRETARY))[-1]
     assert city.app is not None
     today = datetime.now(city.config.bot.tzinfo).date()
     facts = await sweep_data.load(city.app.database, today, branch_ids=[BRANCH])
     assert [b.id for b in facts.branches] == [BRANCH]
     read = " ".join(statements)
     for table in ("meetings", "members", "obligation_marks", "party_day_plans", "memberships",
-                  "selfchecks", "makeups"):  # fmt: skip
+                  "selfchecks", "makeups", "dues_rates", "dues_payments"):  # fmt: skip
         assert f"FROM {table}" in read or f"JOIN {table}" in read, table
     assert _scans(Path(city.config.storage.database), statements) == []
 

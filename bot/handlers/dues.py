@@ -91,7 +91,7 @@ def card_view(
     today: date,
 ) -> tuple[str, Rows]:
     """The month's card and its buttons (recording buttons for those who may record)."""
-    view = rules.month_view(roster, ledger, month)
+    view = rules.month_view(roster, ledger, month, opened=True)
     can_record = access.allows(membership.role, Need.RECORD)
     this = month_of(today)
     lab = labels()
@@ -143,7 +143,6 @@ def card_view(
         view="card",
         v=view,
         yuan=yuan,
-        in_use=ledger.in_use,
         problem=problem,
         months_back=months_back,
         lapses=rules.lapses(roster, ledger, today) if can_record else [],
@@ -228,9 +227,9 @@ async def pay(
     if found is None or not await _month_ok(update, context, month):
         return
     roster, ledger = await _facts(app_of(context).database, branch_id)
-    view = rules.month_view(roster, ledger, month)
+    view = rules.month_view(roster, ledger, month, opened=True)
     line = next((x for x in view.lines if x.member.id == member_id), None)
-    if line is None or not line.due_fen:
+    if line is None or not line.due_fen or line.payment is not None:
         await answer(update, render("button_expired"), alert=True)
         return
     paid = rules.payments_for([line], ledger.rates, local_today(context), month, ledger)
@@ -258,7 +257,7 @@ async def pay_all(update: Update, context: BotContext, branch_id: int, key: str)
         await pay_all_sure(update, context, branch_id, key)
         return
     roster, ledger = await _facts(app_of(context).database, branch_id)
-    unpaid = rules.month_view(roster, ledger, month).unpaid
+    unpaid = rules.month_view(roster, ledger, month, opened=True).unpaid
     await answer(update)
     await close_keyboard(update)
     rows = [
@@ -275,7 +274,7 @@ async def pay_all_sure(update: Update, context: BotContext, branch_id: int, key:
     if found is None or not await _month_ok(update, context, month):
         return
     roster, ledger = await _facts(app_of(context).database, branch_id)
-    unpaid = rules.month_view(roster, ledger, month).unpaid
+    unpaid = rules.month_view(roster, ledger, month, opened=True).unpaid
     paid = rules.payments_for(unpaid, ledger.rates, local_today(context), month, ledger)
     if paid:
         ledger = await _write(context, found, roster, ledger, paid)
@@ -289,7 +288,7 @@ async def pay_all_sure(update: Update, context: BotContext, branch_id: int, key:
 def _paid_view(
     branch_id: int, roster: list[Member], ledger: Ledger, month: date, page: int
 ) -> tuple[str, Rows]:
-    view = rules.month_view(roster, ledger, month)
+    view = rules.month_view(roster, ledger, month, opened=True)
     page, total = _pages(len(view.paid), page)
     shown = view.paid[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     lab = labels()

@@ -317,8 +317,9 @@ async def export_start(update: Update, context: BotContext) -> None:
     this_year = local_today(context).year
     years = sorted({this_year, *await meetings.years_with_meetings(database, branch.id)})[::-1]
     buttons = [(f"{y}年", bt.LEDGER(branch.id, y)) for y in years[:9]]
+    dues = [(labels().DUES_EXPORT.format(year=this_year), bt.DU_EXPORT(branch.id, this_year))]
     await reply_template(
-        update, "export_choose", [*in_rows(buttons, 3)], branch_name=branch.profile.name
+        update, "export_choose", [*in_rows(buttons, 3), dues], branch_name=branch.profile.name
     )
 
 
