@@ -192,6 +192,10 @@ async def test_marking_a_month_undo_makeup_and_no_paying_ahead(harness: Harness)
     ]
     marks = await settings.marks(database, [branch_id])
     assert (branch_id, "party_dues", date(2026, 12, 1)) in marks
+    status = (await harness.send("/status"))[-1]
+    assert "✅ 党费收缴：12月1日已完成" in status
+    assert "💰 党费 12月：已交 4/4 人，¥129.70 ✅（/dues）" in status
+    await harness.send("/dues")
     # A mistaken tap taken back: the month is no longer complete, and /status says so.
     await harness.tap("↩️ 撤销已交（4 人）")
     assert harness.buttons()[:4] == ["↩️ 张三 ¥97.50", "↩️ 李四 ¥0.20", "↩️ 赵六 ¥20.00",
@@ -390,3 +394,33 @@ async def test_the_annual_report_reads_the_ledger(harness: Harness) -> None:
     text = "\n".join(p.text for p in document.paragraphs)
     assert "按党费收缴台账全部交齐 1 个月（11月）。" in text
     assert "全年收缴党费 227.40 元（按党费收缴台账）。" in text
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_long_roster_is_paged(harness: Harness) -> None:
+    branch = await harness.register(formal_members=35)
+    assert harness.app is not None
+    database = harness.app.database
+    for n in range(35):
+        member = await members.add(
+            database, user_id=SECRETARY, branch_id=branch.id,
+            info=MemberInfo(f"党员{n:02d}", "formal", date(2015, 1, 1)),
+        )  # fmt: skip
+        await dues.set_rate(
+            database, user_id=SECRETARY, branch_id=branch.id, member_id=member.id,
+            amount_fen=1000, basis="fixed", quarterly=False, month=date(2026, 12, 1),
+        )  # fmt: skip
+    await harness.send("/dues")
+    shown = harness.buttons()
+    assert shown[:30] == [f"✅ 党员{n:02d} ¥10.00" for n in range(30)]
+    assert shown[30:32] == ["下一页 ➡️", "✅ 全部已交（35 人）"]
+    await harness.tap("下一页 ➡️")
+    assert harness.buttons()[:6] == [
+        *(f"✅ 党员{n:02d} ¥10.00" for n in range(30, 35)),
+        "⬅️ 上一页",
+    ]
+    card = (await harness.tap("✅ 党员33 ¥10.00"))[-1]
+    assert card.startswith("💰 党费收缴 · 2026年12月\n已交 1/35 人，收缴 ¥10.00。")
+    # The card stays on the page tapped.
+    assert harness.buttons()[:5] == [*(f"✅ 党员{n:02d} ¥10.00" for n in (30, 31, 32, 34)),
+                                     "⬅️ 上一页"]  # fmt: skip
