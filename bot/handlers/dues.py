@@ -61,8 +61,11 @@ async def ledger_of(database: Any, branch_id: int) -> Ledger:
 
 
 async def _facts(database: Any, branch_id: int) -> tuple[list[Member], Ledger]:
-    roster = await members.list_for(database, branch_id)
-    return roster, await ledger_of(database, branch_id)
+    # Asked at once: the database's thread answers them back to back.
+    roster, ledger = await asyncio.gather(
+        members.list_for(database, branch_id), ledger_of(database, branch_id)
+    )
+    return roster, ledger
 
 
 def _pages(count: int, page: int) -> tuple[int, int]:
