@@ -25,10 +25,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import docx
 import time_machine
 from telegram import Update
 
@@ -120,6 +122,7 @@ class Secretary:
         self.seen = 0  # the id of the last bot message read
         self.talked: list[str] = []  # this year's 谈心谈话, in order
         self.unacted: list[tuple[date, str]] = []  # reminders with nothing to tap
+        self.report = b""  # the year's /report (a .docx)
 
     def next_talk(self) -> str:
         """The next party member to talk with this year."""
@@ -334,6 +337,7 @@ async def _live(
         clock.move_to(datetime(YEAR + 1, 1, 2, 10, 0, tzinfo=TZ))
         secretary.month = 13
         await secretary.send(f"/report {YEAR}")
+        secretary.report = fake.sent_files[-1]["data"]
     return secretary, lateness
 
 
@@ -387,6 +391,10 @@ def _print(secretary: Secretary, lateness: Lateness, seconds: float) -> None:
     print(f"  overdue on some day: {len(lateness.overdue)} (target 0)")
     for (code, start), first in sorted(lateness.overdue.items(), key=lambda kv: kv[1]):
         print(f"    {code} of the period from {start}: overdue from {first}")
+    if secretary.report:
+        document = docx.Document(BytesIO(secretary.report))
+        table = [[cell.text for cell in row.cells] for row in document.tables[0].rows]
+        print("  /report: " + "; ".join(f"{r[0]} {r[3]}/{r[2]}" for r in table[1:]))
     for day, line in secretary.unacted:
         print(f"  {day}: read, no action offered: {line}")
     print(f"  ({seconds:.0f} s)")
