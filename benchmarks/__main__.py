@@ -31,6 +31,7 @@ BENCHES = (
     ("flood_path", False),
     ("burst_path", False),
     ("capacity", False),
+    ("year", False),
 )
 QUICK = {
     "BENCH_BRANCHES": "200",  # the generated "city" shrunk to 200 branches (benchmarks.datagen)

@@ -27,6 +27,7 @@ from bot.obligations import (
     PROBATION_LEAD_MONTHS,
     Obligation,
     election,
+    last_day,
     months_before,
     obligations,
     registered_on,
@@ -102,6 +103,28 @@ def _stage_days(base: str, deadline: date, lead_days: tuple[int, ...]) -> list[t
     return stages
 
 
+def pace_target(total: int, quarter: int) -> int:
+    """How many of `total` people a yearly 谈心谈话 round should have reached by the end of the
+    quarter, at an even pace (rounded up)."""
+    return -(-total * quarter // 4)
+
+
+def _pace(ob: Obligation, lead_days: Iterable[int], today: date) -> str | None:
+    """The 谈心谈话 pace reminder due today, if any: a talk with every party member a year is too
+    many for the last week of December, so before the end of each of the first three quarters,
+    a branch behind an even pace is told how many talks it should have had by then
+    ("pace3", "pace6", "pace9": the quarter's last month)."""
+    if ob.base != "heart_to_heart_talk" or ob.progress is None:
+        return None
+    talked, total = ob.progress
+    lead = max([*lead_days, 0])
+    for quarter in (1, 2, 3):
+        end = last_day(ob.period.start.year, quarter * 3)
+        if previous_workday(end - timedelta(days=lead)) == today:
+            return f"pace{quarter * 3}" if talked < pace_target(total, quarter) else None
+    return None
+
+
 def notices_for(
     branch_id: int,
     owed: Iterable[Obligation],
@@ -136,6 +159,20 @@ def notices_for(
                     )
                 )
             continue
+        pace = _pace(ob, settings.lead_days, today)
+        if pace is not None:
+            result.append(
+                Notice(
+                    branch_id,
+                    ob.code,
+                    ob.period.start,
+                    ob.deadline,
+                    pace,
+                    days_left,
+                    ob.subject,
+                    ob.progress,
+                )
+            )
         for stage, day in _stages(ob, settings.lead_days):
             # A lead notice is only useful before the deadline, an overdue one only after.
             if day == today and (stage == "overdue") == (today > ob.deadline):
@@ -245,7 +282,10 @@ def _text(
     """A reminder's text with a marker for the branch name (rendered once per kind of notice:
     the sweep sends the same notice to thousands of branches)."""
     notice = Notice(0, code, period_start, deadline, stage, days_left, subject, progress)
-    return render("reminder", n=notice, branch_name=_NAME)
+    target = None
+    if stage.startswith("pace") and progress is not None:
+        target = pace_target(progress[1], int(stage[4:]) // 3)
+    return render("reminder", n=notice, branch_name=_NAME, target=target)
 
 
 def messages_for(

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from bot import jobs
+from bot.emulator.html import parse_html
 from bot.obligations import roster_duties
-from bot.reminders import notices_for, owed_for, sweep
+from bot.reminders import Notice, messages_for, notices_for, owed_for, sweep
 from db import meetings, members, outbox
-from db.models import Meeting, Member, MemberInfo
+from db.models import Branch, Meeting, Member, MemberInfo
 from db.settings import BranchSettings
 from tests.conftest import OTHER, SECRETARY, Harness
 from tests.factories import make_profile
@@ -73,6 +74,39 @@ def test_probation_is_reminded_a_month_before_on_a_workday() -> None:
     assert [(n.code, n.stage) for n in notices] == [("probation.3", "month1")]
     muted = BranchSettings(1, muted=("probation",))
     assert not [n for n in notices_for(1, owed, muted, date(2027, 1, 28)) if n.subject]
+
+
+def test_heart_talks_behind_an_even_pace_are_reminded_before_each_quarter_ends() -> None:
+    """Eight talks cannot all wait for the last week of December: a week before the end of
+    March, June and September a branch behind an even pace hears how many it still needs."""
+    party = [_member(i, name) for i, name in enumerate("甲乙丙丁戊己庚辛", start=1)]
+    settings = BranchSettings(1)  # reminded 7 and 2 days ahead
+
+    def pace(today: date, talks: list[tuple[date, str]]) -> list[Notice]:
+        owed = owed_for(
+            make_profile(), settings, [], today, created_on=None, roster=party, talks=talks
+        )
+        return [n for n in notices_for(1, owed, settings, today) if n.stage.startswith("pace")]
+
+    # 24 March 2026 is a Tuesday, a week before the quarter ends: 2 of 8 are due by then.
+    [notice] = pace(date(2026, 3, 24), [])
+    assert (notice.stage, notice.progress) == ("pace3", (0, 8))
+    assert pace(date(2026, 3, 23), []) == []
+    on_pace = [(date(2026, 2, 1), "甲"), (date(2026, 3, 1), "乙")]
+    assert pace(date(2026, 3, 24), on_pace) == []
+    # 23 September 2026 (Wednesday): 6 are due; two talks are four short.
+    [notice] = pace(date(2026, 9, 23), on_pace)
+    assert notice.stage == "pace9" and notice.progress == (2, 8)
+    branch = Branch(1, make_profile(name="甲支部"), SECRETARY, "2026-01-01", "2026-01-01")
+    [text] = [
+        m.text for m in messages_for(branch, [notice], [7], datetime(2026, 9, 23, 9, tzinfo=TZ))
+    ]
+    assert parse_html(text).splitlines()[1] == (
+        "💬 今年的谈心谈话已谈 2/8 人。全年每人至少谈一次，按进度到 9 月底宜谈到 6 人，"
+        '还差 4 人。每谈一次，点"去记录"记下谈话对象。'
+    )
+    # No pace reminder in the last quarter: the deadline's own reminders take over.
+    assert pace(date(2026, 12, 24), []) == []
 
 
 @time_machine.travel(datetime(2026, 11, 2, 10, 0, tzinfo=TZ), tick=True)
