@@ -24,6 +24,7 @@ BENCHES = (
     ("overview_path", True),
     ("find_path", True),
     ("report_path", True),
+    ("dues_path", True),
     ("roster_import", True),
     ("fanout", True),
     ("ask_path", False),

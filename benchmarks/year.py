@@ -229,6 +229,20 @@ async def _register(secretary: Secretary) -> None:
     await secretary.finish_form()
 
 
+# Monthly wage bases (the amount is computed by the bot's brackets; only the amount is stored).
+BASES = {"张伟": "9800", "王芳": "6500", "李强": "5200", "刘洋": "4800", "陈静": "3600",
+         "杨帆": "2800", "赵磊": "4500", "孙悦": "3900"}  # fmt: skip
+
+
+async def _set_dues(secretary: Secretary) -> None:
+    """Each party member's monthly 党费, from their wage base, in /dues."""
+    await secretary.send("/dues")
+    for name, base in BASES.items():
+        await secretary.tap("✏️ 设置每人金额")
+        await secretary.tap(f"{name}：未设")
+        await secretary.finish_form({"basis": base})
+
+
 async def _enter_roster(secretary: Secretary) -> None:
     for name, status, joined, role in ROSTER:
         await secretary.send("/members")
@@ -299,7 +313,13 @@ async def _follow(secretary: Secretary, message: dict[str, Any]) -> str:
             await _grade(secretary)
             return "appraise"
         return "log"
-    for done in ("✅ 本月党费已收齐", "📨 已收到汇报"):
+    if "✅ 本月党费已收齐" in labels:
+        await secretary.tap_on(message, "✅ 本月党费已收齐")
+        everyone = [b for b in secretary.buttons() if b.startswith("✅ 全部已交")]
+        if everyone:
+            await secretary.tap(everyone[0])
+        return "dues"
+    for done in ("📨 已收到汇报",):
         if done in labels:
             await secretary.tap_on(message, done)
             return "mark"
@@ -314,6 +334,7 @@ async def _live(
     secretary = Secretary(application, fake)
     await _register(secretary)
     await _enter_roster(secretary)
+    await _set_dues(secretary)
     row = await application.database.fetchone("SELECT id FROM branches")
     branch = await repo.get_branch(application.database, row["id"])
     assert branch is not None
