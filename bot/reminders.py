@@ -143,51 +143,31 @@ def notices_for(
             continue
         seen.add(key)
         days_left = (ob.deadline - today).days
+
+        def notice(stage: str, ob: Obligation = ob, days_left: int = days_left) -> Notice:
+            return Notice(
+                branch_id,
+                ob.code,
+                ob.period.start,
+                ob.deadline,
+                stage,
+                days_left,
+                ob.subject,
+                ob.progress,
+            )
+
         until = (snoozed or {}).get(key)
         if until is not None and until >= today:
             if until == today:
-                result.append(
-                    Notice(
-                        branch_id,
-                        ob.code,
-                        ob.period.start,
-                        ob.deadline,
-                        f"snooze{until}",
-                        days_left,
-                        ob.subject,
-                        ob.progress,
-                    )
-                )
+                result.append(notice(f"snooze{until}"))
             continue
         pace = _pace(ob, settings.lead_days, today)
         if pace is not None:
-            result.append(
-                Notice(
-                    branch_id,
-                    ob.code,
-                    ob.period.start,
-                    ob.deadline,
-                    pace,
-                    days_left,
-                    ob.subject,
-                    ob.progress,
-                )
-            )
+            result.append(notice(pace))
         for stage, day in _stages(ob, settings.lead_days):
             # A lead notice is only useful before the deadline, an overdue one only after.
             if day == today and (stage == "overdue") == (today > ob.deadline):
-                result.append(
-                    Notice(
-                        branch_id,
-                        ob.code,
-                        ob.period.start,
-                        ob.deadline,
-                        stage,
-                        days_left,
-                        ob.subject,
-                        ob.progress,
-                    )
-                )
+                result.append(notice(stage))
     return result
 
 
