@@ -27,6 +27,8 @@ from bot.handlers import (
     members_files,
     members_form,
     notice,
+    notify,
+    notify_answers,
     overview,
     partyday,
     records,
@@ -127,6 +129,7 @@ def build_forms() -> FormEngine:
         leave.DELETE_FORM,
         leave_reason.FORM,
         appraisal.FORM,
+        notify.FORM,
     ):
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
@@ -152,6 +155,7 @@ def register_handlers(application: BotApplication) -> None:
     # own /start.
     application.add_handlers(team.handlers())
     application.add_handlers(checkin.handlers())
+    application.add_handlers(notify_answers.handlers())
     # The flows come first so that /cancel and typed answers reach the flow that is active.
     application.add_handlers(registration.handlers())
     application.add_handlers(branch.handlers())
@@ -167,6 +171,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(members.handlers())
     application.add_handlers(overview.handlers())
     application.add_handlers(notice.handlers())
+    application.add_handlers(notify.handlers())
     application.add_handlers(leave.handlers())
     application.add_handlers(guidance.handlers())
     application.add_handlers(start.handlers())

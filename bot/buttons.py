@@ -212,3 +212,14 @@ AP_PICK = route("ap:m", ID, ID)
 AP_SET = route("ap:s", ID, ID, Choice(appraisals.GRADES))
 AP_REST = route("ap:r", ID)
 AP_EXPORT = route("ap:x", ID)
+
+# Meeting notices (bot.handlers.notify): the notice, then the member or the page of names; a
+# planned 主题党日's notice from /partyday (branch, month).
+NF_PLAN = route("nf:pd", ID, Month())
+NF_ATTEND = route("nf:a", ID)
+NF_LEAVE = route("nf:l", ID)
+NF_NAMES = route("nf:pk", ID, PAGE)
+NF_NAME = route("nf:me", ID, ID)
+NF_NOT_LISTED = route("nf:nf", ID)
+NF_CANCEL = route("nf:x", ID)
+NF_LOG = route("nf:log", ID)

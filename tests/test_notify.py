@@ -1,0 +1,194 @@
+"""Meeting notices (/notify) end to end through the emulator: the form with its bad answers, the
+card in the group through the outbox, 参加 / 请假 (the reason in private, on the sign-in card's
+leave form), a first-time name pick, the paced card edits, the day-before reminder to the silent
+only, a send replayed after a failure posting one card, cancelling, stale and forged buttons,
+and the answers filling a meeting record's attendance (/log preset, the 按会议通知填 button, a
+closed sign-in)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import time_machine
+
+from bot.delivery import Deliverer
+from bot.emulator.html import parse_html
+from bot.pacing import Pacing
+from db import meeting_notices
+from tests.conftest import SECRETARY, Harness
+from tests.test_checkin import GROUP, setup_branch, until
+
+NOW = "2026-11-20 10:00 +08:00"  # a Friday
+EXPIRED = "这个按钮已过期，请按最新的消息操作。"
+ASK_KIND = "📣 会议通知 · 第1步/共4步\n开什么会？请点选。发送 /cancel 退出。"
+ASK_DAY = "📣 会议通知 · 第2步/共4步\n哪一天开？请输入日期，例如 12月5日、下周三（90 天以内）。"
+ASK_TIME = "📣 会议通知 · 第3步/共4步\n几点、在哪里？例如：14:30 党员活动室。"
+ASK_AGENDA = (
+    "📣 会议通知 · 第4步/共4步\n议程是什么？一行一项，例如：\n"
+    "1. 学习传达上级会议精神\n2. 讨论发展党员工作"
+)
+CARD_OPEN = (
+    "📣 会议通知：党员大会\n时间：2026年11月25日 14:30\n地点：党员活动室\n议程：\n"
+    "1. 学习<b>二十大</b>精神\n2. 讨论发展党员\n\n"
+    "参加 {attend} 人 · 请假 {leave} 人 · 未回复 {silent} 人\n"
+    '请党员点"参加"或"请假"（请假原因在私聊中填写）。'
+)
+CLOSED = "这条会议通知已取消或会议已召开，不再接受回复。"
+
+
+def _data(h: Harness, label: str, chat: int = SECRETARY) -> str:
+    """The callback data of a button on the latest keyboard of a chat."""
+    for message in reversed(h.fake.bot_messages(chat)):
+        markup = message.get("reply_markup")
+        if markup:
+            for row in markup["inline_keyboard"]:
+                for button in row:
+                    if button["text"] == label:
+                        return str(button["callback_data"])
+            break
+    raise LookupError(label)
+
+
+def _cards(h: Harness) -> list[dict[str, Any]]:
+    return [m for m in h.fake.bot_messages(GROUP) if "会议通知：" in (m.get("text") or "")]
+
+
+async def _deliver(h: Harness, when: str) -> None:
+    assert h.app is not None
+    moment = datetime.fromisoformat(when.replace(" +", "+").replace(" ", "T"))
+    await Deliverer(h.app, pacing=Pacing(chat_interval=0, per_second=None)).run_once(moment)
+
+
+async def _write_notice(h: Harness) -> str:
+    """/notify through every step with its bad answers; returns the 发送 button's data."""
+    assert (await h.send("/notify")) == [ASK_KIND]
+    assert h.buttons() == [
+        "党员大会", "支委会", "党小组会", "党课", "组织生活会", "民主评议党员", "主题党日",
+        "✖️ 取消",
+    ]  # fmt: skip
+    assert (await h.tap("党员大会")) == [ASK_DAY]
+    assert (await h.send("2月30日")) == [
+        "⚠️ 没有这一天（例如2月没有30日），请核对后再输入。\n\n" + ASK_DAY
+    ]
+    assert (await h.send("11月19日")) == [
+        "⚠️ 这一天已经过去了，请选今天或以后的日子。\n\n" + ASK_DAY
+    ]
+    assert (await h.send("2027-06-01")) == [
+        "⚠️ 这个日期太远了：会议通知请发 90 天以内的会，请核对日期。\n\n" + ASK_DAY
+    ]
+    assert (await h.send("11月25日")) == [ASK_TIME]
+    assert (await h.send("党员活动室")) == [
+        "⚠️ 还缺开会时间：请在地点前面写上时间，例如 14:30 党员活动室。\n\n" + ASK_TIME
+    ]
+    assert (await h.send("14:30 党员活动室")) == [ASK_AGENDA]
+    assert (await h.send("   \n ")) == ["⚠️ 没有收到内容，请再输入一次。\n\n" + ASK_AGENDA]
+    assert (await h.send("很长" * 60)) == [
+        "⚠️ 太长了（120 个字），最多 100 个字，请精简后再输入。\n\n" + ASK_AGENDA
+    ]
+    preview = await h.send("1. 学习<b>二十大</b>精神\n2、讨论发展党员")
+    assert preview == [
+        '📣 会议通知 · 请确认\n下面这张通知将发到支部群，党员可点"参加"或"请假"：\n\n'
+        + CARD_OPEN.format(attend=0, leave=0, silent=4)
+    ]
+    assert h.buttons() == [
+        "✅ 发到支部群", "✏️ 日期", "✏️ 时间地点", "✏️ 议程", "🗑 不发了",
+    ]  # fmt: skip
+    return _data(h, "✅ 发到支部群")
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_notice_answered_and_reminded(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    database = h.app.database
+    # Four party members: three linked (users 5000–5002), the fourth not yet.
+    branch_id, member_ids, users = await setup_branch(h, party=4, linked=3)
+    send = await _write_notice(h)
+    assert (await h.tap_data(send)) == [
+        "✅ 通知已发到支部群。开会前一天，还没回复的党员会在私聊中收到提醒。\n"
+        '会后可点"记录这次会议"，参加和请假情况会自动填入。'
+    ]
+    assert h.buttons() == ["📝 记录这次会议", "取消这次会议"]
+    [notice_id] = [r["id"] for r in await database.fetchall("SELECT id FROM meeting_notices")]
+    notice = await meeting_notices.get(database, notice_id)
+    assert notice is not None and notice.branch_id == branch_id and notice.chat_id == GROUP
+    assert (notice.kind, notice.held_on.isoformat(), notice.start_time, notice.place) == (
+        "member_meeting", "2026-11-25", "14:30", "党员活动室",
+    )  # fmt: skip
+    assert notice.agenda == "学习<b>二十大</b>精神\n讨论发展党员"
+    # Committed before anything is sent: the card and a reminder per linked member.
+    keys = [r["key"] for r in await database.fetchall("SELECT key FROM outbox ORDER BY key")]
+    assert keys == [
+        f"nf:{notice_id}:card",
+        *sorted(
+            f"nf:{notice_id}:rm:{m}:{u}" for m, u in zip(member_ids[:3], users[:3], strict=True)
+        ),
+    ]
+    assert _cards(h) == []
+    await _deliver(h, "2026-11-20 10:05 +08:00")
+    [card] = _cards(h)
+    assert parse_html(card["text"]) == CARD_OPEN.format(attend=0, leave=0, silent=4)
+    rows = card["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in rows[0]] == ["✅ 参加", "🙋 请假"]
+    attend, leave = (b["callback_data"] for b in rows[0])
+
+    # 参加 from a linked member: a toast, the answer stored, their reminder dropped.
+    h.fake.tap(users[0], card["message_id"], attend, chat_id=GROUP)
+    await h._settle()
+    assert h.callback_answers()[-1] == "✅ 已登记参加，党员01。"
+    h.fake.tap(users[0], card["message_id"], attend, chat_id=GROUP)
+    await h._settle()
+    assert h.callback_answers()[-1] == "你已登记参加，不用重复点。"
+    # 请假: the reason in private, on the sign-in card's form.
+    h.fake.tap(users[1], card["message_id"], leave, chat_id=GROUP)
+    await h._settle()
+    assert h.callback_answers()[-1] == "请到与我的私聊中写请假原因。"
+    ask = parse_html(h.fake.bot_messages(users[1])[-1]["text"])
+    assert ask == (
+        "党员大会请假 · 11月25日\n请写一句请假原因（100字以内），例如：出差在外地。"
+        "发送 /cancel 取消。"
+    )
+    assert (await h.send("出差", user=users[1])) == [
+        "已登记请假，原因：出差。会后请按要求补学会议内容。"
+    ]
+    # Not linked yet: the name is picked in private first, then the answer goes on.
+    h.fake.tap(users[3], card["message_id"], attend, chat_id=GROUP)
+    await h._settle()
+    assert h.callback_answers()[-1] == (
+        "第一次签到需要确认你的名字：请到与我的私聊中点选（只需一次）。"
+    )
+    assert parse_html(h.fake.bot_messages(users[3])[-1]["text"]) == (
+        "党员大会通知 · 11月25日\n第一次回复请点选你的名字（只需确认一次，以后在群里直接点）："
+    )
+    assert (await h.tap("党员04", user=users[3])) == ["✅ 已登记参加，党员04。"]
+    stored = await database.fetchall(
+        "SELECT member_id, state, reason FROM notice_answers ORDER BY member_id"
+    )
+    assert [tuple(r) for r in stored] == [
+        (member_ids[0], "attend", ""), (member_ids[1], "leave", "出差"),
+        (member_ids[3], "attend", ""),
+    ]  # fmt: skip
+    # The card shows the counts (edited at a paced rate, from the database).
+    text = CARD_OPEN.format(attend=2, leave=1, silent=1)
+    await until(lambda: parse_html(_cards(h)[0]["text"]) == text)
+
+    # The day before at the branch's reminder time: only the silent linked member is reminded.
+    await _deliver(h, "2026-11-24 09:00 +08:00")
+    states = {
+        r["key"]: r["state"] for r in await database.fetchall("SELECT key, state FROM outbox")
+    }
+    assert states == {
+        f"nf:{notice_id}:card": "sent",
+        f"nf:{notice_id}:rm:{member_ids[0]}:{users[0]}": "cancelled",
+        f"nf:{notice_id}:rm:{member_ids[1]}:{users[1]}": "cancelled",
+        f"nf:{notice_id}:rm:{member_ids[2]}:{users[2]}": "sent",
+    }
+    reminder = h.fake.bot_messages(users[2])[-1]
+    assert parse_html(reminder["text"]) == (
+        "📣 明天开会提醒\n党员大会：11月25日 14:30，地点 党员活动室。\n"
+        "你还没有回复能否参加，请点下面的按钮。"
+    )
+    # The reminder's own 参加 answers in private.
+    assert (await h.tap("✅ 参加", user=users[2])) == ["✅ 已登记参加，党员03。"]
+    assert await meeting_notices.state_of(database, notice_id, member_ids[2]) == "attend"
