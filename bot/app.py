@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.forms import FormEngine
 from bot.handlers import (
     appraisal,
+    appraisal_poll,
     branch,
     chats,
     checkin,
@@ -165,6 +166,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(find.handlers())
     application.add_handlers(report.handlers())
     application.add_handlers(appraisal.handlers())
+    application.add_handlers(appraisal_poll.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())

@@ -223,3 +223,6 @@ NF_NAME = route("nf:me", ID, ID)
 NF_NOT_LISTED = route("nf:nf", ID)
 NF_CANCEL = route("nf:x", ID)
 NF_LOG = route("nf:log", ID)
+# 民主测评 in the group (bot.handlers.appraisal_poll): the 民主评议 record.
+AP_POLL = route("ap:p", ID)
+AP_POLL_STOP = route("ap:ps", ID)

@@ -7,7 +7,7 @@ closed sign-in)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import time_machine
@@ -15,8 +15,8 @@ import time_machine
 from bot.delivery import Deliverer
 from bot.emulator.html import parse_html
 from bot.pacing import Pacing
-from db import meeting_notices
-from tests.conftest import SECRETARY, Harness
+from db import meeting_notices, meetings
+from tests.conftest import OTHER, SECRETARY, Harness
 from tests.test_checkin import GROUP, setup_branch, until
 
 NOW = "2026-11-20 10:00 +08:00"  # a Friday
@@ -192,3 +192,204 @@ async def test_a_notice_answered_and_reminded(harness: Harness) -> None:
     # The reminder's own 参加 answers in private.
     assert (await h.tap("✅ 参加", user=users[2])) == ["✅ 已登记参加，党员03。"]
     assert await meeting_notices.state_of(database, notice_id, member_ids[2]) == "attend"
+
+
+async def _sent_notice(h: Harness) -> tuple[int, list[int], list[int], dict[str, Any]]:
+    """A bound branch of four (three linked), a notice sent and delivered; its card."""
+    assert h.app is not None
+    _, member_ids, users = await setup_branch(h, party=4, linked=3)
+    await h.tap_data(await _write_notice(h))
+    [row] = await h.app.database.fetchall("SELECT id FROM meeting_notices")
+    await _deliver(h, "2026-11-20 10:05 +08:00")
+    [card] = _cards(h)
+    return row["id"], member_ids, users, card
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_send_replayed_after_a_failure_posts_one_card(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    await setup_branch(h, party=4, linked=3)
+    send = await _write_notice(h)
+    # Stored and queued, then Telegram fails before the user sees "已发到": the preview stays.
+    h.fake.fail_next("sendMessage", error_code=0, description="network down")
+    await h.tap_data(send)
+    assert h.app.forms.active(SECRETARY) == "nf"
+    queued = await h.app.database.fetchall("SELECT key FROM outbox ORDER BY key")
+    assert len(queued) == 4
+    # The same button again (as a replay of the update would): found stored, nothing more.
+    assert (await h.tap_data(send)) == [
+        '这条通知已经发过了，没有重复发送。\n会后可点"记录这次会议"，参加和请假情况会自动填入。'
+    ]
+    assert h.app.forms.active(SECRETARY) is None
+    assert await h.app.database.fetchall("SELECT key FROM outbox ORDER BY key") == queued
+    assert len(await h.app.database.fetchall("SELECT id FROM meeting_notices")) == 1
+    # Delivered twice over (a second run, a restart): one card in the group.
+    await _deliver(h, "2026-11-20 10:05 +08:00")
+    await _deliver(h, "2026-11-20 10:06 +08:00")
+    assert len(_cards(h)) == 1
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_cancelled_stale_and_forged_taps(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    database = h.app.database
+    # No group bound yet: told how to bind, no form opened.
+    await h.register(name="没有群的支部", key="nogroup", user=OTHER)
+    assert (await h.send("/notify", user=OTHER)) == [
+        "本支部还没有绑定支部群，会议通知无法发出。请把我拉进支部群，在群里发送 /bind"
+        "（书记或副书记），再发送 /notify。"
+    ]
+    assert h.app.forms.active(OTHER) is None
+    notice_id, member_ids, users, card = await _sent_notice(h)
+    attend = f"nf:a:{notice_id}"
+    # A group is not the place for /notify.
+    assert (await h.send("/notify", chat_id=GROUP))[-1] == (
+        '这个操作请在与我的私聊中进行：点我的头像，再点"发消息"。'
+    )
+    # Forged: the same data on another message of the group, or in private by someone not
+    # linked to the branch (OTHER leads another branch).
+    h.fake.tap(users[0], card["message_id"] + 50, attend, chat_id=GROUP)
+    await h._settle()
+    assert h.callback_answers()[-1] == EXPIRED
+    assert (await h.tap_data(attend, message_id=1, user=OTHER)) == []
+    assert h.callback_answers()[-1] == EXPIRED
+    assert await meeting_notices.state_of(database, notice_id, member_ids[0]) is None
+    # Only the branch's recorders may cancel; the secretary does.
+    assert (await h.tap_data(f"nf:x:{notice_id}", message_id=1, user=OTHER)) == []
+    assert h.callback_answers()[-1] == "您没有这个支部的操作权限。"
+    assert (await h.tap("取消这次会议")) == [
+        "已取消这条会议通知，群里的通知卡已标明取消，未发出的提醒不再发送。"
+    ]
+    [edited] = _cards(h)
+    assert parse_html(edited["text"]).endswith(
+        "参加 0 人 · 请假 0 人 · 未回复 4 人\n本次会议已取消。"
+    )
+    assert not edited.get("reply_markup")
+    states = {
+        r["state"]
+        for r in await database.fetchall("SELECT state FROM outbox WHERE key LIKE 'nf:%:rm:%'")
+    }
+    assert states == {"cancelled"}
+    # The old card's button: stale.
+    h.fake.tap(users[0], card["message_id"], attend, chat_id=GROUP)
+    await h._settle()
+    assert h.callback_answers()[-1] == CLOSED
+    assert await meeting_notices.state_of(database, notice_id, member_ids[0]) is None
+    assert (await h.tap_data(f"nf:x:{notice_id}")) == ["这条会议通知已经取消了。"]
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_answers_after_the_meeting_are_refused(harness: Harness) -> None:
+    h = harness
+    notice_id, member_ids, users, card = await _sent_notice(h)
+    with time_machine.travel("2026-11-26 08:00 +08:00", tick=True):
+        h.fake.tap(users[0], card["message_id"], f"nf:l:{notice_id}", chat_id=GROUP)
+        await h._settle()
+        assert h.callback_answers()[-1] == CLOSED
+    assert h.app is not None
+    assert await meeting_notices.state_of(h.app.database, notice_id, member_ids[0]) is None
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_the_answers_fill_the_record(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    database = h.app.database
+    notice_id, _member_ids, users, card = await _sent_notice(h)
+    for user in users[:2]:
+        h.fake.tap(user, card["message_id"], f"nf:a:{notice_id}", chat_id=GROUP)
+        await h._settle()
+    h.fake.tap(users[2], card["message_id"], f"nf:l:{notice_id}", chat_id=GROUP)
+    await h._settle()
+    await h.send("出差在外地", user=users[2])
+    log = f"nf:log:{notice_id}"
+    # Before the day: nothing to record yet.
+    assert (await h.tap_data(log)) == []
+    assert h.callback_answers()[-1] == "会议还没开，开完后再来记录。"
+    with time_machine.travel("2026-11-25 17:00 +08:00", tick=True):
+        replies = await h.tap_data(log)
+        assert "主持人" in replies[-1]
+        draft = h.app.forms.peek(SECRETARY)
+        assert draft is not None and draft[0] == "lg"
+        values = {k: draft[1][k] for k in ("kind", "held_on", "start_time", "place", "agenda")}
+        assert values == {
+            "kind": "member_meeting", "held_on": "2026-11-25", "start_time": "14:30",
+            "place": "党员活动室", "agenda": ["学习<b>二十大</b>精神", "讨论发展党员"],
+        }  # fmt: skip
+        attendance = {k: draft[1][k] for k in ("expected", "present", "on_leave", "absentees")}
+        assert attendance == {
+            "expected": 4, "present": 2, "on_leave": 1,
+            "absentees": [["党员03", "请假：出差在外地"]],
+        }  # fmt: skip
+        assert draft[1]["notice_id"] == notice_id
+        await h.send("张三 李四")
+        await h.send("书记传达了会议精神。")
+        await h.send("无")
+        card_text = (await h.tap("没有照片，完成"))[-1]
+        assert "👤 应到 4 人，实到 2 人，请假 1 人\n   · 党员03：请假：出差在外地\n" in card_text
+        # The one who never answered is left for the secretary to fill in (the card says so).
+        assert "⚠️ 有 1 人没到会，没有写原因。" in card_text
+        assert "已保存" in (await h.tap("✅ 保存记录"))[0]
+    [record] = (await meetings.list_meetings(database, (await _branch(h)), limit=5))[0]
+    assert record.present == 2 and record.absentees == (("党员03", "请假：出差在外地"),)
+    notice = await meeting_notices.get(database, notice_id)
+    assert notice is not None and notice.meeting_id == record.id
+
+
+async def _branch(h: Harness) -> int:
+    assert h.app is not None
+    row = await h.app.database.fetchone("SELECT branch_id FROM meeting_notices")
+    return int(row["branch_id"])
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_plain_log_offers_the_notice_answers(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    notice_id, _member_ids, users, card = await _sent_notice(h)
+    h.fake.tap(users[0], card["message_id"], f"nf:a:{notice_id}", chat_id=GROUP)
+    await h._settle()
+    with time_machine.travel("2026-11-25 17:00 +08:00", tick=True):
+        await h.send("/log")
+        await h.tap("党员大会")
+        await h.tap("今天")
+        await h.send("14:30 党员活动室")
+        await h.send("张三 李四")
+        assert "📣 按会议通知填：参加1人，请假0人" in h.buttons()
+        await h.tap("📣 按会议通知填：参加1人，请假0人")
+        draft = h.app.forms.peek(SECRETARY)
+        assert draft is not None
+        assert (draft[1]["present"], draft[1]["absentees"], draft[1]["notice_id"]) == (
+            1, [], notice_id,
+        )  # fmt: skip
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_planned_party_day_sends_its_notice(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    branch_id, _, _ = await setup_branch(h, party=2)
+    await meetings.save_plan(
+        h.app.database,
+        user_id=SECRETARY,
+        branch_id=branch_id,
+        planned_on=date(2026, 11, 27),
+        theme="重温入党誓词",
+        activity_form="study",
+    )
+    await h.send("/partyday")
+    assert "📣 发通知（11月）" in h.buttons()
+    # The kind is set; the plan's day and theme are one tap each.
+    assert (await h.tap("📣 发通知（11月）")) == [ASK_DAY]
+    assert h.buttons() == ["11月27日（计划）", "⬅️ 上一步", "✖️ 取消"]
+    await h.tap("11月27日（计划）")
+    await h.send("9:00 党群服务中心")
+    assert h.buttons()[0] == "重温入党誓词"
+    preview = (await h.tap("重温入党誓词"))[-1]
+    assert preview.startswith(
+        '📣 会议通知 · 请确认\n下面这张通知将发到支部群，党员可点"参加"或"请假"：\n\n'
+        "📣 会议通知：主题党日\n时间：2026年11月27日 09:00\n地点：党群服务中心\n议程：\n"
+        "1. 重温入党誓词\n"
+    )

@@ -295,7 +295,7 @@ FORGED = [
     "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name", "mb:done:{b}",
     "ap:c:{rec}", "ap:m:{rec}:{mem}", "ap:s:{rec}:{mem}:excellent", "ap:r:{rec}", "ap:x:{rec}",
     "nf:pd:{b}:2026-12", "nf:a:{mn}", "nf:l:{mn}", "nf:pk:{mn}:1", "nf:me:{mn}:{mem}",
-    "nf:nf:{mn}", "nf:x:{mn}", "nf:log:{mn}",
+    "nf:nf:{mn}", "nf:x:{mn}", "nf:log:{mn}", "ap:p:{rec}", "ap:ps:{rec}",
 ]  # fmt: skip
 
 

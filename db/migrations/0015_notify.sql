@@ -25,3 +25,21 @@ CREATE TABLE notice_answers (
     at TEXT NOT NULL,
     PRIMARY KEY (notice_id, member_id)
 );
+
+-- 民主测评 in the bound group: one anonymous Telegram poll per party member of a 民主评议 record
+-- (a row is stored before its poll is sent); the tally per grade, from the Poll updates and
+-- the final stopPoll, in db.appraisals.GRADES order.
+CREATE TABLE appraisal_polls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+    member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+    chat_id INTEGER NOT NULL,
+    message_id INTEGER,
+    poll_id TEXT UNIQUE,                   -- Telegram's, once sent
+    counts TEXT NOT NULL DEFAULT '[0, 0, 0, 0]',
+    voters INTEGER NOT NULL DEFAULT 0,
+    created_by INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    closed_at TEXT,
+    UNIQUE (meeting_id, member_id)
+);
