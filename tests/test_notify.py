@@ -288,6 +288,9 @@ async def test_answers_after_the_meeting_are_refused(harness: Harness) -> None:
         h.fake.tap(users[0], card["message_id"], f"nf:l:{notice_id}", chat_id=GROUP)
         await h._settle()
         assert h.callback_answers()[-1] == CLOSED
+        # The late tap has the card say the meeting is over, without its buttons.
+        await until(lambda: parse_html(_cards(h)[0]["text"]).endswith("不再接受回复。"))
+        assert not _cards(h)[0].get("reply_markup")
     assert h.app is not None
     assert await meeting_notices.state_of(h.app.database, notice_id, member_ids[0]) is None
 
@@ -393,3 +396,71 @@ async def test_a_planned_party_day_sends_its_notice(harness: Harness) -> None:
         "📣 会议通知：主题党日\n时间：2026年11月27日 09:00\n地点：党群服务中心\n议程：\n"
         "1. 重温入党誓词\n"
     )
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_closed_sign_in_takes_the_notice_leaves(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    database = h.app.database
+    branch_id, member_ids, users = await setup_branch(h, party=3)
+    # A notice for today's 党员大会: 党员02 asked for leave on it, 党员03 said nothing.
+    notice, _ = await meeting_notices.create(
+        database, user_id=SECRETARY, branch_id=branch_id, kind="member_meeting",
+        held_on=date(2026, 11, 20), start_time="19:00", place="会议室", agenda="学习",
+        chat_id=GROUP, draft_key="today",
+    )  # fmt: skip
+    answered = await meeting_notices.answer(
+        database, notice_id=notice.id, member_id=member_ids[1], state="leave", reason="值班",
+        today=date(2026, 11, 20),
+    )  # fmt: skip
+    assert answered == "new"
+    await h.send("/checkin", chat_id=GROUP)
+    card = h.last_message(GROUP)
+    card_id = int(card["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2])
+    h.fake.tap(users[0], card["message_id"], f"ck:in:{card_id}", chat_id=GROUP)
+    await h._settle()
+    h.fake.tap(SECRETARY, card["message_id"], f"ck:end:{card_id}", chat_id=GROUP)
+    await h._settle()
+    await h.tap("📝 去记录")
+    draft = h.app.forms.peek(SECRETARY)
+    assert draft is not None
+    assert (draft[1]["present"], draft[1]["on_leave"], draft[1]["absentees"]) == (
+        1, 1, [["党员02", "请假：值班"], ["党员03", ""]],
+    )  # fmt: skip
+    assert draft[1]["notice_id"] == notice.id
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_someone_the_bot_cannot_write_to_and_another_branch(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    database = h.app.database
+    notice_id, member_ids, users, card = await _sent_notice(h)
+    # 党员04's user never opened the bot: the alert gives the link; the link goes on.
+    h.fake.block(users[3])
+    h.fake.tap(users[3], card["message_id"], f"nf:l:{notice_id}", chat_id=GROUP)
+    await h._settle()
+    link = f"https://t.me/zhishu_demo_bot?start=notify_{notice_id}"
+    assert h.callback_answers()[-1] == (
+        f'我还不能私聊你。请先打开 {link} 点"开始"，再回到群里点按钮。'
+    )
+    h.fake.unblock(users[3])
+    replies = await h.send(f"/start notify_{notice_id}", user=users[3])
+    assert replies == [
+        "党员大会通知 · 11月25日\n第一次回复请点选你的名字（只需确认一次，以后在群里直接点）："
+    ]
+    replies = await h.tap("党员04", user=users[3])
+    assert replies[0] == "已确认你是 党员04。"
+    assert replies[-1].startswith("党员大会请假 · 11月25日")
+    await h.send("生病", user=users[3])
+    assert await meeting_notices.state_of(database, notice_id, member_ids[3]) == "leave"
+    # The secretary of another branch, in this group: not on this roster, nothing recorded.
+    await h.register(user=OTHER, name="别的支部", key="other")
+    h.fake.set_member(GROUP, OTHER, "member")
+    h.fake.tap(OTHER, card["message_id"], f"nf:a:{notice_id}", chat_id=GROUP)
+    await h._settle()
+    # Every name of this roster is linked: no list to pick from, told so (in the alert).
+    assert h.callback_answers()[-1] == "你不在本支部名册中，请联系书记。"
+    rows = await database.fetchall("SELECT member_id FROM notice_answers ORDER BY member_id")
+    assert [r["member_id"] for r in rows] == [member_ids[3]]

@@ -28,7 +28,7 @@ from bot.handlers.checkin.linking import (
     turn_page,
 )
 from bot.handlers.common import active_flow, answer, is_private, local_today, reply, reply_template
-from bot.handlers.notify_view import answered
+from bot.handlers.notify_view import CARDS, answered
 from bot.texts import render
 from db import meeting_notices, members, outbox
 from db.meeting_notices import Notice
@@ -45,6 +45,9 @@ async def _open_notice(update: Update, context: BotContext, notice_id: int) -> N
         await answer(update, render("button_expired"), alert=True)
         return None
     if not notice.is_open(local_today(context)):
+        # The card still shows its buttons after the day (nothing edits it at midnight): the
+        # first late tap has it say that the meeting is over.
+        CARDS.request(app_of(context), notice.id)
         await answer(update, render("notify_note", what="closed"), alert=True)
         return None
     return notice
