@@ -12,8 +12,8 @@ from io import BytesIO
 import openpyxl
 import time_machine
 
-from db import appraisal_polls, meetings, repo, settings
-from db.models import Meeting
+from db import appraisal_polls, meetings, members, repo, settings
+from db.models import Meeting, MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
 from tests.test_appraisal import _world
 
@@ -168,3 +168,23 @@ async def test_only_secretary_and_deputy_run_the_polls(harness: Harness) -> None
     assert "📊 群内匿名测评" not in h.buttons(OTHER)
     assert (await h.tap_data(f"ap:p:{record_id}", user=OTHER)) == []
     assert _polls(h) == []
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_many_polls_are_announced_first(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    branch_id, record_id, _ = await _world(h)
+    await members.add(
+        h.app.database, user_id=SECRETARY, branch_id=branch_id,
+        info=MemberInfo("周九", "formal", date(2021, 7, 1)),
+    )  # fmt: skip
+    await _bind(h, branch_id)
+    await h.send("/history")
+    replies = await h.tap_data(f"ap:p:{record_id}")
+    assert replies[:2] == [
+        "正在向支部群发送 6 个测评投票，群里每分钟只能发约 20 条，请稍候。",
+        "✅ 已在支部群发出 6 个匿名测评投票（每名党员一个）。请党员在群里投票，"
+        '结束时点"⏹ 结束测评，统计结果"。',
+    ]
+    assert len(_polls(h)) == 6

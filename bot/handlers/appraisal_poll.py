@@ -31,6 +31,7 @@ from db.appraisals import GRADES
 from db.models import Meeting, Membership
 
 _LOGGER = logging.getLogger(__name__)
+SAY_FIRST = 5  # more polls than this: say they are on their way before sending them
 
 
 async def _record(
@@ -88,10 +89,16 @@ async def start_polls(update: Update, context: BotContext, record_id: int) -> No
     names = {p.id: p.name for p in people}
     lab = labels()
     options = [str(lab.GRADES[g]) for g in GRADES]
+    rows = [
+        r
+        for r in await appraisal_polls.of_meeting(database, record.id)
+        if r.poll_id is None and r.member_id in names
+    ]
+    if len(rows) > SAY_FIRST:
+        # A group takes about 20 messages a minute: 30 polls take a minute and a half.
+        await reply(update, render("appraisal_poll", what="sending", n=len(rows)))
     sent = 0
-    for row in await appraisal_polls.of_meeting(database, record.id):
-        if row.poll_id is not None or row.member_id not in names:
-            continue
+    for row in rows:
         question = render(
             "appraisal_poll", what="question", name=names[row.member_id], year=record.held_on.year
         )
