@@ -1,4 +1,4 @@
-"""Meeting notices (pure): reading the time and the agenda, the outbox rows a notice sends, and
+"""Meeting notices (pure): reading the day and the time, the outbox rows a notice sends, and
 what its answers put into a meeting record's attendance.
 
 The day-before reminder goes in private to each linked party member who has not answered, and
@@ -8,6 +8,7 @@ counts), which is what a secretary wants: a nudge, not a public list.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,12 +24,14 @@ from db.outbox import Buttons, OutboxMessage
 # Every sitting a group is called to (a 谈心谈话 is between two people).
 NOTICE_KINDS = tuple(kind.code for kind in catalog.KINDS if kind.code != "heart_to_heart_talk")
 MAX_DAYS_AHEAD = 90  # a date further ahead is more likely a typo (2027 for 2026)
+_YEAR = re.compile(r"\d{3,4}|年|[零〇一二三四五六七八九]{4}")
+_MONTH = re.compile(r"月|[-/.．]|周|星期|礼拜|天")
 
 
 def read_day(text: str, today: date) -> date:
     """The meeting's day: a real date, today or later (a notice is for a meeting to come)."""
     try:
-        day = parse_date(text, today, past=False)
+        day = _coming(parse_date(text, today, past=False), text, today)
     except DateError as error:
         raise InvalidAnswer("date_" + error.code) from None
     if day < today:
@@ -36,6 +39,23 @@ def read_day(text: str, today: date) -> date:
     if day > today + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidAnswer("notify_far", days=MAX_DAYS_AHEAD)
     return day
+
+
+def _coming(day: date, text: str, today: date) -> date:
+    """A day typed without its year (or month) that has passed means the coming one when that
+    is near: 1月5日 typed in December is next January's, 5号 typed on the 28th next month's.
+    A date with its year is taken as typed."""
+    if day >= today or _YEAR.search(text):
+        return day
+    if _MONTH.search(text):
+        year, month = day.year + 1, day.month
+    else:
+        year, month = (day.year, day.month + 1) if day.month < 12 else (day.year + 1, 1)
+    try:
+        coming = date(year, month, day.day)
+    except ValueError:
+        return day
+    return coming if coming <= today + timedelta(days=MAX_DAYS_AHEAD) else day
 
 
 def read_time_place(text: str) -> tuple[str, str]:

@@ -35,6 +35,11 @@ def test_days_and_times_as_typed() -> None:
     assert notify.read_day("今天", TODAY) == TODAY
     assert notify.read_day("下周三", TODAY) == date(2026, 11, 25)
     assert notify.read_day("12月5日", TODAY) == date(2026, 12, 5)
+    # Without a year (or a month), a day gone by means the coming one when that is near.
+    assert notify.read_day("1月5日", date(2026, 12, 20)) == date(2027, 1, 5)
+    assert notify.read_day("5号", date(2026, 11, 28)) == date(2026, 12, 5)
+    with pytest.raises(InvalidAnswer, match="date_past"):
+        notify.read_day("2026年1月5日", date(2026, 12, 20))
     assert notify.read_time_place("下午3点 会议室") == ("15:00", "会议室")
     assert notify.read_time_place("14:30 <b>活动室</b>") == ("14:30", "<b>活动室</b>")
     for typed, code in (("会议室", "notify_need_time"), ("25:00 会议室", "bad_time")):

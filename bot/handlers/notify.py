@@ -158,12 +158,12 @@ async def _load(turn: Turn[NotifyDraft]) -> int:
     return group
 
 
-def _notice_of(turn: Turn[NotifyDraft], notice_id: int = 0) -> meeting_notices.Notice:
-    """The notice as the draft stands (for the preview)."""
+def _notice_of(turn: Turn[NotifyDraft]) -> meeting_notices.Notice:
+    """The notice as the draft stands (id 0: not stored yet)."""
     draft = turn.draft
     assert draft.kind and draft.held_on and draft.start_time and draft.place and draft.agenda
     return meeting_notices.Notice(
-        id=notice_id,
+        id=0,
         branch_id=draft.branch_id,
         kind=draft.kind,
         held_on=date.fromisoformat(draft.held_on),
