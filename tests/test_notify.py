@@ -8,6 +8,7 @@ closed sign-in)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import time_machine
@@ -15,7 +16,7 @@ import time_machine
 from bot.delivery import Deliverer
 from bot.emulator.html import parse_html
 from bot.pacing import Pacing
-from db import meeting_notices, meetings
+from db import meeting_notices, meetings, repo
 from tests.conftest import OTHER, SECRETARY, Harness
 from tests.test_checkin import GROUP, setup_branch, until
 
@@ -464,3 +465,58 @@ async def test_someone_the_bot_cannot_write_to_and_another_branch(harness: Harne
     assert h.callback_answers()[-1] == "你不在本支部名册中，请联系书记。"
     rows = await database.fetchall("SELECT member_id FROM notice_answers ORDER BY member_id")
     assert [r["member_id"] for r in rows] == [member_ids[3]]
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_restart_after_sending_posts_one_card(tmp_path: Path) -> None:
+    first = Harness(tmp_path / "bot.sqlite3")
+    await first.start()
+    try:
+        await setup_branch(first, party=2)
+        send = await _write_notice_quickly(first)
+        # Stored and queued; the bot stops before Telegram confirmed "已发到" (a crash after
+        # the commit): the card is still only in the outbox.
+        first.fake.fail_next("sendMessage", error_code=0, description="network down")
+        await first.tap_data(send)
+    finally:
+        await first.stop()
+    second = Harness(tmp_path / "bot.sqlite3", fake=first.fake)
+    await second.start()
+    try:
+        # The same 发送 again after the restart: found stored, nothing queued twice.
+        assert (await second.tap_data(send))[-1].startswith("这条通知已经发过了")
+        assert second.app is not None
+        rows = await second.app.database.fetchall("SELECT key FROM outbox")
+        assert len(rows) == 3  # the card and two reminders
+        await _deliver(second, "2026-11-20 10:05 +08:00")
+        await _deliver(second, "2026-11-20 10:06 +08:00")
+        assert len(_cards(second)) == 1
+    finally:
+        await second.stop()
+
+
+async def _write_notice_quickly(h: Harness) -> str:
+    """/notify with good answers only; returns the 发送 button's data."""
+    await h.send("/notify")
+    await h.tap("党员大会")
+    await h.send("11月25日")
+    await h.send("14:30 党员活动室")
+    await h.send("学习")
+    return _data(h, "✅ 发到支部群")
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_viewer_may_not_send_or_cancel(harness: Harness) -> None:
+    h = harness
+    assert h.app is not None
+    notice_id, _, _, _ = await _sent_notice(h)
+    branch_id = await _branch(h)
+    await repo.add_membership(
+        h.app.database, actor_id=SECRETARY, user_id=OTHER, branch_id=branch_id, role="viewer"
+    )
+    assert (await h.send("/notify", user=OTHER)) == ["您没有这个支部的操作权限。"]
+    assert h.app.forms.active(OTHER) is None
+    assert (await h.tap_data(f"nf:x:{notice_id}", message_id=1, user=OTHER)) == []
+    assert h.callback_answers()[-1] == "您没有这个支部的操作权限。"
+    notice = await meeting_notices.get(h.app.database, notice_id)
+    assert notice is not None and not notice.cancelled
