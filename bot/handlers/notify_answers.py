@@ -18,6 +18,7 @@ from bot import buttons as bt
 from bot import notify
 from bot.application import BotContext, app_of
 from bot.callbacks import on
+from bot.handlers.checkin import leave_reason
 from bot.handlers.checkin.common import drop_pick, pick_of
 from bot.handlers.checkin.leave_reason import ask_reason
 from bot.handlers.checkin.linking import (
@@ -107,7 +108,7 @@ async def _attend(update: Update, context: BotContext, notice: Notice, member: M
 
 def _busy(context: BotContext) -> bool:
     """Whether the user is in another guided flow than a leave reason."""
-    return active_flow(context) not in (None, "ckl")
+    return active_flow(context) not in (None, leave_reason.NAME)
 
 
 async def attend_tapped(update: Update, context: BotContext, notice_id: int) -> None:
