@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.forms import FormEngine
 from bot.handlers import (
     appraisal,
+    appraisal_poll,
     branch,
     chats,
     checkin,
@@ -29,6 +30,8 @@ from bot.handlers import (
     members_files,
     members_form,
     notice,
+    notify,
+    notify_answers,
     overview,
     partyday,
     records,
@@ -130,6 +133,7 @@ def build_forms() -> FormEngine:
         leave_reason.FORM,
         appraisal.FORM,
         dues_form.FORM,
+        notify.FORM,
     ):
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
@@ -155,6 +159,7 @@ def register_handlers(application: BotApplication) -> None:
     # own /start.
     application.add_handlers(team.handlers())
     application.add_handlers(checkin.handlers())
+    application.add_handlers(notify_answers.handlers())
     # The flows come first so that /cancel and typed answers reach the flow that is active.
     application.add_handlers(registration.handlers())
     application.add_handlers(branch.handlers())
@@ -166,12 +171,14 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(appraisal.handlers())
     application.add_handlers(dues.handlers())
     application.add_handlers(dues_form.handlers())
+    application.add_handlers(appraisal_poll.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())
     application.add_handlers(members.handlers())
     application.add_handlers(overview.handlers())
     application.add_handlers(notice.handlers())
+    application.add_handlers(notify.handlers())
     application.add_handlers(leave.handlers())
     application.add_handlers(guidance.handlers())
     application.add_handlers(start.handlers())

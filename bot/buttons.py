@@ -223,3 +223,16 @@ DU_UNPAY = route("du:u", ID, ID, Month(), PAGE)
 DU_RATES = route("du:r", ID, PAGE)
 DU_RATE = route("du:rm", ID, ID)
 DU_EXPORT = route("du:x", ID, YEAR)
+# Meeting notices (bot.handlers.notify): the notice, then the member or the page of names; a
+# planned 主题党日's notice from /partyday (branch, month).
+NF_PLAN = route("nf:pd", ID, Month())
+NF_ATTEND = route("nf:a", ID)
+NF_LEAVE = route("nf:l", ID)
+NF_NAMES = route("nf:pk", ID, PAGE)
+NF_NAME = route("nf:me", ID, ID)
+NF_NOT_LISTED = route("nf:nf", ID)
+NF_CANCEL = route("nf:x", ID)
+NF_LOG = route("nf:log", ID)
+# 民主测评 in the group (bot.handlers.appraisal_poll): the 民主评议 record.
+AP_POLL = route("ap:p", ID)
+AP_POLL_STOP = route("ap:ps", ID)

@@ -874,11 +874,15 @@ def report_document(text: str, title: str) -> bytes:
 
 
 def appraisal_workbook(
-    branch: Branch, record: Meeting, people: Sequence[tuple[Any, Any]]
+    branch: Branch,
+    record: Meeting,
+    people: Sequence[tuple[Any, Any]],
+    tallies: dict[int, Sequence[int]] | None = None,
 ) -> bytes:
     """The appraisal sheet: each party member with status, grade and reason, then the counts.
 
-    `people` is (member, grade or None) in roster order (bot.handlers.appraisal)."""
+    `people` is (member, grade or None) in roster order (bot.handlers.appraisal); `tallies`,
+    the 民主测评 votes per grade by member id, add a column when the group voted."""
     words, lab = export_labels(), labels()
     workbook = Workbook()
     _add_styles(workbook, words.BODY_FONT)
@@ -886,7 +890,8 @@ def appraisal_workbook(
     ws.title = words.APPRAISAL_SHEET
     title = render("appraisal_file", view="title", branch_name=branch.profile.name, m=record)
     _title(ws, 1, clean_text(title), 5, "x_title", 30)
-    for column, name in enumerate(words.APPRAISAL_COLUMNS, 1):
+    columns = [*words.APPRAISAL_COLUMNS, *([words.APPRAISAL_POLL_COLUMN] if tallies else [])]
+    for column, name in enumerate(columns, 1):
         _put(ws, 2, column, name, "x_header")
     counts: dict[str, int] = {}
     for row, (member, grade) in enumerate(people, 3):
@@ -895,6 +900,9 @@ def appraisal_workbook(
             counts[grade.grade] = counts.get(grade.grade, 0) + 1
         values = (row - 2, clean_text(member.name), lab.ROSTER_STATUSES[member.info.status],
                   name, clean_text(grade.reason) if grade else "")  # fmt: skip
+        if tallies:
+            votes = tallies.get(member.id)
+            values += ("/".join(str(v) for v in votes) if votes else "",)
         for column, value in enumerate(values, 1):
             _put(ws, row, column, value, "x_center" if column in (1, 3, 4) else "x_text")
     total = words.APPRAISAL_TOTAL.format(
@@ -902,7 +910,7 @@ def appraisal_workbook(
         grades="，".join(f"{lab.GRADES[g]} {counts.get(g, 0)}" for g in lab.GRADES),
     )
     _put(ws, len(people) + 3, 1, total, "x_note")
-    for column, width in enumerate((6, 14, 12, 10, 40), 1):
+    for column, width in enumerate((6, 14, 12, 10, 40, 24), 1):
         ws.column_dimensions[get_column_letter(column)].width = width
     _print_setup(ws, "1:2")
     output = BytesIO()

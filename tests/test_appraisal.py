@@ -58,8 +58,8 @@ async def test_grading_a_branch_in_a_few_taps(harness: Harness) -> None:
         "点名字评定等次；基本合格、不合格要写明原因。"
     )
     assert harness.buttons() == ["张三：未评", "李四：未评", "王五：未评", "赵六：未评",
-                                 "钱七：未评", "其余 5 人设为合格", "📤 导出评议表",
-                                 "⬅️ 返回记录"]  # fmt: skip
+                                 "钱七：未评", "其余 5 人设为合格", "📊 群内匿名测评",
+                                 "📤 导出评议表", "⬅️ 返回记录"]  # fmt: skip
     # 优秀 in two taps each; two of five is over a third: the guide is shown, not enforced.
     assert (await harness.tap("张三：未评"))[-1] == "张三 的评议等次？"
     card = (await harness.tap("优秀"))[-1]

@@ -158,7 +158,7 @@ async def test_refused_edit_is_retried_later(harness: Harness) -> None:
     await until(lambda: "实到 1 人" in card_text(harness, message_id))
     # The message-not-modified answer of a no-op edit is harmless.
     assert harness.app is not None
-    card.card_edits(harness.app).shown.pop(card_id)
+    card.CARDS.edits(harness.app).shown.pop(card_id)
     await card.refresh_card(harness.app, card_id)
     assert "实到 1 人" in card_text(harness, message_id)
 

@@ -297,6 +297,8 @@ FORGED = [
     "du:c:{b}:2026-11:0", "du:p:{b}:{mem}:2026-11:0", "du:a:{b}:2026-11", "du:aa:{b}:2026-11",
     "du:pl:{b}:2026-11:0", "du:u:{b}:{mem}:2026-11:0", "du:r:{b}:0", "du:rm:{b}:{mem}",
     "du:x:{b}:2026",
+    "nf:pd:{b}:2026-12", "nf:a:{mn}", "nf:l:{mn}", "nf:pk:{mn}:1", "nf:me:{mn}:{mem}",
+    "nf:nf:{mn}", "nf:x:{mn}", "nf:log:{mn}", "ap:p:{rec}", "ap:ps:{rec}",
 ]  # fmt: skip
 
 
@@ -304,7 +306,7 @@ def test_every_button_with_ids_is_forged() -> None:
     """Each route that carries a branch, record, user or invitation id has forged data above."""
     sample = {
         "b": 2, "rec": 2, "rid": 1, "sec": OTHER, "ref": "0123456789abcdef", "mem": 1,
-        "card": 1, "mk": 1, "notice": 1,
+        "card": 1, "mk": 1, "notice": 1, "mn": 1,
     }  # fmt: skip
     forged = [data.format(**sample) for data in FORGED]
     unparsed = [d for d in forged if all(r.parse(d) is None for r in ROUTES.values())]
@@ -352,10 +354,17 @@ async def _other_branch_ids(h: Harness, b: Branch, record_b: int) -> dict[str, o
         await conn.execute(
             "INSERT INTO notice_targets (notice_id, branch_id) VALUES (?, ?)", (notice, b.id)
         )
+        cursor = await conn.execute(
+            "INSERT INTO meeting_notices (branch_id, kind, held_on, start_time, place, agenda, "
+            "chat_id, created_by, created_at, draft_key) VALUES (?, 'member_meeting', "
+            "'2026-11-30', '14:30', '乙的会议室', '乙的议程', -42, ?, 'x', 'forged')",
+            (b.id, OTHER),
+        )
+        meeting_notice = cursor.lastrowid
     return {
         "b": b.id, "rec": record_b, "rid": reminder.id, "sec": OTHER,
         "ref": invitations.token_hash(made[0])[: invitations.REF_LENGTH], "mem": member.id,
-        "card": card, "mk": makeup, "notice": notice,
+        "card": card, "mk": makeup, "notice": notice, "mn": meeting_notice,
     }  # fmt: skip
 
 
@@ -367,7 +376,7 @@ async def _snapshot(h: Harness, b: Branch) -> list[object]:
     for table in ("branches", "meetings", "custom_reminders", "members", "memberships",
                   "invitations", "branch_settings", "obligation_marks", "snoozes", "checkins",
                   "makeups", "notice_targets", "party_day_plans", "dues_rates",
-                  "dues_payments"):  # fmt: skip
+                  "dues_payments", "meeting_notices"):  # fmt: skip
         column = "id" if table == "branches" else "branch_id"
         found = await database.fetchall(f"SELECT * FROM {table} WHERE {column} = ?", (b.id,))
         rows.append([tuple(r) for r in found])

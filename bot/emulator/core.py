@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.emulator.html import HtmlError, parse_html_entities, utf16_len
+from bot.emulator.polls import PollsMixin
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -51,10 +52,11 @@ _BUTTON_ACTIONS = (
 )  # fmt: skip
 _SEND_METHODS = frozenset(
     {"sendmessage", "senddocument", "sendphoto", "sendchataction", "editmessagetext",
-     "editmessagereplymarkup", "editmessagecaption", "deletemessage", "pinchatmessage"}
+     "editmessagereplymarkup", "editmessagecaption", "deletemessage", "pinchatmessage",
+     "sendpoll", "stoppoll"}
 )  # fmt: skip
 # The sends that Telegram's flood limits count (see FakeTelegram.set_flood_limit).
-_FLOOD_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
+_FLOOD_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendpoll"})
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 Subscriber = Callable[[str, dict[str, Any]], None]
 Files = dict[str, tuple[str, bytes, str]]
@@ -182,8 +184,9 @@ def _json_param(value: Any, what: str) -> Any:
     return value
 
 
-class FakeTelegram:
-    """The Bot API's state for one bot: chats, messages, files and the update queue."""
+class FakeTelegram(PollsMixin):
+    """The Bot API's state for one bot: chats, messages, files and the update queue (polls:
+    bot.emulator.polls)."""
 
     def __init__(
         self,

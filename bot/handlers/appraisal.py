@@ -23,7 +23,8 @@ from bot.handlers.common import allowed, answer, close_keyboard, in_rows, reply
 from bot.member_counts import member_counts
 from bot.textnorm import clean_line
 from bot.texts import labels, render
-from db import appraisals, meetings, members, repo
+from db import appraisal_polls, appraisals, meetings, members, repo
+from db.appraisal_polls import PollRow
 from db.appraisals import GRADES, WITH_REASON, Grade
 from db.models import Branch, Meeting, Member, Membership
 
@@ -55,6 +56,21 @@ async def _appraisal(
         await answer(update, render("appraisal", view="not_appraisal"), alert=True)
         return None
     return record, *found
+
+
+def _poll_part(
+    polls: list[PollRow], record: Meeting, membership: Membership
+) -> tuple[dict[int, PollRow], Rows]:
+    """The 民主测评 tallies by member (bot.handlers.appraisal_poll) and the card's button for
+    an editor: send the polls, or end them."""
+    assert record.id is not None
+    by_member = {p.member_id: p for p in polls}
+    if not access.allows(membership.role, Need.EDIT) or (polls and all(p.closed for p in polls)):
+        return by_member, []
+    lab = labels()
+    if not polls:
+        return by_member, [[(lab.POLL_START, bt.AP_POLL(record.id))]]
+    return by_member, [[(lab.POLL_STOP, bt.AP_POLL_STOP(record.id))]]
 
 
 async def card_view(database: Any, record: Meeting, membership: Membership) -> tuple[str, Rows]:
@@ -90,6 +106,10 @@ async def card_view(database: Any, record: Meeting, membership: Membership) -> t
         )  # fmt: skip
         if ungraded:
             rows.append([(lab.APPRAISAL_REST.format(n=ungraded), bt.AP_REST(record.id))])
+    tallies, poll_rows = _poll_part(
+        await appraisal_polls.of_meeting(database, record.id), record, membership
+    )
+    rows += poll_rows
     rows.append([(lab.APPRAISAL_EXPORT, bt.AP_EXPORT(record.id))])
     rows.append([(lab.BACK_TO_RECORD, bt.RECORD(record.id))])
     text = render(
@@ -104,6 +124,7 @@ async def card_view(database: Any, record: Meeting, membership: Membership) -> t
         can_grade=can_grade,
         unlisted=unlisted,
         total=counts_now.total,
+        tallies=tallies,
     )
     return text, rows
 
@@ -199,8 +220,15 @@ async def export(update: Update, context: BotContext, record_id: int) -> None:
     people = party_members(await members.list_for(database, branch.id))
     given = await appraisals.grades(database, record_id)
     await answer(update, render("preparing_file"))
+    tallies = {
+        p.member_id: p.counts for p in await appraisal_polls.of_meeting(database, record_id)
+    }
     data = await asyncio.to_thread(
-        exports.appraisal_workbook, branch, record, [(p, given.get(p.id)) for p in people]
+        exports.appraisal_workbook,
+        branch,
+        record,
+        [(p, given.get(p.id)) for p in people],
+        tallies,
     )
     chat = update.effective_chat
     assert chat is not None

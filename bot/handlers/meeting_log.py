@@ -14,20 +14,20 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot import access
+from bot import access, notify
 from bot import buttons as bt
 from bot import meeting_form as form
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.callbacks import on
 from bot.forms import Form, Outcome, Refused, Turn
-from bot.handlers.common import answer, is_private, reply_template
+from bot.handlers.common import answer, is_private, local_today, reply_template
 from bot.handlers.meeting_steps import LogDraft, meeting_of, profile, steps
 from bot.meetings import MEETING_KINDS
 from bot.obligations import DEFAULT_FREQUENCY, period_of
 from bot.reminders import keys_prefix
 from bot.texts import labels, render
-from db import checkins, meetings, outbox, repo, settings
+from db import checkins, meeting_notices, meetings, outbox, repo, settings
 from db.models import Branch, Meeting, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,8 +36,11 @@ NAME = "lg"
 # -- the form ----------------------------------------------------------------------------------
 
 
-async def _load(turn: Turn[LogDraft]) -> tuple[Membership, Branch, Meeting | None]:
-    """The user's role, the branch and (when editing) the record, while they may go on."""
+async def _load(
+    turn: Turn[LogDraft],
+) -> tuple[Membership, Branch, Meeting | None, tuple[int, dict[str, Any]] | None]:
+    """The user's role, the branch, (when editing) the record, and the meeting notice of the
+    draft's kind and day with the attendance its answers give, while they may go on."""
     draft = turn.draft
     found = await turn.authorize(draft.branch_id, Need.RECORD)
     record = None
@@ -47,7 +50,22 @@ async def _load(turn: Turn[LogDraft]) -> tuple[Membership, Branch, Meeting | Non
             raise Refused("record_gone")
         if not access.may_change_record(found[0], record.created_by):
             raise Refused("no_permission")
-    return found[0], found[1], record
+    notice = None
+    if draft.edit_id is None and draft.kind and draft.held_on:
+        notice = await notify_attendance(turn.database, draft.branch_id, draft.kind, draft.held_on)
+    return found[0], found[1], record, notice
+
+
+async def notify_attendance(
+    database: Any, branch_id: int, kind: str, held_on: str
+) -> tuple[int, dict[str, Any]] | None:
+    """The meeting notice of this kind and day, and the attendance its answers give."""
+    notice = await meeting_notices.for_meeting(
+        database, branch_id, kind, date.fromisoformat(held_on)
+    )
+    if notice is None:
+        return None
+    return notice.id, notify.attendance(await meeting_notices.answers(database, notice))
 
 
 async def _warnings(turn: Turn[LogDraft], meeting: Meeting) -> list[Any]:
@@ -127,6 +145,9 @@ async def _save(turn: Turn[LogDraft], key: str) -> Outcome:
     _LOGGER.info("Meeting %s saved for branch %s (new=%s)", saved.id, saved.branch_id, created)
     if draft.checkin_id:
         await checkins.set_meeting(database, draft.checkin_id, saved.id)
+    notice_id = draft.notice_id or (turn.env[3][0] if turn.env[3] else None)
+    if notice_id and record is None:
+        await meeting_notices.set_meeting(database, notice_id, saved.id)
     await _cancel_reminders(database, draft.branch_id, saved)
     lab = labels()
     rows = [
@@ -176,6 +197,7 @@ async def _start(
     branch_id: int | None = None,
     edit_id: int | None = None,
     checkin_id: int | None = None,
+    notice_id: int | None = None,
 ) -> None:
     """Open a draft for the user's current branch (or the record's branch when editing)."""
     await answer(update)
@@ -196,7 +218,9 @@ async def _start(
             return
         branch_id = current[1].id
     values = dict(draft_values or {})
-    draft = LogDraft(branch_id=branch_id, edit_id=edit_id, checkin_id=checkin_id)
+    draft = LogDraft(
+        branch_id=branch_id, edit_id=edit_id, checkin_id=checkin_id, notice_id=notice_id
+    )
     draft.apply({k: v for k, v in values.items() if k != "_done"})
     draft.done = list(values.get("_done", []))
     draft.preset = [name for name in form.STEP_FIELDS if form.is_answered(name, values)]
@@ -272,9 +296,55 @@ async def begin_checkin(update: Update, context: BotContext, checkin_id: int) ->
         "held_on": found["held_on"].isoformat(),
         **{k: found[k] for k in ("expected", "present", "on_leave", "absentees")},
     }
+    notice_id = None
     if found["kind"] in MEETING_KINDS:
         values["kind"] = found["kind"]
-    await _start(update, context, values, branch_id=found["branch_id"], checkin_id=checkin_id)
+        database = app_of(context).database
+        notice = await meeting_notices.for_meeting(
+            database, found["branch_id"], found["kind"], found["held_on"]
+        )
+        if notice is not None:
+            # Who asked for leave on the notice is on leave, not absent without a reason.
+            answers = await meeting_notices.answers(database, notice)
+            values = notify.merge_leaves(values, answers)
+            notice_id = notice.id
+    await _start(
+        update,
+        context,
+        values,
+        branch_id=found["branch_id"],
+        checkin_id=checkin_id,
+        notice_id=notice_id,
+    )
+
+
+async def begin_notice(update: Update, context: BotContext, notice_id: int) -> None:
+    """记录这次会议 on a sent meeting notice: /log preset with its kind, day, time, place,
+    agenda and the attendance its answers give (once the day has come; the form checks the
+    role)."""
+    user = update.effective_user
+    assert user is not None
+    database = app_of(context).database
+    notice = await meeting_notices.get(database, notice_id)
+    if notice is None or notice.cancelled:
+        await answer(update, render("button_expired"), alert=True)
+        return
+    if await access.authorize(database, user.id, notice.branch_id, Need.RECORD) is None:
+        await answer(update, render("no_permission"), alert=True)
+        return
+    if notice.held_on > local_today(context):
+        await answer(update, render("notify_note", what="log_later"), alert=True)
+        return
+    answers = await meeting_notices.answers(database, notice)
+    values: dict[str, Any] = {
+        "kind": notice.kind,
+        "held_on": notice.held_on.isoformat(),
+        "start_time": notice.start_time,
+        "place": notice.place,
+        "agenda": notice.agenda.split("\n"),
+        **notify.attendance(answers),
+    }
+    await _start(update, context, values, branch_id=notice.branch_id, notice_id=notice.id)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
@@ -284,6 +354,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         on(bt.MENU_LOG, begin),
         on(bt.LOG_KIND, begin_kind),
         on(bt.LOG_CHECKIN, begin_checkin),
+        on(bt.NF_LOG, begin_notice),
         on(bt.EDIT, begin_edit),
         on(bt.LOG_PLAN, begin_plan),
     ]

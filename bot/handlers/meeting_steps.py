@@ -36,6 +36,7 @@ class LogDraft(msgspec.Struct):
     branch_id: int
     edit_id: int | None = None
     checkin_id: int | None = None
+    notice_id: int | None = None  # the meeting notice whose answers filled the attendance
     kind: str | None = None
     held_on: str | None = None
     start_time: str | None = None
@@ -149,6 +150,13 @@ def _pick(step: str) -> Any:
                 raise InvalidAnswer("choice")
             draft.activity_form = code
             return
+        if step == "attendance" and code == "nf":
+            notice = _notice_answers(turn)
+            if notice is None:
+                raise InvalidAnswer("choice")
+            draft.notice_id = notice[0]
+            draft.apply(notice[1])
+            return
         if step == "attendance" and code == "all":
             expected = _expected(turn)
             if not expected:
@@ -178,9 +186,21 @@ def _form_choices(turn: Turn[LogDraft]) -> list[list[Choice]]:
     return [forms[i : i + 3] for i in range(0, len(forms), 3)]
 
 
+def _notice_answers(turn: Turn[LogDraft]) -> tuple[int, dict[str, Any]] | None:
+    """The meeting notice of this kind and day and the attendance its answers give, if the form
+    loaded one (meeting_log._load)."""
+    return turn.env[3] if len(turn.env) > 3 else None
+
+
 def _attendance_choices(turn: Turn[LogDraft]) -> list[list[Choice]]:
     expected = _expected(turn)
-    return [[Choice("all", labels().ALL_PRESENT.format(n=expected))]] if expected else []
+    rows = [[Choice("all", labels().ALL_PRESENT.format(n=expected))]] if expected else []
+    notice = _notice_answers(turn)
+    if notice is not None:
+        values = notice[1]
+        label = labels().NOTIFY_FILL.format(attend=values["present"], leave=values["on_leave"])
+        rows.append([Choice("nf", label)])
+    return rows
 
 
 def _guide(turn: Turn[LogDraft]) -> list[tuple[str, str]]:

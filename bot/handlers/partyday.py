@@ -104,6 +104,9 @@ async def show(update: Update, context: BotContext) -> None:
             if not state["held"]:
                 text = (lab.REPLAN if state["plan"] else label).format(month=state["month"])
                 rows.append([(text, bt.PLAN(branch.id, state["key"]))])
+                if state["plan"] and state["plan"].planned_on >= today:
+                    notify = lab.NOTIFY_PARTY_DAY.format(month=state["month"])
+                    rows.append([(notify, bt.NF_PLAN(branch.id, state["key"]))])
     rows.append([(lab.MENU, bt.HOME())])
     ideas = ideas_for(today.month, branch.profile.organization_type, limit=3)
     await reply_template(update, "party_day_card", rows, months=months, ideas=ideas, today=today)

@@ -8,18 +8,14 @@ from the database.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application
+from telegram.error import TelegramError
 
 from bot import buttons as bt
 from bot import catalog
 from bot.application import BotApplication, BotContext, app_of
-from bot.delivery import _retry_seconds
 from bot.handlers.checkin.common import card_of_tap, deep_link, kind_name, say, write_privately
 from bot.handlers.checkin.linking import offer_names
 from bot.handlers.common import (
@@ -34,6 +30,7 @@ from bot.handlers.common import (
     reply,
     reply_template,
 )
+from bot.paced_cards import CardView, PacedCards
 from bot.textnorm import clean_line, to_simplified
 from bot.texts import labels, render
 from db import checkins, members, repo, settings
@@ -43,27 +40,9 @@ from db.models import Branch, Member, Membership
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_KIND = "member_meeting"
 SIGN_IN_KINDS = tuple(kind.code for kind in catalog.KINDS if kind.sign_in)
-_CARDS = "checkin_cards"  # bot_data key of the edit throttle (bot_data is not persisted)
 
 
-@dataclass
-class _CardEdits:
-    """Per card: when it was last edited, the text shown, whether a refresh is scheduled."""
-
-    edited_at: dict[int, float] = field(default_factory=dict)
-    shown: dict[int, str] = field(default_factory=dict)
-    pending: set[int] = field(default_factory=set)
-    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
-
-
-def card_edits(application: Application) -> _CardEdits:
-    edits = application.bot_data.get(_CARDS)
-    if edits is None:
-        edits = application.bot_data[_CARDS] = _CardEdits()
-    return edits
-
-
-async def _card_view(application: BotApplication, card: Checkin) -> tuple[str, Buttons]:
+async def _render(application: BotApplication, card: Checkin) -> tuple[str, Buttons]:
     """The card's text and buttons, from the database."""
     tally = await checkins.tally(application.database, card)
     text = render(
@@ -83,69 +62,26 @@ async def _card_view(application: BotApplication, card: Checkin) -> tuple[str, B
     return text, rows
 
 
+async def _card_view(application: BotApplication, checkin_id: int) -> CardView | None:
+    """The posted card as the database has it (None: no card to edit)."""
+    card = await checkins.get(application.database, checkin_id)
+    if card is None or card.message_id is None:
+        return None
+    text, rows = await _render(application, card)
+    return CardView(card.chat_id, card.message_id, text, rows, final=not card.is_open)
+
+
+CARDS = PacedCards("checkin", _card_view)
+
+
 def request_refresh(application: BotApplication, checkin_id: int) -> None:
     """Ask for the card to show the database's state: at once, or when the interval is over."""
-    edits = card_edits(application)
-    if checkin_id in edits.pending:
-        return
-    job_queue = application.job_queue
-    if job_queue is None:
-        application.create_task(refresh_card(application, checkin_id))
-        return
-    edits.pending.add(checkin_id)
-    clock = application.config.pacing
-    last = edits.edited_at.get(checkin_id)
-    delay = 0.0 if last is None else last + clock.card_edit_interval - clock.now()
-    job_queue.run_once(
-        _refresh_job, when=clock.real(delay), data=checkin_id, name=f"checkin-card-{checkin_id}"
-    )
-
-
-async def _refresh_job(context: BotContext) -> None:
-    job = context.job
-    assert job is not None and isinstance(job.data, int)
-    application = app_of(context)
-    card_edits(application).pending.discard(job.data)
-    await refresh_card(application, job.data)
+    CARDS.request(application, checkin_id)
 
 
 async def refresh_card(application: BotApplication, checkin_id: int) -> None:
-    """Edit the card to the database's state (skipped if unchanged; 429 retried later)."""
-    edits = card_edits(application)
-    lock = edits.locks.setdefault(checkin_id, asyncio.Lock())
-    async with lock:
-        card = await checkins.get(application.database, checkin_id)
-        if card is None or card.message_id is None:
-            return
-        text, rows = await _card_view(application, card)
-        if edits.shown.get(checkin_id) == text:
-            return
-        clock = application.config.pacing
-        edits.edited_at[checkin_id] = clock.now()
-        try:
-            await application.bot.edit_message_text(
-                text, chat_id=card.chat_id, message_id=card.message_id, reply_markup=keyboard(rows)
-            )
-        except RetryAfter as exc:
-            wait = _retry_seconds(exc)
-            _LOGGER.info("Card %d: edit refused for %.0f s, retrying", checkin_id, wait)
-            edits.edited_at[checkin_id] = clock.now() + wait - clock.card_edit_interval
-            request_refresh(application, checkin_id)
-            return
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                _LOGGER.warning("Card %d cannot be edited: %s", checkin_id, exc.message)
-                return
-        except Forbidden:
-            _LOGGER.warning("Card %d: the bot left group %d", checkin_id, card.chat_id)
-            return
-        if card.is_open:
-            edits.shown[checkin_id] = text
-        else:
-            # Closed for good: nothing left to throttle.
-            edits.shown.pop(checkin_id, None)
-            edits.edited_at.pop(checkin_id, None)
-            edits.locks.pop(checkin_id, None)
+    """Edit the card to the database's state now (skipped if unchanged; 429 retried later)."""
+    await CARDS.refresh(application, checkin_id)
 
 
 def _kind_of(text: str) -> str | None:
@@ -237,16 +173,14 @@ async def _post_card(
             allow_sending_without_reply=True,
         )
         return
-    text, rows = await _card_view(application, card)
+    text, rows = await _render(application, card)
     try:
         message = await chat.send_message(text, reply_markup=keyboard(rows))
     except TelegramError:
         await checkins.discard(database, card.id)
         raise
     await checkins.set_message(database, card.id, message.message_id)
-    edits = card_edits(application)
-    edits.shown[card.id] = text
-    edits.edited_at[card.id] = application.config.pacing.now()
+    CARDS.posted(application, card.id, text)
     _LOGGER.info("Card %d opened in group %d for branch %d", card.id, chat.id, branch.id)
 
 
@@ -317,10 +251,7 @@ async def end_tapped(update: Update, context: BotContext, checkin_id: int) -> No
         await forbidden(update)
         return
     closed = await checkins.close(database, checkin_id=card.id, user_id=user.id)
-    if job_queue := application.job_queue:
-        for job in job_queue.get_jobs_by_name(f"checkin-card-{card.id}"):
-            job.schedule_removal()
-    card_edits(application).pending.discard(card.id)
+    CARDS.stop(application, card.id)
     await refresh_card(application, card.id)
     if not closed:
         await answer(update, render("checkin_note", what="already_ended"), alert=True)

@@ -4,7 +4,8 @@ writing to a user in private (or the deep link when the bot may not), the card a
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, Protocol
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
@@ -22,18 +23,33 @@ from bot.texts import labels, render
 from db import checkins, user_state
 from db.checkins import Checkin
 
+
+class Occasion(Protocol):
+    """What a name is picked for: a sign-in card (db.checkins) or a meeting notice."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def branch_id(self) -> int: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def held_on(self) -> date: ...
+
+
 IN_CHAT = frozenset(
     {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 )
 
 
 async def pick_of(context: BotContext, user_id: int) -> dict[str, Any] | None:
-    """The card whose name the user is picking: {"id", "branch_id", "intent": "in" | "lv"}."""
+    """The card whose name the user is picking: {"id", "branch_id", "intent"}."""
     return await user_state.get(app_of(context).database, user_id, user_state.CHECKIN_PICK)
 
 
-async def set_pick(context: BotContext, user_id: int, card: Checkin, intent: str) -> None:
-    """Remember the card (committed before the list of names or the link goes out)."""
+async def set_pick(context: BotContext, user_id: int, card: Occasion, intent: str) -> None:
+    """Remember the card (committed before the list of names or the link goes out); the intent
+    also tells a sign-in card's ids ("in", "lv") from a notice's ("na", "nl")."""
     value = {"id": card.id, "branch_id": card.branch_id, "intent": intent}
     await user_state.put(app_of(context).database, user_id, user_state.CHECKIN_PICK, value)
 
@@ -55,8 +71,9 @@ def kind_name(kind: str) -> str:
     return str(labels().KINDS.get(kind, kind))
 
 
-def deep_link(context: BotContext, checkin_id: int) -> str:
-    return f"https://t.me/{context.bot.username}?start=checkin_{checkin_id}"
+def deep_link(context: BotContext, checkin_id: int, start: str = "checkin") -> str:
+    """The link that opens the bot on a card (`start`: checkin, or notify for a notice)."""
+    return f"https://t.me/{context.bot.username}?start={start}_{checkin_id}"
 
 
 async def write_privately(
@@ -77,9 +94,11 @@ async def write_privately(
         raise
 
 
-async def cannot_write(update: Update, context: BotContext, card: Checkin) -> None:
+async def cannot_write(
+    update: Update, context: BotContext, card: Occasion, start: str = "checkin"
+) -> None:
     """Tell the user (alert) to open the bot first; the button opens it too."""
-    link = deep_link(context, card.id)
+    link = deep_link(context, card.id, start)
     query = update.callback_query
     if query is None:
         return

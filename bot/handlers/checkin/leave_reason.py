@@ -16,9 +16,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.forms import Form, Outcome, Refused, Step, Turn
+from bot.handlers import notify_view
 from bot.handlers.checkin.card import request_refresh, send_summary, sign_in
 from bot.handlers.checkin.common import (
     IN_CHAT,
+    Occasion,
     cannot_write,
     card_of_tap,
     drop_pick,
@@ -27,7 +29,7 @@ from bot.handlers.checkin.common import (
     say,
     set_pick,
 )
-from bot.handlers.checkin.linking import offer_names
+from bot.handlers.checkin.linking import link_picked, offer_names
 from bot.handlers.common import (
     active_flow,
     answer,
@@ -37,8 +39,7 @@ from bot.handlers.common import (
 )
 from bot.textnorm import clean_line
 from bot.texts import render
-from db import checkins, members, repo
-from db.checkins import Checkin
+from db import checkins, meeting_notices, members, repo
 from db.models import Member
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,13 +48,15 @@ REASON_LIMIT = 100
 
 
 class LeaveDraft(msgspec.Struct):
-    """A leave being asked for: the card, the member, and the reason once typed."""
+    """A leave being asked for: the sign-in card or the meeting notice, the member, and the
+    reason once typed."""
 
     branch_id: int
-    checkin_id: int
     member_id: int
     kind: str
     held_on: str
+    checkin_id: int | None = None
+    notice_id: int | None = None
     reason: str | None = None
 
 
@@ -78,7 +81,7 @@ async def leave_tapped(update: Update, context: BotContext, checkin_id: int) -> 
     if await checkins.state_of(database, card.id, member.id) == "present":
         await answer(update, render("checkin_note", what="leave_signed"), alert=True)
         return
-    await _ask_reason(update, context, card, member)
+    await ask_reason(update, context, card, member)
 
 
 def _busy(context: BotContext) -> bool:
@@ -86,8 +89,11 @@ def _busy(context: BotContext) -> bool:
     return active_flow(context) not in (None, NAME)
 
 
-async def _ask_reason(update: Update, context: BotContext, card: Checkin, member: Member) -> None:
-    """Open the leave form in the user's private chat (the tap may come from the group)."""
+async def ask_reason(
+    update: Update, context: BotContext, card: Occasion, member: Member, *, notice: bool = False
+) -> None:
+    """Open the leave form in the user's private chat (the tap may come from the group), for a
+    sign-in card or (`notice`) a meeting notice."""
     user = update.effective_user
     assert user is not None
     forms = app_of(context).forms
@@ -96,7 +102,7 @@ async def _ask_reason(update: Update, context: BotContext, card: Checkin, member
     if open_form is not None:
         # 请假 again while its reason is asked: the question already waits in private (a new
         # form would give the old question's buttons the new one's revisions).
-        if open_form[1].get("checkin_id") != card.id:
+        if open_form[1].get("notice_id" if notice else "checkin_id") != card.id:
             await say(update, render("finish_flow_first"))
         elif private:
             await forms.resume(update, context)
@@ -105,18 +111,19 @@ async def _ask_reason(update: Update, context: BotContext, card: Checkin, member
         return
     draft = LeaveDraft(
         branch_id=card.branch_id,
-        checkin_id=card.id,
         member_id=member.id,
-        kind=card.kind,
+        kind=card.kind or "",
         held_on=card.held_on.isoformat(),
+        checkin_id=None if notice else card.id,
+        notice_id=card.id if notice else None,
     )
     try:
         await forms.start(update, context, NAME, draft, chat_id=None if private else user.id)
     except (Forbidden, BadRequest) as error:
         if isinstance(error, BadRequest) and "chat not found" not in error.message.lower():
             raise
-        await set_pick(context, user.id, card, "lv")
-        await cannot_write(update, context, card)
+        await set_pick(context, user.id, card, "nl" if notice else "lv")
+        await cannot_write(update, context, card, "notify" if notice else "checkin")
         return
     if not private:
         await answer(update, render("checkin_note", what="leave_sent"), alert=True)
@@ -139,12 +146,18 @@ def _read_reason(turn: Turn[LeaveDraft], text: str) -> None:
     turn.draft.reason = value
 
 
-async def _load(turn: Turn[LeaveDraft]) -> Checkin:
-    """The card, while it is open and the member still on its branch's roster."""
+async def _load(turn: Turn[LeaveDraft]) -> Occasion:
+    """The card (or notice), while it is open and the member still on its branch's roster."""
     database = turn.database
-    card = await checkins.get(database, turn.draft.checkin_id)
-    if card is None or not card.is_open:
-        raise Refused("checkin_note", what="closed")
+    card: Occasion | None
+    if turn.draft.notice_id is not None:
+        card = await meeting_notices.get(database, turn.draft.notice_id)
+        if card is None or not card.is_open(turn.today):
+            raise Refused("notify_note", what="closed")
+    else:
+        card = await checkins.get(database, turn.draft.checkin_id or 0)
+        if card is None or not card.is_open:
+            raise Refused("checkin_note", what="closed")
     if await members.get(database, card.branch_id, turn.draft.member_id) is None:
         raise Refused("checkin_note", what="not_on_roster")
     return card
@@ -155,6 +168,20 @@ async def _save(turn: Turn[LeaveDraft], key: str) -> Outcome:
     draft = turn.draft
     assert draft.reason is not None
     application = app_of(turn.context)
+    if draft.notice_id is not None:
+        answered = await meeting_notices.answer(
+            turn.database,
+            notice_id=draft.notice_id,
+            member_id=draft.member_id,
+            state="leave",
+            reason=draft.reason,
+            today=turn.today,
+        )
+        if answered == "closed":
+            return Outcome(render("notify_note", what="closed"))
+        await notify_view.answered(application, draft.notice_id, draft.member_id)
+        return Outcome(render("notify_note", what="leave_saved", reason=draft.reason))
+    assert draft.checkin_id is not None
     result = await checkins.mark(
         turn.database,
         checkin_id=draft.checkin_id,
@@ -195,29 +222,16 @@ async def name_picked(
     if card is None:
         await close_keyboard(update)
         return
-    database = app_of(context).database
-    member = None
-    if pick and pick["id"] == card.id:
-        member = await members.get(database, card.branch_id, member_id)
-    if member is None or not member.is_party_member:
-        await answer(update, render("button_expired"), alert=True)
+    linked = await link_picked(update, context, card, member_id, pick, ("in", "lv"))
+    if linked is None or pick is None:
         return
-    linked = await members.by_user(database, card.branch_id, user.id)
-    if linked is None:
-        if not await members.link_user(database, card.branch_id, member.id, user.id):
-            await answer(update, render("checkin_note", what="taken"), alert=True)
-            return
-        _LOGGER.info("User %d linked to member %d", user.id, member.id)
-        linked = member
-    await drop_pick(context, user.id)
-    await close_keyboard(update)
     if pick["intent"] == "lv":
         await answer(update)
         await reply_template(update, "checkin_note", what="linked", name=linked.name)
         if _busy(context):
             await reply_template(update, "finish_flow_first")
             return
-        await _ask_reason(update, context, card, linked)
+        await ask_reason(update, context, card, linked)
         return
     await sign_in(update, context, card, linked, note="linked_signed")
 
@@ -256,7 +270,8 @@ async def start_link(update: Update, context: BotContext) -> None:
         await reply_template(update, "checkin_note", what="not_in_group")
         return
     pick = await pick_of(context, user.id)
-    intent = pick["intent"] if pick and pick.get("id") == card.id else "in"
+    mine = pick and pick.get("id") == card.id and pick.get("intent") in ("in", "lv")
+    intent = pick["intent"] if pick and mine else "in"
     member = await members.by_user(database, card.branch_id, user.id)
     if member is None:
         await offer_names(update, context, card, intent)
@@ -269,6 +284,6 @@ async def start_link(update: Update, context: BotContext) -> None:
         if _busy(context):
             await reply_template(update, "finish_flow_first")
             return
-        await _ask_reason(update, context, card, member)
+        await ask_reason(update, context, card, member)
         return
     await sign_in(update, context, card, member)
