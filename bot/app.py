@@ -30,6 +30,7 @@ from bot.handlers import (
     overview,
     partyday,
     records,
+    recruitment,
     registration,
     remind,
     reminder_settings,
@@ -127,6 +128,7 @@ def build_forms() -> FormEngine:
         leave.DELETE_FORM,
         leave_reason.FORM,
         appraisal.FORM,
+        recruitment.FORM,
     ):
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
@@ -161,6 +163,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(find.handlers())
     application.add_handlers(report.handlers())
     application.add_handlers(appraisal.handlers())
+    application.add_handlers(recruitment.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())

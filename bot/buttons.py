@@ -212,3 +212,9 @@ AP_PICK = route("ap:m", ID, ID)
 AP_SET = route("ap:s", ID, ID, Choice(appraisals.GRADES))
 AP_REST = route("ap:r", ID)
 AP_EXPORT = route("ap:x", ID)
+
+# 发展党员 (bot.handlers.recruitment): the branch, then the person.
+RC_LIST = route("rc:l", ID)
+RC_CARD = route("rc:o", ID, ID)
+RC_NEXT = route("rc:n", ID, ID)
+RC_EXPORT = route("rc:x", ID)

@@ -294,6 +294,7 @@ FORGED = [
     "mb:l:{b}:0", "mb:o:{b}:{mem}", "mb:d:{b}:{mem}", "mb:dd:{b}:{mem}", "mb:x:{b}", "mb:t:{b}",
     "mb:ok:{b}", "mb:no:{b}", "mb:add:{b}", "mb:imp:{b}", "mb:e:{b}:{mem}:name", "mb:done:{b}",
     "ap:c:{rec}", "ap:m:{rec}:{mem}", "ap:s:{rec}:{mem}:excellent", "ap:r:{rec}", "ap:x:{rec}",
+    "rc:l:{b}", "rc:o:{b}:{mem}", "rc:n:{b}:{mem}", "rc:x:{b}",
 ]  # fmt: skip
 
 
