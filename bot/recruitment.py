@@ -244,14 +244,18 @@ def check(
 
 
 def _latest_before(person: Person, step: str) -> tuple[str, date] | None:
-    """The latest dated step before `step` in the order (a date before it is refused)."""
-    index = STEPS.index(step)
+    """The latest dated step that must come before `step` (a date before it is refused): every
+    step of the earlier stages and the step into this stage. Within a stage the order is free
+    (a training may come before the introducers; an exam missed may be recorded late)."""
+    stage = STAGE_OF[step]
+    earlier = [s for s in STEPS if stage_index(STAGE_OF[s]) < stage_index(stage)]
+    if step != ENTERED_BY[stage]:
+        earlier.append(ENTERED_BY[stage])
     best: tuple[str, date] | None = None
-    for earlier in STEPS[: index + 1]:
-        found = date_of(person, earlier)
-        usable = found is not None and (earlier != step or step == "exam")
-        if usable and (best is None or found >= best[1]):
-            best = (earlier, found)
+    for name in earlier:
+        found = date_of(person, name)
+        if found is not None and (best is None or found >= best[1]):
+            best = (name, found)
     return best
 
 

@@ -138,3 +138,21 @@ def test_the_reminders_the_timeline_owes() -> None:
     members = [Member(6, 1, MemberInfo("赵六", "applicant", date(2026, 11, 10)))]
     assert [d.code for d in roster_duties(members, [], TODAY)] == ["recruitment.6"]
     assert roster_duties(members, [], TODAY, off=["recruitment"]) == []
+
+
+def test_the_order_within_a_stage_is_free_across_stages_it_is_not() -> None:
+    candidate = Person(3, "周八", "candidate", date(2026, 6, 1), (
+        Record("activist", date(2025, 5, 1)),
+        Record("introducers", date(2026, 9, 1), introducers=("张三", "李四")),
+    ))  # fmt: skip
+    # A training before the introducers were named is fine; one before becoming a candidate is not.
+    assert _codes(candidate, "training", date(2026, 7, 1), amount=3, unit="days") == []
+    assert _codes(candidate, "training", date(2026, 5, 31), amount=3, unit="days") == [
+        ("before_previous", "refuse")
+    ]
+    # An exam missed may be recorded after a later one, never before becoming an activist.
+    activist = Person(
+        2, "孙七", "activist", date(2025, 5, 1), (Record("exam", date(2025, 11, 1)),)
+    )
+    assert _codes(activist, "exam", date(2025, 8, 1)) == []
+    assert _codes(activist, "exam", date(2025, 4, 30)) == [("before_previous", "refuse")]

@@ -328,6 +328,8 @@ def _formal(turn: Turn[StepDraft]) -> list[Member]:
 
 def _introducer_choices(turn: Turn[StepDraft], *, second: bool) -> list[list[Choice]]:
     people = [m for m in _formal(turn) if not second or m.id != turn.draft.first]
+    if len(people) < (1 if second else 2):
+        return []
     return [list(row) for row in in_rows([Choice(str(m.id), m.name) for m in people], 3)]
 
 
