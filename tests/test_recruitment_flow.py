@@ -358,3 +358,47 @@ async def test_viewers_read_other_branches_see_nothing_forged_buttons_expire(
         "请重新打开发展党员进程再记。"
     )
     assert await _steps(harness, branch_id, ids["赵六"]) == []
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_training_length_and_too_few_formal_members(harness: Harness) -> None:
+    branch = await harness.register()
+    assert harness.app is not None
+    database = harness.app.database
+    found = {}
+    for name, status in (("张三", "formal"), ("周八", "candidate")):
+        info = MemberInfo(name, status, date(2026, 1, 10))
+        found[name] = await members.add(
+            database, user_id=SECRETARY, branch_id=branch.id, info=info
+        )
+    await harness.send("/recruit")
+    await harness.tap("周八（发展对象）")
+    await harness.tap("📝 记录下一步")
+    await harness.tap("短期集中培训")
+    await harness.send("2026-06-10")
+    assert harness.buttons() == ["3天", "24学时", "⬅️ 上一步", "✖️ 取消"]
+    ask = "第 3/3 步 · 周八\n短期集中培训多长时间？例如 3天 或 24学时。"
+    assert (await harness.send("三天半"))[-1] == (
+        "⚠️ 没看懂培训时长，请这样写：3天、5天、24学时、32学时。\n\n" + ask
+    )
+    # Two days is under the usual three: asked to confirm (FACTS: "一般不少于").
+    assert (await harness.send("2天"))[-1] == (
+        "第 4/4 步 · 周八\n请确认：\n· 培训 2天，少于一般要求的3天（或24学时）。\n"
+        '确实如此就点"✅ 确认，仍然记录"；日期记错了就点"上一步"改。'
+    )
+    await harness.tap("⬅️ 上一步")
+    replies = await harness.send("24学时")
+    assert replies[0] == "✅ 已记录：周八 短期集中培训（2026-06-10）。"
+    assert "✅ 短期集中培训：2026-06-10，24学时" in replies[-1]
+    assert await _steps(harness, branch.id, found["周八"].id) == [
+        ("training", date(2026, 6, 10), 24, "hours", ())
+    ]
+    # One formal member besides the person: two introducers cannot be named.
+    await harness.tap("📝 记录下一步")
+    await harness.tap("确定入党介绍人")
+    replies = await harness.tap("今天")
+    assert replies[-1] == (
+        "第 3/4 步 · 周八\n花名册上（除本人外）只有 1 名正式党员，选不了两名入党介绍人："
+        '请先在 /members 里添加，或点"取消"。'
+    )
+    assert harness.buttons() == ["⬅️ 上一步", "✖️ 取消"]
