@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.obligations import Obligation, Period, add_months, probation_due
 from bot.workdays import is_workday
-from db.models import Member
+from db.models import ENTRY_STEPS, Member
 
 # Every step in order; each belongs to the stage (roster status) it is taken in.
 STEPS = ("applied", "talked", "activist", "exam", "candidate", "introducers", "review",
@@ -37,9 +37,8 @@ STAGE_OF = {
     "confirmed": "formal",
 }  # fmt: skip
 # The steps that move a person to a status (the roster follows in the same transaction).
-ENTERS = {"applied": "applicant", "activist": "activist", "candidate": "candidate",
-          "admitted": "probationary", "confirmed": "formal"}  # fmt: skip
-ENTERED_BY = {status: step for step, status in ENTERS.items()}
+ENTERED_BY = ENTRY_STEPS
+ENTERS = {step: status for status, step in ENTRY_STEPS.items()}
 STAGES = ("applicant", "activist", "candidate", "probationary", "formal")
 IN_PROGRESS = frozenset(STAGES[:-1])
 TALK_MONTHS = 1

@@ -277,6 +277,13 @@ async def update(
             entity_id=member_id,
             changes=changed,
         )
+        if old.status != info.status:
+            from db.recruitment import keep_entry_in  # it records steps through this module
+
+            await keep_entry_in(
+                conn, user_id=user_id, branch_id=branch_id, member_id=member_id,
+                old_status=old.status, old_date=old.joined_on, new_status=info.status,
+            )  # fmt: skip
         await _sync_counts(conn, user_id, branch_id)
     await _drop_duty_reminders(db, branch_id, member_id, keep=info)
     return True

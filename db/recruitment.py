@@ -11,6 +11,7 @@ import aiosqlite
 
 from db import members, outbox
 from db.database import Database, among, utcnow
+from db.models import ENTRY_STEPS, MEMBER_STATUSES
 from db.repo import write_audit
 
 UNITS = ("", "days", "hours", "months")
@@ -125,3 +126,26 @@ async def record(
     if step.step == "extended" or (status is not None and status != "probationary"):
         await outbox.cancel(db, f"ob:{branch_id}:probation.{step.member_id}:")
     return True
+
+
+async def keep_entry_in(
+    conn: aiosqlite.Connection,
+    *,
+    user_id: int,
+    branch_id: int,
+    member_id: int,
+    old_status: str,
+    old_date: date | None,
+    new_status: str,
+) -> None:
+    """A member moved on by editing the roster (not by recording a step): the date of the stage
+    left, held only in joined_on, is kept as its step before it is overwritten. Nothing for a
+    move back (a correction) or an unknown date."""
+    order = MEMBER_STATUSES[::-1]  # applicant … formal
+    if old_date is None or order.index(new_status) <= order.index(old_status):
+        return
+    await conn.execute(
+        "INSERT INTO recruitment_steps (branch_id, member_id, step, done_on, created_by, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (branch_id, member_id, ENTRY_STEPS[old_status], old_date.isoformat(), user_id, utcnow()),
+    )

@@ -357,7 +357,10 @@ async def test_viewers_read_other_branches_see_nothing_forged_buttons_expire(
         "赵六 的情况刚刚有了变化（身份改了，或这一步已被别人记录），这次没有记录。"
         "请重新打开发展党员进程再记。"
     )
-    assert await _steps(harness, branch_id, ids["赵六"]) == []
+    # No 谈话; the application date the roster edit replaced is kept.
+    assert await _steps(harness, branch_id, ids["赵六"]) == [
+        ("applied", date(2025, 11, 1), None, "", ())
+    ]
 
 
 @time_machine.travel(NOW, tick=True)
@@ -402,3 +405,27 @@ async def test_training_length_and_too_few_formal_members(harness: Harness) -> N
         '请先在 /members 里添加，或点"取消"。'
     )
     assert harness.buttons() == ["⬅️ 上一步", "✖️ 取消"]
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_status_changed_on_the_roster_keeps_the_date_it_replaces(harness: Harness) -> None:
+    branch_id, ids = await _world(harness)
+    assert harness.app is not None
+    database = harness.app.database
+    # Forward (applicant → activist): the application date held by joined_on becomes a step.
+    await members.update(
+        database, user_id=SECRETARY, branch_id=branch_id, member_id=ids["赵六"],
+        info=MemberInfo("赵六", "activist", date(2026, 5, 10)),
+    )  # fmt: skip
+    assert await _steps(harness, branch_id, ids["赵六"]) == [
+        ("applied", date(2025, 11, 1), None, "", ())
+    ]
+    await harness.send("/recruit")
+    card = (await harness.tap("赵六（入党积极分子）"))[-1]
+    assert "✅ 递交入党申请书：2025-11-01\n✅ 确定为入党积极分子：2026-05-10（花名册日期）" in card
+    # Back (a correction): nothing is added.
+    await members.update(
+        database, user_id=SECRETARY, branch_id=branch_id, member_id=ids["孙七"],
+        info=MemberInfo("孙七", "applicant", date(2025, 4, 1)),
+    )  # fmt: skip
+    assert await _steps(harness, branch_id, ids["孙七"]) == []
