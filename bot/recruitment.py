@@ -116,9 +116,9 @@ def date_of(person: Person, step: str) -> date | None:
     found = records_of(person, step)
     if found:
         return found[-1].done_on
-    if step == ENTERED_BY.get(person.status) or (step == "admitted" and person.status == "formal"):
-        return person.joined_on
-    return None
+    # A formal member's roster date is the 入党日期 (the 支部大会), not the 转正.
+    dated = "admitted" if person.status == "formal" else ENTERED_BY.get(person.status)
+    return person.joined_on if step == dated else None
 
 
 def extension_months(person: Person) -> int:
@@ -349,3 +349,15 @@ def in_progress(found: Iterable[Person]) -> list[Person]:
         (p for p in found if p.status in IN_PROGRESS),
         key=lambda p: (-stage_index(p.status), p.joined_on or date.max, p.name),
     )
+
+
+def entered_in(found: Iterable[Person], year: int) -> dict[str, int]:
+    """How many people entered each status in `year` (by the timeline, else the roster's date):
+    applicant 递交申请, activist, candidate, probationary 接收, formal 转正."""
+    counts: dict[str, int] = {}
+    for person in found:
+        for status, step in ENTERED_BY.items():
+            day = date_of(person, step)
+            if day is not None and day.year == year:
+                counts[status] = counts.get(status, 0) + 1
+    return counts

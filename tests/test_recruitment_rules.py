@@ -15,6 +15,7 @@ from bot.recruitment import (
     check,
     date_of,
     duties,
+    entered_in,
     next_due,
     notice_end,
 )
@@ -156,3 +157,19 @@ def test_the_order_within_a_stage_is_free_across_stages_it_is_not() -> None:
     )
     assert _codes(activist, "exam", date(2025, 8, 1)) == []
     assert _codes(activist, "exam", date(2025, 4, 30)) == [("before_previous", "refuse")]
+
+
+def test_the_years_steps_for_the_annual_report() -> None:
+    moved_on = Person(1, "赵六", "activist", date(2026, 9, 1), (
+        Record("applied", date(2026, 2, 1)), Record("activist", date(2026, 9, 1)),
+    ))  # fmt: skip
+    confirmed = Person(2, "吴九", "formal", date(2025, 6, 10), (
+        Record("confirmed", date(2026, 6, 10)),
+    ))  # fmt: skip
+    # A formal member without records: the roster's date is the admission, not the 转正.
+    formal = Person(3, "张三", "formal", date(2026, 1, 5))
+    assert date_of(formal, "confirmed") is None
+    assert entered_in([moved_on, confirmed, formal], 2026) == {
+        "applicant": 1, "activist": 1, "formal": 1, "probationary": 1,
+    }  # fmt: skip
+    assert entered_in([moved_on, confirmed, formal], 2025) == {"probationary": 1}
