@@ -354,13 +354,24 @@ async def test_viewers_read_other_branches_see_nothing_forged_buttons_expire(
         info=MemberInfo("赵六", "activist", date(2026, 1, 1)),
     )  # fmt: skip
     assert (await harness.send("2025-11-20"))[-1] == (
-        "赵六 的情况刚刚有了变化（身份改了，或这一步已被别人记录），这次没有记录。"
-        "请重新打开发展党员进程再记。"
+        "赵六 的情况刚刚有了变化（从花名册删除了、身份改了，或这一步已被别人记录），"
+        "这次没有记录。请重新打开发展党员进程再记。"
     )
     # No 谈话; the application date the roster edit replaced is kept.
     assert await _steps(harness, branch_id, ids["赵六"]) == [
         ("applied", date(2025, 11, 1), None, "", ())
     ]
+    # A member deleted while the form is open: the same, and nothing is left of them.
+    await harness.send("/recruit")
+    await harness.tap("周八（发展对象）")
+    await harness.tap("📝 记录下一步")
+    await harness.tap("政治审查")
+    await members.remove(database, user_id=SECRETARY, branch_id=branch_id, member_id=ids["周八"])
+    assert (await harness.send("今天"))[-1] == (
+        "周八 的情况刚刚有了变化（从花名册删除了、身份改了，或这一步已被别人记录），"
+        "这次没有记录。请重新打开发展党员进程再记。"
+    )
+    assert await _steps(harness, branch_id, ids["周八"]) == []
 
 
 @time_machine.travel(NOW, tick=True)
