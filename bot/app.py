@@ -35,6 +35,7 @@ from bot.handlers import (
     overview,
     partyday,
     records,
+    recruitment,
     registration,
     remind,
     reminder_settings,
@@ -134,6 +135,7 @@ def build_forms() -> FormEngine:
         appraisal.FORM,
         dues_form.FORM,
         notify.FORM,
+        recruitment.FORM,
     ):
         engine.add(form)
     # The roster's: adding, editing, and waiting for a file to import.
@@ -172,6 +174,7 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(dues.handlers())
     application.add_handlers(dues_form.handlers())
     application.add_handlers(appraisal_poll.handlers())
+    application.add_handlers(recruitment.handlers())
     application.add_handlers(status.handlers())
     application.add_handlers(reminder_settings.handlers())
     application.add_handlers(remind.handlers())

@@ -236,3 +236,8 @@ NF_LOG = route("nf:log", ID)
 # 民主测评 in the group (bot.handlers.appraisal_poll): the 民主评议 record.
 AP_POLL = route("ap:p", ID)
 AP_POLL_STOP = route("ap:ps", ID)
+# 发展党员 (bot.handlers.recruitment): the branch, then the person.
+RC_LIST = route("rc:l", ID)
+RC_CARD = route("rc:o", ID, ID)
+RC_NEXT = route("rc:n", ID, ID)
+RC_EXPORT = route("rc:x", ID)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
+from typing import Any
 
 from bot import catalog
 from bot.textnorm import match_key
@@ -22,7 +23,7 @@ FREQUENCIES = ("monthly", "quarterly", "yearly", "off")
 DEFAULT_FREQUENCY = catalog.default_frequencies()
 STATES = ("done", "due", "overdue", "not_applicable")
 # Duties that come from the roster (FACTS.md A14, B22, H/003); "roster" or "off" per branch.
-ROSTER_DUTIES = ("heart_to_heart_talk", "probation", "mobile_report")
+ROSTER_DUTIES = ("heart_to_heart_talk", "probation", "mobile_report", "recruitment")
 ROSTER_FREQUENCIES = ("roster", "off")
 # Everything /reminders lets a branch change, with its default.
 TRACKABLE = {**DEFAULT_FREQUENCY, **dict.fromkeys(ROSTER_DUTIES, "roster")}
@@ -260,6 +261,11 @@ def add_months(day: date, months: int) -> date:
     return months_before(day, -months)
 
 
+def probation_due(admitted_on: date, extension_months: int = 0) -> date:
+    """When a 预备期 ends: a year after the 支部大会 (FACTS.md B22), plus an extension (E41)."""
+    return add_months(admitted_on, 12 + extension_months)
+
+
 def roster_duties(
     roster: Sequence[Member],
     talks: Iterable[tuple[date, str]],
@@ -267,14 +273,24 @@ def roster_duties(
     *,
     off: Iterable[str] = (),
     party_total: int | None = None,
+    steps: Mapping[int, Sequence[Any]] | None = None,
 ) -> list[Obligation]:
     """What the roster makes the branch owe: 谈心谈话 with every party member this year (one
     line with the progress), each probationary member's 转正 (one year after admission), and a
     report from each 流动党员 every two months (from the last report, or from leaving).
 
     `party_total` is the branch's party member count when a roster not yet confirmed complete
-    is not the source (bot.member_counts): the progress is counted against it."""
+    is not the source (bot.member_counts): the progress is counted against it. `steps` are the
+    发展党员 steps recorded by member id (db.recruitment): an extended 预备期 ends later, and the
+    timeline's own reminders (bot.recruitment.duties) come with the others."""
+    from bot import recruitment  # built on this module's periods and dates
+
     skipped = set(off)
+    # Only those on the way in have a timeline: the sweep asks this of every member of a city.
+    people = recruitment.people(
+        [m for m in roster if m.info.status in recruitment.IN_PROGRESS], steps or {}
+    )
+    extensions = recruitment.extensions(people)
     result: list[Obligation] = []
     party = [m for m in roster if m.is_party_member]
     if party and "heart_to_heart_talk" not in skipped:
@@ -303,11 +319,14 @@ def roster_duties(
     for member in roster:
         info = member.info
         if "probation" not in skipped and info.status == "probationary" and info.joined_on:
-            due = add_months(info.joined_on, 12)
+            extended = extensions.get(member.id, 0)
+            due = probation_due(info.joined_on, extended)
+            # An extended 预备期 is a new period: its reminders are sent again.
+            start = probation_due(info.joined_on) if extended else info.joined_on
             result.append(
                 Obligation(
                     f"probation.{member.id}",
-                    Period("probation", info.joined_on, due),
+                    Period("probation", start, due),
                     due,
                     "overdue" if today > due else "due",
                     subject=info.name,
@@ -327,4 +346,6 @@ def roster_duties(
                     subject=info.name,
                 )
             )
+    if "recruitment" not in skipped:
+        result += recruitment.duties(people, today)
     return result

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from time import monotonic
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from markupsafe import escape
@@ -182,6 +183,7 @@ def owed_for(
     roster: Sequence[Member] = (),
     talks: Iterable[tuple[date, str]] = (),
     party_total: int | None = None,
+    steps: Mapping[int, Sequence[Any]] | None = None,
 ) -> list[Obligation]:
     """The obligations a reminder may be about: this period's, and the next period's when its
     deadline is within the lead time (e.g. the 2nd's 主题党日 seen from the 26th); plus the
@@ -211,7 +213,9 @@ def owed_for(
         result.append(term)
     if roster:
         off = [code for code, freq in settings.frequencies.items() if freq == "off"]
-        result += roster_duties(roster, talks, today, off=off, party_total=party_total)
+        result += roster_duties(
+            roster, talks, today, off=off, party_total=party_total, steps=steps
+        )
     return result
 
 
@@ -430,6 +434,7 @@ async def _decide(
             roster=roster,
             talks=facts.talks.get(branch.id, ()),
             party_total=counted_total(member_counts(branch, roster)),
+            steps=facts.recruitment.get(branch.id),
         )
         notices = notices_for(branch.id, owed, settings, today, snoozed.get(branch.id))
         notices_total += len(notices)

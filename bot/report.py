@@ -7,7 +7,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from bot import recruitment
 from bot.exports import KindSummary, year_summary
 from bot.member_counts import MemberCounts, member_counts
 from db.models import Branch, Meeting, Member
@@ -41,7 +43,7 @@ class AnnualReport:
     party_days: list[Meeting]  # the year's 主题党日, in order
     dues_months: list[int]  # months marked 党费已收齐
     dues_due: int  # months of the year begun by `today` (and since the branch registered)
-    joined: dict[str, int]  # by step: applied, activist, candidate, admitted (probationary)
+    joined: dict[str, int]  # by status entered: applicant … probationary (接收), formal (转正)
     checks: list[CheckChange]
     open_makeups: int
     # The year's last 民主评议: its day and the number of members at each grade (if graded).
@@ -76,6 +78,7 @@ def build(
     frequencies: Mapping[str, str] | None = None,
     planned_days: Mapping[date, date] | None = None,
     created_on: date | None = None,
+    steps: Mapping[int, Sequence[Any]] | None = None,
 ) -> AnnualReport:
     """The report's figures from the year's records and the branch's other books."""
     in_year = sorted((m for m in records if m.held_on.year == year), key=lambda m: m.held_on)
@@ -90,13 +93,9 @@ def build(
     end = min(today, date(year, 12, 31))
     dues_due = end.month - start.month + 1 if start <= end else 0
     secretary = next((m.name for m in roster if m.info.committee_role == "secretary"), None)
-    # The roster's date is that of the person's present status, and a formal member's is the
-    # day they were admitted (as probationary): admitted in the year either way.
-    joined = Counter(
-        "probationary" if m.info.status == "formal" else m.info.status
-        for m in roster
-        if m.info.joined_on and m.info.joined_on.year == year
-    )
+    # Each step into a status taken in the year, by the 发展党员 timeline (bot.recruitment),
+    # which falls back on the roster's date of the present status.
+    joined = recruitment.entered_in(recruitment.people(roster, steps or {}), year)
     return AnnualReport(
         branch=branch,
         year=year,

@@ -34,6 +34,7 @@ _USER_COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("obligation_marks", "marked_by", 0),
     ("selfchecks", "user_id", 0),
     ("members", "user_id", None),
+    ("recruitment_steps", "created_by", 0),
     ("invitations", "created_by", 0),
     ("invitations", "used_by", None),
     ("admins", "invited_by", None),

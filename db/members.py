@@ -277,9 +277,54 @@ async def update(
             entity_id=member_id,
             changes=changed,
         )
+        if old.status != info.status:
+            from db.recruitment import keep_entry_in  # it records steps through this module
+
+            await keep_entry_in(
+                conn, user_id=user_id, branch_id=branch_id, member_id=member_id,
+                old_status=old.status, old_date=old.joined_on, new_status=info.status,
+            )  # fmt: skip
         await _sync_counts(conn, user_id, branch_id)
     await _drop_duty_reminders(db, branch_id, member_id, keep=info)
     return True
+
+
+async def set_status_in(
+    conn: aiosqlite.Connection,
+    *,
+    user_id: int,
+    branch_id: int,
+    member_id: int,
+    status: str,
+    joined_on: date | None,
+) -> None:
+    """Move a member to another status (and its date) inside the caller's transaction, audited,
+    the counts following: a 发展党员 step recorded (db.recruitment) changes the roster with it."""
+    async with conn.execute(
+        "SELECT status, joined_on FROM members WHERE id = ? AND branch_id = ?",
+        (member_id, branch_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return
+    new = {"status": status, "joined_on": _to_column("joined_on", joined_on)}
+    changed = {k: [row[k], v] for k, v in new.items() if row[k] != v}
+    if not changed:
+        return
+    await conn.execute(
+        "UPDATE members SET status = ?, joined_on = ?, updated_at = ? WHERE id = ?",
+        (status, new["joined_on"], utcnow(), member_id),
+    )
+    await write_audit(
+        conn,
+        user_id=user_id,
+        branch_id=branch_id,
+        action="update",
+        entity="member",
+        entity_id=member_id,
+        changes=changed,
+    )
+    await _sync_counts(conn, user_id, branch_id)
 
 
 async def _drop_duty_reminders(
@@ -293,6 +338,8 @@ async def _drop_duty_reminders(
         await outbox.cancel(db, f"ob:{branch_id}:probation.{member_id}:")
     if keep is None or not keep.mobile:
         await outbox.cancel(db, f"ob:{branch_id}:mobile_report.{member_id}:")
+    if keep is None:
+        await outbox.cancel(db, f"ob:{branch_id}:recruitment.{member_id}:")
 
 
 async def remove(db: Database, *, user_id: int, branch_id: int, member_id: int) -> bool:

@@ -161,6 +161,9 @@ class CustomReminder:
 
 MEMBER_STATUSES = ("formal", "probationary", "candidate", "activist", "applicant")
 PARTY_MEMBER_STATUSES = frozenset({"formal", "probationary"})
+# The 发展党员 step that moves a person into each status (the roster's joined_on is its date).
+ENTRY_STEPS = {"applicant": "applied", "activist": "activist", "candidate": "candidate",
+               "probationary": "admitted", "formal": "confirmed"}  # fmt: skip
 
 
 @dataclass(frozen=True)

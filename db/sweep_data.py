@@ -13,6 +13,7 @@ from typing import Any
 from db.database import Database, among
 from db.members import all_members
 from db.models import Branch, CustomReminder, Member
+from db.recruitment import StepRow, all_steps
 from db.repo import branch_from_row
 from db.settings import BranchSettings, all_settings, marks, snoozes
 
@@ -31,6 +32,8 @@ class SweepFacts:
     custom: dict[int, list[CustomReminder]] = field(default_factory=dict)
     roster: dict[int, list[Member]] = field(default_factory=dict)
     talks: dict[int, list[tuple[date, str]]] = field(default_factory=dict)
+    # 发展党员 steps: branch id → member id → steps (db.recruitment).
+    recruitment: dict[int, dict[int, list[StepRow]]] = field(default_factory=dict)
 
 
 async def branch_ids(db: Database) -> list[int]:
@@ -61,6 +64,7 @@ async def load(
         settings,
         snoozed,
         roster,
+        steps,
     ) = await asyncio.gather(
         db.fetchall(f"SELECT * FROM branches WHERE {among(wanted, 'id')[0]} ORDER BY id", ids),
         db.fetchall(
@@ -82,6 +86,7 @@ async def load(
         all_settings(db, wanted),
         snoozes(db, wanted),
         all_members(db, wanted),
+        all_steps(db, wanted),
     )
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
@@ -116,6 +121,7 @@ async def load(
         custom=dict(custom),
         roster=roster,
         talks=dict(talks),
+        recruitment=steps,
     )
 
 

@@ -112,8 +112,8 @@ async def test_the_annual_report_says_what_the_books_say(harness: Harness) -> No
     assert "4月15日《学党史》，参观学习，到会 9/10 人。" in paragraphs
     assert "9月15日《<b>宪法</b> & 章程》。" in paragraphs
     assert (
-        "本年度递交入党申请 1 名、接收预备党员 1 名（按花名册上各人现在身份的日期统计）。"
-        in paragraphs
+        "本年度递交入党申请 1 名、接收预备党员 1 名"
+        "（按发展党员进程记录的日期统计，没有记录的按花名册日期）。" in paragraphs
     )
     assert '本年度应收缴 12 个月，已记"党费已收齐" 3 个月（1月、2月、3月）。' in paragraphs
     assert "八有标准：11月20日自查 7/8 项达标，上次 5/8。" in paragraphs

@@ -223,6 +223,31 @@ async def delete_branch(w: World) -> bool | None:
     return True if started else (False if w.refused(replies) else None)
 
 
+async def _applicant(w: World) -> int:
+    """An applicant on 甲's roster (added once)."""
+    assert w.h.app is not None
+    database = w.h.app.database
+    found = await members.by_name(database, w.a.id, "赵六")
+    if found is None:
+        info = MemberInfo("赵六", "applicant", date(2026, 5, 1))
+        found = await members.add(database, user_id=SECRETARY, branch_id=w.a.id, info=info)
+    return found.id
+
+
+async def recruit_card(w: World) -> bool | None:
+    replies = await w.h.tap_data(f"rc:o:{w.a.id}:{await _applicant(w)}", user=w.actor)
+    if any(r.startswith("发展党员 · 赵六") for r in replies):
+        return True
+    return False if w.refused(replies) else None
+
+
+async def recruit_record(w: World) -> bool | None:
+    replies = await w.h.tap_data(f"rc:n:{w.a.id}:{await _applicant(w)}", user=w.actor)
+    started = w.flow() == "rcs"
+    await _cancel(w)
+    return True if started else (False if w.refused(replies) else None)
+
+
 # -- the matrix ----------------------------------------------------------------------------
 
 Y, N = True, False
@@ -240,6 +265,8 @@ MATRIX: list[tuple[str, Probe, tuple[bool, ...]]] = [
     ("/team role change",      role_change,      (Y, N, N, N, N, N)),
     ("/archive",               archive,          (Y, Y, N, N, N, N)),
     ("/deletebranch",          delete_branch,    (Y, N, N, N, N, N)),
+    ("发展党员 card",          recruit_card,     (Y, Y, Y, Y, N, N)),
+    ("发展党员 record",        recruit_record,   (Y, Y, Y, N, N, N)),
 ]  # fmt: skip
 ROSTER_ROW: tuple[str, Probe, tuple[bool, ...]] = ("/members add", members_add, (Y, Y, N, N, N, N))
 
@@ -299,6 +326,7 @@ FORGED = [
     "du:x:{b}:2026",
     "nf:pd:{b}:2026-12", "nf:a:{mn}", "nf:l:{mn}", "nf:pk:{mn}:1", "nf:me:{mn}:{mem}",
     "nf:nf:{mn}", "nf:x:{mn}", "nf:log:{mn}", "ap:p:{rec}", "ap:ps:{rec}",
+    "rc:l:{b}", "rc:o:{b}:{mem}", "rc:n:{b}:{mem}", "rc:x:{b}",
 ]  # fmt: skip
 
 
@@ -376,7 +404,7 @@ async def _snapshot(h: Harness, b: Branch) -> list[object]:
     for table in ("branches", "meetings", "custom_reminders", "members", "memberships",
                   "invitations", "branch_settings", "obligation_marks", "snoozes", "checkins",
                   "makeups", "notice_targets", "party_day_plans", "dues_rates",
-                  "dues_payments", "meeting_notices"):  # fmt: skip
+                  "dues_payments", "meeting_notices", "recruitment_steps"):  # fmt: skip
         column = "id" if table == "branches" else "branch_id"
         found = await database.fetchall(f"SELECT * FROM {table} WHERE {column} = ?", (b.id,))
         rows.append([tuple(r) for r in found])

@@ -141,6 +141,8 @@ def card_view(
         ]
         rows = in_rows(buttons, 2)
         rows.append([(lab.ROSTER_DELETE, bt.MEMBER_DELETE(b, m))])
+    if member.info.status != "formal":
+        rows.append([(lab.RECRUIT_OPEN, bt.RC_CARD(b, m))])
     if view == "added":
         rows.append([(lab.ROSTER_ADD_MORE, bt.MEMBER_ADD(b))])
     rows.append([(lab.ROSTER_BACK, bt.ROSTER(b, 0))])

@@ -105,6 +105,7 @@ async def report(update: Update, context: BotContext) -> None:
         frequencies=branch_settings.frequencies if branch_settings else None,
         planned_days=facts.planned.get(branch.id),
         created_on=created_on,
+        steps=facts.recruitment.get(branch.id),
     )
     text = render(
         "annual_report",

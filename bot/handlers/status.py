@@ -40,7 +40,7 @@ from bot.obligations import (
 )
 from bot.reminders import LOGGABLE, SNOOZE_DAYS, keys_prefix, next_workday
 from bot.texts import labels, render
-from db import checkins, members, outbox, repo, settings, sweep_data
+from db import checkins, members, outbox, recruitment, repo, settings, sweep_data
 from db.models import Branch
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,10 +95,11 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
     today = local_today(context)
     since = datetime.now(app_of(context).config.bot.tzinfo) - timedelta(days=MISSED_DAYS)
     # Asked at once: the database's thread answers them back to back.
-    facts, missed, makeups = await asyncio.gather(
+    facts, missed, makeups, steps = await asyncio.gather(
         sweep_data.load(database, today, branch_ids=[branch.id]),
         outbox.missed(database, branch.id, since),
         checkins.open_makeups(database, branch.id),
+        recruitment.steps_of(database, branch.id),
     )
     branch_settings = facts.settings.get(branch.id) or settings.BranchSettings(branch.id)
     records = facts.records.get(branch.id, [])
@@ -120,10 +121,12 @@ async def status_of(context: BotContext, branch: Branch) -> dict[str, Any]:
         today,
         off=off,
         party_total=counted_total(counts),
+        steps=steps,
     )
     owed += [d for d in duties if d.code == "heart_to_heart_talk"]
-    # 转正 within two months, 流动党员汇报 within two weeks, and whatever is overdue.
-    soon = {"probation": 60, "mobile_report": 14}
+    # 转正 within two months, 流动党员汇报 within two weeks, a 发展党员 step within a month, and
+    # whatever is overdue.
+    soon = {"probation": 60, "mobile_report": 14, "recruitment": 31}
     people = [
         d
         for d in duties
