@@ -91,6 +91,7 @@ TAPPED: dict[str, tuple[str, ...]] = {
     "has_committee": ("没有", "否"),
     "has_party_groups": ("没有", "否"),
     "held_on": ("今天",),
+    "day": ("今天",),
     "activity_form": ("集中学习",),
     "attendance": ("全部到会",),
     "party_day": ("15日",),
@@ -123,6 +124,12 @@ class Secretary:
         self.talked: list[str] = []  # this year's 谈心谈话, in order
         self.unacted: list[tuple[date, str]] = []  # reminders with nothing to tap
         self.report = b""  # the year's /report (a .docx)
+        self.statuses: dict[str, int] = {}  # the roster at the end, by status
+        # What the secretary put in the diary from a reminder or a timeline card, by day.
+        self.planned: dict[date, list[tuple[str, str]]] = {}
+
+    def plan(self, day: date, what: str, who: str) -> None:
+        self.planned.setdefault(day, []).append((what, who))
 
     def next_talk(self) -> str:
         """The next party member to talk with this year."""
@@ -243,6 +250,15 @@ async def _set_dues(secretary: Secretary) -> None:
         await secretary.finish_form({"basis": base})
 
 
+async def _record_step(secretary: Secretary, name: str, step: str, day: str = "") -> None:
+    """Record a 发展党员 step (its label, e.g. "谈话") of a person in /recruit, on `day` (typed)
+    or today."""
+    await secretary.send("/recruit")
+    await secretary.tap(next(b for b in secretary.buttons() if b.startswith(f"{name}（")))
+    await secretary.tap("📝 记录下一步")
+    await secretary.finish_form({"day": day} if day else {}, {"step": step})
+
+
 async def _enter_roster(secretary: Secretary) -> None:
     for name, status, joined, role in ROSTER:
         await secretary.send("/members")
@@ -274,6 +290,7 @@ class Lateness:
             roster=roster,
             talks=facts.talks.get(branch_id, ()),
             party_total=counted_total(member_counts(branch, roster)),
+            steps=facts.recruitment.get(branch_id),
         ):
             if ob.state == "overdue":
                 self.overdue.setdefault((ob.code, ob.period.start), today)
@@ -290,6 +307,18 @@ async def _grade(secretary: Secretary) -> None:
         await secretary.tap("优秀")
     rest = next(b for b in secretary.buttons() if b.startswith("其余"))
     await secretary.tap(rest)
+
+
+async def _do(secretary: Secretary, what: str, who: str) -> str:
+    """A task from the diary."""
+    if what == "confirm":
+        await secretary.send("/log")
+        await secretary.tap("党员大会")
+        await secretary.finish_form({"agenda": f"讨论{who}同志转为正式党员"})
+        await _record_step(secretary, who, "转正")
+    elif what == "activist":
+        await _record_step(secretary, who, "确定为入党积极分子")
+    return what
 
 
 async def _follow(secretary: Secretary, message: dict[str, Any]) -> str:
@@ -313,6 +342,15 @@ async def _follow(secretary: Secretary, message: dict[str, Any]) -> str:
             await _grade(secretary)
             return "appraise"
         return "log"
+    lead = re.search(r"预备党员 (\S+) 的预备期将于 (\d+)年(\d+)月(\d+)日期满", text)
+    if lead:
+        # The 支部大会 discusses the 转正 on the day the 预备期 ends.
+        secretary.plan(date(*map(int, lead.groups()[1:])), "confirm", lead.group(1))
+        return "plan"
+    step = re.search(r"(\S+) 的(谈话|考察)请在", text)
+    if step:
+        await _record_step(secretary, step.group(1), step.group(2))
+        return "recruit"
     if "✅ 本月党费已收齐" in labels:
         await secretary.tap_on(message, "✅ 本月党费已收齐")
         everyone = [b for b in secretary.buttons() if b.startswith("✅ 全部已交")]
@@ -335,6 +373,12 @@ async def _live(
     await _register(secretary)
     await _enter_roster(secretary)
     await _set_dues(secretary)
+    # The applicant's talk took place before the bot came: entered with its date; the card then
+    # says from when she may become an activist, and the secretary notes it.
+    await _record_step(secretary, "周婷", "谈话", "2025-11-05")
+    earliest = re.search(r"确定为入党积极分子：(\d{4}-\d\d-\d\d) 起", secretary.last_text())
+    assert earliest, secretary.last_text()
+    secretary.plan(date.fromisoformat(earliest.group(1)), "activist", "周婷")
     row = await application.database.fetchone("SELECT id FROM branches")
     branch = await repo.get_branch(application.database, row["id"])
     assert branch is not None
@@ -348,6 +392,8 @@ async def _live(
         await sweep(application.database, day, TZ)
         clock.move_to(datetime(day.year, day.month, day.day, 9, 5, tzinfo=TZ))
         await deliverer.run_once()
+        for what, who in secretary.planned.pop(day, []):
+            secretary.tally.actions[await _do(secretary, what, who)] += 1
         for message in secretary.new_messages():
             if "🔔" in (message.get("text") or "") and message.get("reply_markup"):
                 secretary.tally.actions[await _follow(secretary, message)] += 1
@@ -359,6 +405,10 @@ async def _live(
         secretary.month = 13
         await secretary.send(f"/report {YEAR}")
         secretary.report = fake.sent_files[-1]["data"]
+    rows = await application.database.fetchall(
+        "SELECT status, COUNT(*) AS n FROM members GROUP BY status ORDER BY status"
+    )
+    secretary.statuses = {row["status"]: row["n"] for row in rows}
     return secretary, lateness
 
 
@@ -412,6 +462,7 @@ def _print(secretary: Secretary, lateness: Lateness, seconds: float) -> None:
     print(f"  overdue on some day: {len(lateness.overdue)} (target 0)")
     for (code, start), first in sorted(lateness.overdue.items(), key=lambda kv: kv[1]):
         print(f"    {code} of the period from {start}: overdue from {first}")
+    print(f"  roster at the end: {secretary.statuses}")
     if secretary.report:
         document = docx.Document(BytesIO(secretary.report))
         table = [[cell.text for cell in row.cells] for row in document.tables[0].rows]
