@@ -184,3 +184,169 @@ CREATE TRIGGER sweep_blocked_delete AFTER DELETE ON blocked_chats BEGIN
         ) WHERE true
         ON CONFLICT (branch_id) DO UPDATE SET changes = changes + 1;
 END;
+
+-- /overview's summary (db/overview_data.py): for each branch, obligation and year, the months
+-- it was done in (a record that month, or that month marked done), as a bit mask (bit m for
+-- month m), kept by the triggers below in the writer's transaction: a record added sets its
+-- months' bits, any other change works its branch's year out again from the records.
+CREATE TABLE done_months (
+    year INTEGER NOT NULL,
+    branch_id INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    months INTEGER NOT NULL,
+    PRIMARY KEY (year, branch_id, code)
+) WITHOUT ROWID;
+
+INSERT INTO done_months (year, branch_id, code, months)
+SELECT year, branch_id, code, SUM(DISTINCT 1 << month) FROM (
+    SELECT CAST(substr(held_on, 1, 4) AS INTEGER) AS year, branch_id, kind AS code,
+           CAST(substr(held_on, 6, 2) AS INTEGER) AS month
+      FROM meetings WHERE deleted_at IS NULL
+    UNION ALL
+    SELECT CAST(substr(meetings.held_on, 1, 4) AS INTEGER), meetings.branch_id, counted.value,
+           CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+      FROM meetings, json_each(meetings.also_counts_as) AS counted
+     WHERE meetings.deleted_at IS NULL AND meetings.also_counts_as != '[]'
+    UNION ALL
+    SELECT CAST(substr(period_start, 1, 4) AS INTEGER), branch_id, code,
+           CAST(substr(period_start, 6, 2) AS INTEGER)
+      FROM obligation_marks
+) GROUP BY year, branch_id, code;
+
+CREATE TRIGGER done_months_meetings_insert AFTER INSERT ON meetings
+WHEN NEW.deleted_at IS NULL BEGIN
+    INSERT INTO done_months (year, branch_id, code, months)
+    SELECT CAST(substr(NEW.held_on, 1, 4) AS INTEGER), NEW.branch_id, code,
+           1 << CAST(substr(NEW.held_on, 6, 2) AS INTEGER)
+      FROM (SELECT NEW.kind AS code UNION SELECT value FROM json_each(NEW.also_counts_as))
+     WHERE true
+    ON CONFLICT (year, branch_id, code) DO UPDATE SET months = months | excluded.months;
+END;
+CREATE TRIGGER done_months_meetings_update
+AFTER UPDATE OF branch_id, kind, held_on, also_counts_as, deleted_at ON meetings BEGIN
+    DELETE FROM done_months
+     WHERE year = CAST(substr(OLD.held_on, 1, 4) AS INTEGER) AND branch_id = OLD.branch_id;
+    INSERT INTO done_months (year, branch_id, code, months)
+    SELECT CAST(substr(OLD.held_on, 1, 4) AS INTEGER), OLD.branch_id, code, SUM(DISTINCT 1 << month) FROM (
+        SELECT kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month FROM meetings
+         WHERE branch_id = OLD.branch_id AND deleted_at IS NULL
+           AND held_on >= substr(OLD.held_on, 1, 4) || '-01-01' AND held_on < printf('%04d-01-01', substr(OLD.held_on, 1, 4) + 1)
+        UNION ALL
+        SELECT counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+          FROM meetings, json_each(meetings.also_counts_as) AS counted
+         WHERE meetings.branch_id = OLD.branch_id AND meetings.deleted_at IS NULL
+           AND meetings.held_on >= substr(OLD.held_on, 1, 4) || '-01-01' AND meetings.held_on < printf('%04d-01-01', substr(OLD.held_on, 1, 4) + 1)
+           AND meetings.also_counts_as != '[]'
+        UNION ALL
+        SELECT code, CAST(substr(period_start, 6, 2) AS INTEGER) FROM obligation_marks
+         WHERE branch_id = OLD.branch_id AND period_start >= substr(OLD.held_on, 1, 4) || '-01-01' AND period_start < printf('%04d-01-01', substr(OLD.held_on, 1, 4) + 1)
+    ) GROUP BY code;
+    DELETE FROM done_months
+     WHERE year = CAST(substr(NEW.held_on, 1, 4) AS INTEGER) AND branch_id = NEW.branch_id;
+    INSERT INTO done_months (year, branch_id, code, months)
+    SELECT CAST(substr(NEW.held_on, 1, 4) AS INTEGER), NEW.branch_id, code, SUM(DISTINCT 1 << month) FROM (
+        SELECT kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month FROM meetings
+         WHERE branch_id = NEW.branch_id AND deleted_at IS NULL
+           AND held_on >= substr(NEW.held_on, 1, 4) || '-01-01' AND held_on < printf('%04d-01-01', substr(NEW.held_on, 1, 4) + 1)
+        UNION ALL
+        SELECT counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+          FROM meetings, json_each(meetings.also_counts_as) AS counted
+         WHERE meetings.branch_id = NEW.branch_id AND meetings.deleted_at IS NULL
+           AND meetings.held_on >= substr(NEW.held_on, 1, 4) || '-01-01' AND meetings.held_on < printf('%04d-01-01', substr(NEW.held_on, 1, 4) + 1)
+           AND meetings.also_counts_as != '[]'
+        UNION ALL
+        SELECT code, CAST(substr(period_start, 6, 2) AS INTEGER) FROM obligation_marks
+         WHERE branch_id = NEW.branch_id AND period_start >= substr(NEW.held_on, 1, 4) || '-01-01' AND period_start < printf('%04d-01-01', substr(NEW.held_on, 1, 4) + 1)
+    ) GROUP BY code;
+END;
+CREATE TRIGGER done_months_meetings_delete AFTER DELETE ON meetings BEGIN
+    DELETE FROM done_months
+     WHERE year = CAST(substr(OLD.held_on, 1, 4) AS INTEGER) AND branch_id = OLD.branch_id;
+    INSERT INTO done_months (year, branch_id, code, months)
+    SELECT CAST(substr(OLD.held_on, 1, 4) AS INTEGER), OLD.branch_id, code, SUM(DISTINCT 1 << month) FROM (
+        SELECT kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month FROM meetings
+         WHERE branch_id = OLD.branch_id AND deleted_at IS NULL
+           AND held_on >= substr(OLD.held_on, 1, 4) || '-01-01' AND held_on < printf('%04d-01-01', substr(OLD.held_on, 1, 4) + 1)
+        UNION ALL
+        SELECT counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+          FROM meetings, json_each(meetings.also_counts_as) AS counted
+         WHERE meetings.branch_id = OLD.branch_id AND meetings.deleted_at IS NULL
+           AND meetings.held_on >= substr(OLD.held_on, 1, 4) || '-01-01' AND meetings.held_on < printf('%04d-01-01', substr(OLD.held_on, 1, 4) + 1)
+           AND meetings.also_counts_as != '[]'
+        UNION ALL
+        SELECT code, CAST(substr(period_start, 6, 2) AS INTEGER) FROM obligation_marks
+         WHERE branch_id = OLD.branch_id AND period_start >= substr(OLD.held_on, 1, 4) || '-01-01' AND period_start < printf('%04d-01-01', substr(OLD.held_on, 1, 4) + 1)
+    ) GROUP BY code;
+END;
+CREATE TRIGGER done_months_marks_insert AFTER INSERT ON obligation_marks BEGIN
+    INSERT INTO done_months (year, branch_id, code, months)
+    VALUES (CAST(substr(NEW.period_start, 1, 4) AS INTEGER), NEW.branch_id, NEW.code,
+            1 << CAST(substr(NEW.period_start, 6, 2) AS INTEGER))
+    ON CONFLICT (year, branch_id, code) DO UPDATE SET months = months | excluded.months;
+END;
+CREATE TRIGGER done_months_marks_update AFTER UPDATE ON obligation_marks BEGIN
+    DELETE FROM done_months
+     WHERE year = CAST(substr(OLD.period_start, 1, 4) AS INTEGER) AND branch_id = OLD.branch_id;
+    INSERT INTO done_months (year, branch_id, code, months)
+    SELECT CAST(substr(OLD.period_start, 1, 4) AS INTEGER), OLD.branch_id, code, SUM(DISTINCT 1 << month) FROM (
+        SELECT kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month FROM meetings
+         WHERE branch_id = OLD.branch_id AND deleted_at IS NULL
+           AND held_on >= substr(OLD.period_start, 1, 4) || '-01-01' AND held_on < printf('%04d-01-01', substr(OLD.period_start, 1, 4) + 1)
+        UNION ALL
+        SELECT counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+          FROM meetings, json_each(meetings.also_counts_as) AS counted
+         WHERE meetings.branch_id = OLD.branch_id AND meetings.deleted_at IS NULL
+           AND meetings.held_on >= substr(OLD.period_start, 1, 4) || '-01-01' AND meetings.held_on < printf('%04d-01-01', substr(OLD.period_start, 1, 4) + 1)
+           AND meetings.also_counts_as != '[]'
+        UNION ALL
+        SELECT code, CAST(substr(period_start, 6, 2) AS INTEGER) FROM obligation_marks
+         WHERE branch_id = OLD.branch_id AND period_start >= substr(OLD.period_start, 1, 4) || '-01-01' AND period_start < printf('%04d-01-01', substr(OLD.period_start, 1, 4) + 1)
+    ) GROUP BY code;
+    DELETE FROM done_months
+     WHERE year = CAST(substr(NEW.period_start, 1, 4) AS INTEGER) AND branch_id = NEW.branch_id;
+    INSERT INTO done_months (year, branch_id, code, months)
+    SELECT CAST(substr(NEW.period_start, 1, 4) AS INTEGER), NEW.branch_id, code, SUM(DISTINCT 1 << month) FROM (
+        SELECT kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month FROM meetings
+         WHERE branch_id = NEW.branch_id AND deleted_at IS NULL
+           AND held_on >= substr(NEW.period_start, 1, 4) || '-01-01' AND held_on < printf('%04d-01-01', substr(NEW.period_start, 1, 4) + 1)
+        UNION ALL
+        SELECT counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+          FROM meetings, json_each(meetings.also_counts_as) AS counted
+         WHERE meetings.branch_id = NEW.branch_id AND meetings.deleted_at IS NULL
+           AND meetings.held_on >= substr(NEW.period_start, 1, 4) || '-01-01' AND meetings.held_on < printf('%04d-01-01', substr(NEW.period_start, 1, 4) + 1)
+           AND meetings.also_counts_as != '[]'
+        UNION ALL
+        SELECT code, CAST(substr(period_start, 6, 2) AS INTEGER) FROM obligation_marks
+         WHERE branch_id = NEW.branch_id AND period_start >= substr(NEW.period_start, 1, 4) || '-01-01' AND period_start < printf('%04d-01-01', substr(NEW.period_start, 1, 4) + 1)
+    ) GROUP BY code;
+END;
+CREATE TRIGGER done_months_marks_delete AFTER DELETE ON obligation_marks BEGIN
+    DELETE FROM done_months
+     WHERE year = CAST(substr(OLD.period_start, 1, 4) AS INTEGER) AND branch_id = OLD.branch_id;
+    INSERT INTO done_months (year, branch_id, code, months)
+    SELECT CAST(substr(OLD.period_start, 1, 4) AS INTEGER), OLD.branch_id, code, SUM(DISTINCT 1 << month) FROM (
+        SELECT kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month FROM meetings
+         WHERE branch_id = OLD.branch_id AND deleted_at IS NULL
+           AND held_on >= substr(OLD.period_start, 1, 4) || '-01-01' AND held_on < printf('%04d-01-01', substr(OLD.period_start, 1, 4) + 1)
+        UNION ALL
+        SELECT counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+          FROM meetings, json_each(meetings.also_counts_as) AS counted
+         WHERE meetings.branch_id = OLD.branch_id AND meetings.deleted_at IS NULL
+           AND meetings.held_on >= substr(OLD.period_start, 1, 4) || '-01-01' AND meetings.held_on < printf('%04d-01-01', substr(OLD.period_start, 1, 4) + 1)
+           AND meetings.also_counts_as != '[]'
+        UNION ALL
+        SELECT code, CAST(substr(period_start, 6, 2) AS INTEGER) FROM obligation_marks
+         WHERE branch_id = OLD.branch_id AND period_start >= substr(OLD.period_start, 1, 4) || '-01-01' AND period_start < printf('%04d-01-01', substr(OLD.period_start, 1, 4) + 1)
+    ) GROUP BY code;
+END;
+-- A branch deleted: its rows go (its records' triggers wrote them again on the way out).
+CREATE TRIGGER done_months_branch_gone AFTER DELETE ON branches BEGIN
+    DELETE FROM done_months WHERE branch_id = OLD.id;
+END;
+
+-- The sweep's batches read of the roster only how many party members each branch has and its
+-- probationary and mobile ones (db/sweep_data.py): neither reads the members' rows.
+CREATE INDEX members_party ON members(branch_id, status);
+CREATE INDEX members_watched ON members(branch_id, name, status, joined_on, mobile, left_on,
+                                        last_report_on)
+    WHERE status IN ('formal', 'probationary') AND (status = 'probationary' OR mobile = 1);
