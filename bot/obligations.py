@@ -85,6 +85,7 @@ def previous_period(period: Period) -> Period:
 LAST_WEEK = -1  # party_week for "每月最后一个星期X"
 
 
+@lru_cache(maxsize=8192)  # asked for every branch's month by the sweep and /overview
 def party_day_in(year: int, month: int, fixed_day: int, week: int = 0, weekday: int = 0) -> date:
     """The month's 主题党日, the one rule every screen uses.
 
