@@ -88,7 +88,8 @@ PLAN = route("pd:plan", ID, Month())
 
 @dataclass(frozen=True)
 class _Code(Field):
-    """An obligation's code: a trackable one, or a roster duty of one member (`base.<id>`)."""
+    """An obligation's code: a trackable one, 换届 (election: its reminders can be snoozed
+    too), or a roster duty of one member (`base.<id>`)."""
 
     @property
     def widest(self) -> str:
@@ -97,7 +98,7 @@ class _Code(Field):
 
     def decode(self, text: str) -> str:
         base, dot, member = text.partition(".")
-        if base not in obligations.TRACKABLE or (
+        if (base not in obligations.TRACKABLE and text != "election") or (
             dot and (base not in obligations.ROSTER_DUTIES or ID.decode(member) is None)
         ):
             raise ValueError(text)

@@ -9,15 +9,18 @@ monthly on the fixed day (A11), 组织生活会 yearly (A12), 民主评议党员
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import catalog
 from bot.textnorm import match_key
-from db.models import BranchProfile, Member
+from db.models import BranchProfile, Member, PartyRoll, RosterEntry
+
+if TYPE_CHECKING:
+    from bot.recruitment import Person
 
 FREQUENCIES = ("monthly", "quarterly", "yearly", "off")
 DEFAULT_FREQUENCY = catalog.default_frequencies()
@@ -86,6 +89,7 @@ def previous_period(period: Period) -> Period:
 LAST_WEEK = -1  # party_week for "每月最后一个星期X"
 
 
+@lru_cache(maxsize=8192)  # asked for every branch's month by the sweep and /overview
 def party_day_in(year: int, month: int, fixed_day: int, week: int = 0, weekday: int = 0) -> date:
     """The month's 主题党日, the one rule every screen uses.
 
@@ -187,16 +191,17 @@ def obligations(
     frequencies: Mapping[str, str] | None = None,
     created_on: date | None = None,
     planned_days: Mapping[date, date] | None = None,
+    codes: Iterable[str] = DEFAULT_FREQUENCY,
 ) -> list[Obligation]:
     """Every obligation of the current periods, plus the previous period's if it was missed
-    (each decided by state_in).
+    (each decided by state_in); only those of `codes` (in catalog order) when given.
 
     `records` are (kind, date) pairs; a combined sitting contributes one pair per obligation it
     counts for. `planned_days` maps a month's first day to the day its 主题党日 is planned for.
     """
     held = held_by_kind(records)
     result: list[Obligation] = []
-    for code in DEFAULT_FREQUENCY:
+    for code in codes:
         frequency = frequency_of(code, frequencies)
         current = period_of(frequency if frequency != "off" else "monthly", today)
         if frequency != "off":
@@ -285,23 +290,68 @@ def roster_duties(
     timeline's own reminders (bot.recruitment.duties) come with the others."""
     from bot import recruitment  # built on this module's periods and dates
 
-    skipped = set(off)
-    # Only those on the way in have a timeline: the sweep asks this of every member of a city.
-    people = recruitment.people(
-        [m for m in roster if m.info.status in recruitment.IN_PROGRESS], steps or {}
+    people = recruitment.people_in_progress(roster, steps or {})
+    return party_duties(
+        roll_of(roster), talks, today, off=off, party_total=party_total, people=people
     )
+
+
+def roll_of(roster: Sequence[Member]) -> PartyRoll:
+    """The party roll of a roster."""
+    party = [m for m in roster if m.is_party_member]
+    watched = tuple(entry_of(m) for m in party if m.info.status == "probationary" or m.info.mobile)
+    return PartyRoll(len(party), watched, tuple(m.name for m in party))
+
+
+def entry_of(member: Member) -> RosterEntry:
+    """What the roster duties read of a party member."""
+    info = member.info
+    return RosterEntry(
+        member.id,
+        info.name,
+        info.status,
+        info.joined_on,
+        info.mobile,
+        info.left_on,
+        info.last_report_on,
+    )
+
+
+def party_duties(
+    party: PartyRoll,
+    talks: Iterable[tuple[date, str]],
+    today: date,
+    *,
+    off: Iterable[str] = (),
+    party_total: int | None = None,
+    wanted: Callable[[str, Period, date], bool] | None = None,
+    people: Sequence[Person] = (),
+) -> list[Obligation]:
+    """roster_duties() from the party members' roll alone (the sweep reads no more), and the
+    发展党员 timelines of the `people` in progress (bot.recruitment.people).
+
+    `wanted(code, period, deadline)` tells whether the caller can use that obligation at all:
+    the sweep neither reads the names nor counts this year's talks on the days no 谈心谈话
+    reminder can fall on (matching every name of a city costs seconds)."""
+    from bot import recruitment  # built on this module's periods and dates
+
+    skipped = set(off)
     extensions = recruitment.extensions(people)
     result: list[Obligation] = []
-    party = [m for m in roster if m.is_party_member]
-    if party and "heart_to_heart_talk" not in skipped:
-        year = period_of("yearly", today)
+    year = period_of("yearly", today)
+    if (
+        party.size
+        and "heart_to_heart_talk" not in skipped
+        and (wanted is None or wanted("heart_to_heart_talk", year, year.end))
+    ):
         # Names are matched in their normalized form (林曉紅 on the roster, 林晓红 in the record).
         counterparts = [match_key(who) for day, who in talks if year.start <= day <= year.end]
         # Each name's key once (the sweep asks this of every member of every branch).
-        keys = (match_key(m.name) for m in party) if counterparts else ()
+        assert party.names is not None, "the names are read whenever 谈心谈话 is wanted"
+        keys = (match_key(name) for name in party.names) if counterparts else ()
         talked = sum(1 for key in keys if any(key in who for who in counterparts))
         days = [day for day, _ in talks if year.start <= day <= year.end]
-        total = len(party) if party_total is None else max(party_total, len(party))
+        total = party.size if party_total is None else max(party_total, party.size)
         if talked >= total:
             state, done_on = "done", max(days) if days else today
         else:
@@ -316,24 +366,23 @@ def roster_duties(
                 progress=(talked, total),
             )
         )
-    for member in roster:
-        info = member.info
-        if "probation" not in skipped and info.status == "probationary" and info.joined_on:
+    for member in party.watched:
+        if "probation" not in skipped and member.status == "probationary" and member.joined_on:
             extended = extensions.get(member.id, 0)
-            due = probation_due(info.joined_on, extended)
+            due = probation_due(member.joined_on, extended)
             # An extended 预备期 is a new period: its reminders are sent again.
-            start = probation_due(info.joined_on) if extended else info.joined_on
+            start = probation_due(member.joined_on) if extended else member.joined_on
             result.append(
                 Obligation(
                     f"probation.{member.id}",
                     Period("probation", start, due),
                     due,
                     "overdue" if today > due else "due",
-                    subject=info.name,
+                    subject=member.name,
                 )
             )
-        if "mobile_report" not in skipped and info.mobile and member.is_party_member:
-            since = info.last_report_on or info.left_on
+        if "mobile_report" not in skipped and member.mobile:
+            since = member.last_report_on or member.left_on
             if since is None:
                 continue
             due = add_months(since, REPORT_MONTHS)
@@ -343,7 +392,7 @@ def roster_duties(
                     Period("report", since, due),
                     due,
                     "overdue" if today > due else "due",
-                    subject=info.name,
+                    subject=member.name,
                 )
             )
     if "recruitment" not in skipped:

@@ -21,6 +21,7 @@ from typing import Any
 from markupsafe import escape
 
 from bot import buttons as bt
+from bot import catalog
 from bot.branch_profile import FORMATION_MODES, ORGANIZATION_TYPES, InvalidAnswer
 from bot.obligations import (
     DEFAULT_FREQUENCY,
@@ -165,19 +166,50 @@ class Overview:
         return self.overdue[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
 
 
-def branch_row(facts: OverviewFacts, index: int, today: date, zone: tzinfo) -> BranchRow:
-    """The overview's row of the facts' index-th branch."""
+# The profile's fields the obligations rule reads (state_in: whether an obligation applies, and
+# the 主题党日's day): branches alike in these and in their records share their quarter.
+_RULE_FIELDS = (
+    *sorted({kind.needs for kind in catalog.KINDS if kind.needs}),
+    "party_day",
+    "party_week",
+    "party_weekday",
+)
+
+
+def branch_row(
+    facts: OverviewFacts,
+    index: int,
+    today: date,
+    zone: tzinfo,
+    alike: dict[tuple[Any, ...], dict[str, str]] | None = None,
+) -> BranchRow:
+    """The overview's row of the facts' index-th branch; `alike` remembers the quarter of
+    branches with the same rule inputs (most of a city's are like some other one)."""
     branch = facts.branches[index]
     settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
     profile = branch.profile
-    states = quarter_states(
-        profile,
-        facts.records.get(branch.id, ()),
-        today,
-        frequencies=settings.frequencies,
-        created_on=registered_on(branch.created_at, zone),
-        planned_days=facts.planned.get(branch.id),
+    records = facts.records.get(branch.id, ())
+    created_on = registered_on(branch.created_at, zone)
+    planned = facts.planned.get(branch.id)
+    key = (
+        tuple(getattr(profile, name) for name in _RULE_FIELDS),
+        frozenset(records),
+        frozenset(settings.frequencies.items()),
+        created_on,
+        frozenset((planned or {}).items()),
     )
+    states = None if alike is None else alike.get(key)
+    if states is None:
+        states = quarter_states(
+            profile,
+            records,
+            today,
+            frequencies=settings.frequencies,
+            created_on=created_on,
+            planned_days=planned,
+        )
+        if alike is not None:
+            alike[key] = states
     return BranchRow(
         id=branch.id,
         name=profile.name,
@@ -195,7 +227,8 @@ def branch_row(facts: OverviewFacts, index: int, today: date, zone: tzinfo) -> B
 
 def compute(facts: OverviewFacts, today: date, zone: tzinfo) -> Overview:
     """The overview of every branch on `today` (`zone`: the bot's time zone)."""
-    rows = tuple(branch_row(facts, i, today, zone) for i in range(len(facts.branches)))
+    alike: dict[tuple[Any, ...], dict[str, str]] = {}
+    rows = tuple(branch_row(facts, i, today, zone, alike) for i in range(len(facts.branches)))
     standing = Counter(row.standing for row in rows)
     per_obligation = []
     for code in CODES:

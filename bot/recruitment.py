@@ -343,6 +343,13 @@ def people(roster: Iterable[Member], steps: Mapping[int, Sequence[Any]]) -> list
     ]
 
 
+def people_in_progress(
+    roster: Iterable[Member], steps: Mapping[int, Sequence[Any]]
+) -> list[Person]:
+    """people() of those on the roster still on the way in (only they have a timeline)."""
+    return people([m for m in roster if m.info.status in IN_PROGRESS], steps)
+
+
 def in_progress(found: Iterable[Person]) -> list[Person]:
     """Those on the way in (applicant to probationary), furthest along first."""
     return sorted(

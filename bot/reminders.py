@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -22,24 +22,37 @@ from zoneinfo import ZoneInfo
 from markupsafe import escape
 
 from bot import buttons as bt
-from bot import catalog
+from bot import catalog, recruitment
 from bot.member_counts import counted_total, member_counts
 from bot.obligations import (
+    DEFAULT_FREQUENCY,
     PROBATION_LEAD_MONTHS,
+    REPORT_MONTHS,
     Obligation,
+    Period,
+    add_months,
+    applies,
     election,
+    frequency_of,
+    held_by_kind,
     last_day,
     months_before,
     obligations,
+    party_duties,
+    period_of,
+    previous_period,
+    probation_due,
     registered_on,
-    roster_duties,
+    roll_of,
+    state_in,
 )
-from bot.recurrence import Rule, occurrences
+from bot.recruitment import Person
+from bot.recurrence import Rule, next_occurrence, occurrences
 from bot.texts import labels, render
 from bot.workdays import is_workday, previous_workday, reminder_moment
 from db import outbox, sweep_data
 from db.database import Database
-from db.models import Branch, BranchProfile, CustomReminder, Member
+from db.models import Branch, BranchProfile, CustomReminder, Member, PartyRoll
 from db.settings import BranchSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,6 +113,15 @@ def _stage_days(base: str, deadline: date, lead_days: tuple[int, ...]) -> list[t
         stages = [(f"month{month}", previous_workday(months_before(deadline, month)))]
     else:
         stages = [(f"lead{n}", previous_workday(deadline - timedelta(days=n))) for n in lead_days]
+    if base == "heart_to_heart_talk":
+        # A talk with every party member a year is too many for the last week of December:
+        # before the end of each of the first three quarters a branch behind an even pace is
+        # told how many talks it should have had by then (notices_for checks the progress).
+        lead = max([*lead_days, 0])
+        stages += [
+            (f"pace{m}", previous_workday(last_day(deadline.year, m) - timedelta(days=lead)))
+            for m in (3, 6, 9)
+        ]
     stages.append(("overdue", next_workday(deadline + timedelta(days=1))))
     return stages
 
@@ -110,20 +132,12 @@ def pace_target(total: int, quarter: int) -> int:
     return -(-total * quarter // 4)
 
 
-def _pace(ob: Obligation, lead_days: Iterable[int], today: date) -> str | None:
-    """The 谈心谈话 pace reminder due today, if any: a talk with every party member a year is too
-    many for the last week of December, so before the end of each of the first three quarters,
-    a branch behind an even pace is told how many talks it should have had by then
-    ("pace3", "pace6", "pace9": the quarter's last month)."""
-    if ob.base != "heart_to_heart_talk" or ob.progress is None:
-        return None
+def _behind(ob: Obligation, stage: str) -> bool:
+    """Whether a 谈心谈话 round is behind the even pace a "pace<month>" stage checks."""
+    if ob.progress is None:
+        return False
     talked, total = ob.progress
-    lead = max([*lead_days, 0])
-    for quarter in (1, 2, 3):
-        end = last_day(ob.period.start.year, quarter * 3)
-        if previous_workday(end - timedelta(days=lead)) == today:
-            return f"pace{quarter * 3}" if talked < pace_target(total, quarter) else None
-    return None
+    return talked < pace_target(total, int(stage[4:]) // 3)
 
 
 def notices_for(
@@ -162,12 +176,12 @@ def notices_for(
             if until == today:
                 result.append(notice(f"snooze{until}"))
             continue
-        pace = _pace(ob, settings.lead_days, today)
-        if pace is not None:
-            result.append(notice(pace))
         for stage, day in _stages(ob, settings.lead_days):
-            # A lead notice is only useful before the deadline, an overdue one only after.
-            if day == today and (stage == "overdue") == (today > ob.deadline):
+            # A lead notice is only useful before the deadline, an overdue one only after; a
+            # pace notice only when the round is behind.
+            if day != today or (stage == "overdue") != (today > ob.deadline):
+                continue
+            if not stage.startswith("pace") or _behind(ob, stage):
                 result.append(notice(stage))
     return result
 
@@ -184,17 +198,26 @@ def owed_for(
     talks: Iterable[tuple[date, str]] = (),
     party_total: int | None = None,
     steps: Mapping[int, Sequence[Any]] | None = None,
+    party: PartyRoll | None = None,
+    wanted: Callable[[str, Period, date], bool] | None = None,
+    people: Sequence[Person] | None = None,
 ) -> list[Obligation]:
     """The obligations a reminder may be about: this period's, and the next period's when its
     deadline is within the lead time (e.g. the 2nd's 主题党日 seen from the 26th); plus the
-    roster's duties (谈心谈话, 转正, 流动党员汇报)."""
+    roster's duties (谈心谈话, 转正, 流动党员汇报, 发展党员), from the `roster` and its 发展党员
+    `steps` or, as the sweep reads it, the `party` roll and the `people` in progress
+    (bot.recruitment.people_in_progress); `wanted` as in obligations.party_duties: the sweep
+    leaves out what cannot be reminded of today (it would be dropped by notices_for anyway)."""
     records = list(records)
     horizon = max([*settings.lead_days, 0]) + 1
     ahead = today + timedelta(days=horizon)
     # Within the same month the future view adds nothing new: one pass is enough.
     days = (today,) if ahead.month == today.month else (today, ahead)
+    codes = tuple(DEFAULT_FREQUENCY)
+    if wanted is not None:
+        codes = tuple(code for code in codes if _can_remind(code, profile, settings, days, wanted))
     result: list[Obligation] = []
-    for day in days:
+    for day in days if codes else ():
         result += obligations(
             profile,
             records,
@@ -202,6 +225,7 @@ def owed_for(
             frequencies=settings.frequencies,
             created_on=created_on,
             planned_days=planned_days,
+            codes=codes,
         )
     # Seen from the future, an obligation's state must still be judged today.
     result = [
@@ -211,12 +235,40 @@ def owed_for(
     term = election(settings.elected_on, settings.term_years, today)
     if term is not None:
         result.append(term)
-    if roster:
+    if party is None:
+        party = roll_of(roster)
+    if people is None:
+        people = recruitment.people_in_progress(roster, steps or {})
+    if party.size or people:
         off = [code for code, freq in settings.frequencies.items() if freq == "off"]
-        result += roster_duties(
-            roster, talks, today, off=off, party_total=party_total, steps=steps
+        result += party_duties(
+            party,
+            talks,
+            today,
+            off=off,
+            party_total=party_total,
+            wanted=wanted,
+            people=people,
         )
     return result
+
+
+def _can_remind(
+    code: str,
+    profile: BranchProfile,
+    settings: BranchSettings,
+    days: tuple[date, ...],
+    wanted: Callable[[str, Period, date], bool],
+) -> bool:
+    """Whether obligations() seen from these days can give a reminder today: a period of it
+    there (the previous or the current one) has a stage or a snooze today. The 主题党日's
+    deadline depends on the branch's plans: it is always worked out."""
+    frequency = frequency_of(code, settings.frequencies)
+    if frequency == "off" or not applies(code, profile) or code in settings.muted:
+        return False
+    if code == "theme_party_day":
+        return True
+    return any(wanted(code, period, period.end) for period in _seen_periods(frequency, days))
 
 
 def _judge(ob: Obligation, today: date) -> Obligation:
@@ -340,6 +392,31 @@ def moment_for(settings: BranchSettings, today: date, tz: ZoneInfo) -> datetime:
 
 
 @dataclass(frozen=True)
+class Duty:
+    """A per-branch duty another module adds to the sweep: the one place a duty plugs in.
+
+    `name` is part of RULES (a new duty has every branch decided again once); `load` is a db/
+    function reading its facts for a batch of branch ids (branch id -> anything; the ids it
+    leaves out get None); `owed` (pure) gives a branch's obligations today from those facts and
+    the settings; `next_day` (pure) the first day after today a reminder of it could fall on
+    (None: none until its facts change). Without `next_day` every branch is decided every day.
+    Its table counts its changes for the sweep by the triggers of db/migrations/0015_sweep.sql.
+    """
+
+    name: str
+    load: Callable[[Database, Sequence[int], date], Awaitable[Mapping[int, Any]]]
+    owed: Callable[[Any, BranchSettings, date], list[Obligation]]
+    next_day: Callable[[Any, BranchSettings, date], date | None] | None = None
+
+
+# The duties other modules add (each one line: `from bot.x import DUTY` above, then DUTY here).
+DUTIES: tuple[Duty, ...] = ()
+# The decision rules' version: bump it with any change to what a branch is reminded of, so a
+# branch decided by older rules is decided again (the duties' names are part of it).
+RULES = "1:" + ",".join(duty.name for duty in DUTIES)
+
+
+@dataclass(frozen=True)
 class SweepStats:
     """What one sweep decided."""
 
@@ -348,6 +425,7 @@ class SweepStats:
     enqueued: int
     seconds: float
     decide_seconds: float = 0.0
+    skipped: int = 0  # branches with nothing possibly due today, not read
 
 
 async def sweep(
@@ -357,45 +435,66 @@ async def sweep(
     *,
     branch_ids: Iterable[int] | None = None,
 ) -> SweepStats:
-    """Decide today's reminders for every branch (or the given ones) and enqueue them.
+    """Decide today's reminders for every branch that can have one (or the given ones) and
+    enqueue them.
 
-    BATCH branches at a time are read (on a connection of the sweep's own), decided and
-    enqueued, and the event loop is let go every few milliseconds throughout, so a city's sweep
-    never holds up another chat's update. Each batch's rows are enqueued under their unique keys
-    before the next batch is read: a sweep cut short is completed by the next run (the day is
-    recorded only once every batch is in), and nothing is enqueued twice.
+    A branch decided on an earlier day is skipped until the first day a reminder could fall on
+    (sweep_state.next_on), unless its facts changed since (counted by triggers in the same
+    transaction as the change) or the rules did. BATCH branches at a time are read (on a
+    connection of the sweep's own), decided and enqueued, and the event loop is let go every
+    few milliseconds throughout, so a city's sweep never holds up another chat's update. Each
+    batch's rows are enqueued under their unique keys before its branches are noted decided:
+    a sweep cut short is completed by the next run (the day is recorded only once every batch
+    is in), and nothing is enqueued twice.
     """
     from bot import dues_sweep
 
     started = monotonic()
     decided = 0.0
-    branches = notices_total = enqueued = 0
+    branches = notices_total = enqueued = skipped = 0
     pause = _Pause()
     async with db.scan() as view:
-        ids = await sweep_data.branch_ids(view) if branch_ids is None else sorted(set(branch_ids))
+        if branch_ids is None:
+            ids = await sweep_data.undecided(view, today, RULES)
+            skipped = (await sweep_data.branch_count(view)) - len(ids)
+        else:
+            ids = sorted(set(branch_ids))
         for first in range(0, len(ids), BATCH):
             batch_started = monotonic()
-            facts = await sweep_data.load(view, today, branch_ids=ids[first : first + BATCH])
-            rows, notices = await _decide(facts, today, tz, pause)
-            rows += await dues_sweep.reminders(view, facts, today, tz)  # 党费: month end
+            batch = ids[first : first + BATCH]
+            # Read before the facts: a change committed after this read is decided again.
+            counts = await sweep_data.changes(view, batch)
+            facts = await sweep_data.load(view, today, branch_ids=batch, entries=True)
+            await _read_talks(view, facts, today)
+            extra = [await duty.load(view, batch, today) for duty in DUTIES]
+            rows, notices, after = await _decide(facts, extra, today, tz, pause)
             decided += monotonic() - batch_started
             branches += len(facts.branches)
             notices_total += notices
             enqueued += await outbox.enqueue(db, rows)
+            await sweep_data.record_decided(
+                db, today, RULES, [(b, counts.get(b, 0), after[b]) for b in after]
+            )
+        # 党费: the month-end reminder of the branches that keep a ledger, decided on its day
+        # alone and for every such branch (it is not among the days next_possible counts).
+        enqueued += await outbox.enqueue(
+            db, await dues_sweep.reminders(view, today, tz, branch_ids)
+        )
     from db.settings import record_sweep
 
     if branch_ids is None:
         await record_sweep(db, today)
     seconds = monotonic() - started
     _LOGGER.info(
-        "Sweep for %s: %d branches, %d notices, %d new outbox rows in %.2f s",
+        "Sweep for %s: %d branches (%d skipped), %d notices, %d new outbox rows in %.2f s",
         today,
         branches,
+        skipped,
         notices_total,
         enqueued,
         seconds,
     )
-    return SweepStats(branches, notices_total, enqueued, seconds, decided)
+    return SweepStats(branches, notices_total, enqueued, seconds, decided, skipped)
 
 
 class _Pause:
@@ -411,39 +510,260 @@ class _Pause:
             self.last = monotonic()
 
 
+async def _read_talks(db: Database, facts: sweep_data.SweepFacts, today: date) -> None:
+    """Read the names and this year's talks of the branches whose 谈心谈话 can be reminded of
+    today (a few days a year), into the facts."""
+    year = period_of("yearly", today)
+    need = []
+    for branch_id, roll in facts.party.items():
+        settings = facts.settings.get(branch_id) or BranchSettings(branch_id)
+        until = {
+            (code, start): day
+            for (found, code, start), day in facts.snoozes.items()
+            if found == branch_id
+        }
+        wanted = _Wanted(today, settings.lead_days, until)
+        if roll.size and wanted("heart_to_heart_talk", year, year.end):
+            need.append(branch_id)
+    if not need:
+        return
+    names, talks = await sweep_data.read_talks(db, need, today)
+    for branch_id in need:
+        facts.party[branch_id] = facts.party[branch_id]._replace(names=names.get(branch_id, ()))
+        facts.talks[branch_id] = talks.get(branch_id, [])
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """Whether an obligation can be reminded of today at all (notices_for's days: one of its
+    stages, or its snooze), so the sweep need not work out the rest of it."""
+
+    today: date
+    lead_days: tuple[int, ...]
+    snoozed: Mapping[tuple[str, date], date]
+
+    def __call__(self, code: str, period: Period, deadline: date) -> bool:
+        if self.snoozed and self.snoozed.get((code, period.start)) == self.today:
+            return True
+        return _falls_on(code.split(".", 1)[0], deadline, self.lead_days, self.today)
+
+
+@lru_cache(maxsize=8192)
+def _falls_on(base: str, deadline: date, lead_days: tuple[int, ...], today: date) -> bool:
+    return any(day == today for _, day in _stage_days(base, deadline, lead_days))
+
+
+@lru_cache(maxsize=256)
+def _seen_periods(frequency: str, days: tuple[date, ...]) -> tuple[Period, ...]:
+    # The periods obligations() looks at from these days: the previous and the current one.
+    found: list[Period] = []
+    for day in days:
+        current = period_of(frequency, day)
+        found += [previous_period(current), current]
+    return tuple(found)
+
+
 async def _decide(
-    facts: sweep_data.SweepFacts, today: date, tz: ZoneInfo, pause: _Pause
-) -> tuple[list[outbox.OutboxMessage], int]:
-    """The outbox rows of the facts' branches, and how many notices they carry."""
+    facts: sweep_data.SweepFacts,
+    extra: Sequence[Mapping[int, Any]],
+    today: date,
+    tz: ZoneInfo,
+    pause: _Pause,
+) -> tuple[list[outbox.OutboxMessage], int, dict[int, date | None]]:
+    """The outbox rows of the facts' branches, how many notices they carry, and each branch's
+    next day a reminder could fall on."""
     rows: list[outbox.OutboxMessage] = []
     notices_total = 0
+    after: dict[int, date | None] = {}
     snoozed: dict[int, dict[tuple[str, date], date]] = defaultdict(dict)
     for (branch_id, code, start), until in facts.snoozes.items():
         snoozed[branch_id][(code, start)] = until
     for branch in facts.branches:
         await pause.now_and_then()
         settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
-        roster = facts.roster.get(branch.id, ())
+        party = facts.party.get(branch.id, _NOBODY)
+        records = facts.records.get(branch.id, [])
+        until = snoozed.get(branch.id, {})
+        created_on = registered_on(branch.created_at, tz)
+        planned = facts.planned.get(branch.id)
+        people = recruitment.people(
+            facts.progress.get(branch.id, ()), facts.recruitment.get(branch.id, {})
+        )
         owed = owed_for(
             branch.profile,
             settings,
-            facts.records.get(branch.id, []),
+            records,
             today,
-            created_on=registered_on(branch.created_at, tz),
-            planned_days=facts.planned.get(branch.id),
-            roster=roster,
+            created_on=created_on,
+            planned_days=planned,
             talks=facts.talks.get(branch.id, ()),
-            party_total=counted_total(member_counts(branch, roster)),
-            steps=facts.recruitment.get(branch.id),
+            # The total a roster duty counts against depends on the profile alone (the roster
+            # is the source only once confirmed, and then none is passed).
+            party_total=counted_total(member_counts(branch, ())),
+            party=party,
+            wanted=_Wanted(today, settings.lead_days, until),
+            people=people,
         )
-        notices = notices_for(branch.id, owed, settings, today, snoozed.get(branch.id))
+        custom = facts.custom.get(branch.id, [])
+        days = [
+            next_possible(
+                branch.profile,
+                settings,
+                records,
+                today,
+                created_on=created_on,
+                planned_days=planned,
+                party=party,
+                snoozed=until,
+                custom=custom,
+                people=people,
+            )
+        ]
+        for duty, found in zip(DUTIES, extra, strict=True):
+            mine = found.get(branch.id)
+            owed += duty.owed(mine, settings, today)
+            days.append(
+                duty.next_day(mine, settings, today)
+                if duty.next_day
+                else today + timedelta(days=1)
+            )
+        after[branch.id] = min((day for day in days if day is not None), default=None)
+        notices = notices_for(branch.id, owed, settings, today, until)
         notices_total += len(notices)
         chats = recipients(settings, facts.editors.get(branch.id, []), facts.blocked)
         if notices and chats:
             rows += messages_for(branch, notices, chats, moment_for(settings, today, tz))
-        for reminder in facts.custom.get(branch.id, []):
+        for reminder in custom:
             rows += custom_messages(branch, reminder, chats, today, tz)
-    return rows, notices_total
+    return rows, notices_total, after
+
+
+_NOBODY = PartyRoll(0, (), ())
+# Far enough past a candidate day that no later period's stage can come before it: the longest
+# run of days off (Spring Festival, National Day) a previous_workday() may step back over.
+_SLACK = timedelta(days=15)
+
+
+@lru_cache(maxsize=256)
+def _firsts_ahead(
+    code: str, frequency: str, today: date, lead: tuple[int, ...]
+) -> tuple[tuple[Period, date | None], ...]:
+    # Every branch walks the same periods from the same day: each period with its first stage
+    # after today (for a deadline at the period's end) is worked out once.
+    period = period_of(frequency, period_of(frequency, today).start - timedelta(days=1))
+    found = []
+    while period.start <= today + timedelta(days=400):
+        later = [day for _, day in _stage_days(code, period.end, lead) if day > today]
+        found.append((period, min(later, default=None)))
+        period = period_of(frequency, period.end + timedelta(days=1))
+    return tuple(found)
+
+
+def _firsts_from(
+    code: str, frequency: str, today: date, lead: tuple[int, ...]
+) -> Iterator[tuple[Period, date | None]]:
+    """The periods from the one before today's on, for ever, with their first stage after
+    today for a deadline at the period's end."""
+    found = _firsts_ahead(code, frequency, today, lead)
+    yield from found
+    period = found[-1][0]
+    while True:
+        period = period_of(frequency, period.end + timedelta(days=1))
+        later = [day for _, day in _stage_days(code, period.end, lead) if day > today]
+        yield period, min(later, default=None)
+
+
+def next_possible(
+    profile: BranchProfile,
+    settings: BranchSettings,
+    records: Iterable[tuple[str, date]],
+    today: date,
+    *,
+    created_on: date | None,
+    planned_days: Mapping[date, date] | None,
+    party: PartyRoll,
+    snoozed: Mapping[tuple[str, date], date],
+    custom: Sequence[CustomReminder],
+    people: Sequence[Person] = (),
+) -> date | None:
+    """The first day after today that a reminder of the branch could fall on, while its facts
+    stay as they are (None: none ever): never later than the real one, so the sweep may skip
+    the branch until then. Counted as notices_for() counts, from the same stages: each period's
+    stage days (from the previous period on, only periods not done and not exempt), the term's,
+    the roster duties', the snoozes' days, the custom reminders' next occurrence."""
+    best: date | None = None
+    lead = settings.lead_days
+    latest_lead = timedelta(days=max([*lead, 0])) + _SLACK
+
+    def consider(base: str, deadline: date) -> None:
+        nonlocal best
+        for _, day in _stage_days(base, deadline, lead):
+            if day > today and (best is None or day < best):
+                best = day
+
+    held = held_by_kind(records)
+    for code in DEFAULT_FREQUENCY:
+        frequency = frequency_of(code, settings.frequencies)
+        if code in settings.muted or frequency == "off" or not applies(code, profile):
+            continue
+        days = held.get(code, ())
+        for period, first in _firsts_from(code, frequency, today, lead):
+            if best is not None and period.start - latest_lead > best:
+                break
+            if first is None:
+                continue  # every stage of it is past
+            if code == "theme_party_day" and frequency == "monthly":
+                deadline = state_in(
+                    code,
+                    period,
+                    profile,
+                    held,
+                    today,
+                    frequencies=settings.frequencies,
+                    created_on=created_on,
+                    planned_days=planned_days,
+                ).deadline
+            else:
+                deadline = period.end  # state_in's for every other obligation
+            # Done or before the branch registered (state_in's rule): nothing to remind of.
+            if (created_on is not None and period.end < created_on) or any(
+                period.start <= day <= period.end for day in days
+            ):
+                continue
+            if deadline == period.end:
+                best = first if best is None or first < best else best
+            else:
+                consider(code, deadline)
+    term = election(settings.elected_on, settings.term_years, today)
+    if term is not None and "election" not in settings.muted:
+        consider("election", term.deadline)
+    off = {code for code, freq in settings.frequencies.items() if freq == "off"} | set(
+        settings.muted
+    )
+    if party.size and "heart_to_heart_talk" not in off:
+        year = today.year
+        while best is None or date(year, 1, 1) - latest_lead <= best:
+            consider("heart_to_heart_talk", date(year, 12, 31))
+            year += 1
+    extensions = recruitment.extensions(people)
+    for member in party.watched:
+        if "probation" not in off and member.status == "probationary" and member.joined_on:
+            consider("probation", probation_due(member.joined_on, extensions.get(member.id, 0)))
+        since = member.last_report_on or member.left_on
+        if "mobile_report" not in off and member.mobile and since is not None:
+            consider("mobile_report", add_months(since, REPORT_MONTHS))
+    if "recruitment" not in off:
+        for duty in recruitment.duties(people, today):
+            consider("recruitment", duty.deadline)
+    for day in snoozed.values():
+        if day > today and (best is None or day < best):
+            best = day
+    for reminder in custom:
+        if not reminder.paused:
+            day = next_occurrence(rule_of(reminder), today + timedelta(days=1))
+            if day is not None and (best is None or day < best):
+                best = day
+    return best
 
 
 def custom_messages(

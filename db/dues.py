@@ -50,7 +50,7 @@ def _text(month: date) -> str:
     return month.strftime("%Y-%m")
 
 
-async def rates(db: Database, branch_ids: Iterable[int]) -> dict[int, dict[int, Rate]]:
+async def rates(db: Database, branch_ids: Iterable[int] | None) -> dict[int, dict[int, Rate]]:
     """The amounts set in the given branches: branch → member → rate."""
     where, params = among(branch_ids)
     rows = await db.fetchall(
@@ -67,7 +67,7 @@ async def rates(db: Database, branch_ids: Iterable[int]) -> dict[int, dict[int, 
 
 
 async def payments(
-    db: Database, branch_ids: Iterable[int], *, since: date | None = None
+    db: Database, branch_ids: Iterable[int] | None, *, since: date | None = None
 ) -> dict[int, list[Payment]]:
     """The payments of the given branches (from the month `since` on), by branch, by month."""
     where, params = among(branch_ids)

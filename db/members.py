@@ -203,11 +203,17 @@ async def list_for(db: Database, branch_id: int) -> list[Member]:
 
 
 async def all_members(
-    db: Database, branch_ids: Sequence[int] | None = None
+    db: Database,
+    branch_ids: Sequence[int] | None = None,
+    statuses: Sequence[str] | None = None,
 ) -> dict[int, list[Member]]:
-    """Every branch's roster (or the given branches'), by branch id (sweep, overview, status)."""
+    """Every branch's roster (or the given branches'), by branch id (sweep, overview, status);
+    only the members of the given `statuses` when asked."""
     found: dict[int, list[Member]] = {}
     where, params = among(branch_ids)
+    if statuses is not None:
+        where += f" AND status IN ({', '.join('?' * len(statuses))})"
+        params = (*params, *statuses)
     rows = await db.fetchall(
         f"SELECT * FROM members WHERE {where} ORDER BY branch_id, name", params
     )

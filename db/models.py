@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 ROLES = ("secretary", "deputy", "committee", "viewer")
 EDITOR_ROLES = frozenset({"secretary", "deputy"})
@@ -179,6 +180,28 @@ class MemberInfo:
     destination: str = ""
     left_on: date | None = None
     last_report_on: date | None = None
+
+
+class RosterEntry(NamedTuple):
+    """What the roster duties read of a party member: the sweep reads a city's members as
+    these, never as Member objects."""
+
+    id: int
+    name: str
+    status: str
+    joined_on: date | None
+    mobile: bool
+    left_on: date | None
+    last_report_on: date | None
+
+
+class PartyRoll(NamedTuple):
+    """A branch's party members as the roster duties read them: how many, the probationary and
+    mobile ones (转正, 流动党员汇报), and every name (谈心谈话), None where not read."""
+
+    size: int
+    watched: tuple[RosterEntry, ...]
+    names: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 The overview judges each branch's quarter (bot/overview.py): monthly obligations by the months
 of this quarter, quarterly ones by this quarter, yearly ones by this year. So it needs to know
-only which months of this year each branch did each obligation in: SQL gathers that into one
-month mask per branch and obligation (from the covering indexes of migration 0011), and the
-records handed on are one (obligation, first day of month) per month of this quarter done and
-one for the latest month done earlier this year. No meeting and no member is read one by one.
+only which months of this year each branch did each obligation in: one month mask per branch,
+obligation and year, kept in the done_months table by triggers in the same transaction as
+every record's change (migration 0015), and the records handed on are one (obligation, first
+day of month) per month of this quarter done and one for the latest month done earlier this
+year. No meeting and no member is read one by one.
 """
 
 from __future__ import annotations
@@ -19,22 +20,6 @@ from db.database import Database
 from db.models import Branch
 from db.repo import branch_from_row
 from db.settings import BranchSettings, all_settings
-
-# One row per branch and obligation: the months of this year it was done in, as a bit mask.
-_DONE_MONTHS = """
-SELECT branch_id, code, SUM(DISTINCT 1 << month) AS months FROM (
-    SELECT branch_id, kind AS code, CAST(substr(held_on, 6, 2) AS INTEGER) AS month
-      FROM meetings WHERE deleted_at IS NULL AND held_on >= ?1 AND held_on < ?2
-    UNION ALL
-    SELECT meetings.branch_id, counted.value, CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
-      FROM meetings, json_each(meetings.also_counts_as) AS counted
-     WHERE meetings.deleted_at IS NULL AND meetings.held_on >= ?1
-       AND meetings.held_on < ?2 AND meetings.also_counts_as != '[]'
-    UNION ALL
-    SELECT branch_id, code, CAST(substr(period_start, 6, 2) AS INTEGER)
-      FROM obligation_marks WHERE period_start >= ?1 AND period_start < ?2
-) GROUP BY branch_id, code
-"""
 
 
 @dataclass(frozen=True)
@@ -67,8 +52,9 @@ async def load(db: Database, today: date) -> OverviewFacts:
         branch_from_row(row) for row in await db.fetchall("SELECT * FROM branches ORDER BY id")
     ]
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
-    span = (f"{year}-01-01", f"{year + 1}-01-01")
-    for branch_id, code, months in await db.fetchall(_DONE_MONTHS, span):
+    for branch_id, code, months in await db.fetchall(
+        "SELECT branch_id, code, months FROM done_months WHERE year = ?", (year,)
+    ):
         records[branch_id] += [(code, day) for day in month_days(year, months, first)]
     planned: dict[int, dict[date, date]] = defaultdict(dict)
     quarter = (f"{year}-{first:02d}", f"{year}-{first + 2:02d}")

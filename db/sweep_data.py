@@ -12,7 +12,7 @@ from typing import Any
 
 from db.database import Database, among
 from db.members import all_members
-from db.models import Branch, CustomReminder, Member
+from db.models import Branch, CustomReminder, Member, PartyRoll, RosterEntry
 from db.recruitment import StepRow, all_steps
 from db.repo import branch_from_row
 from db.settings import BranchSettings, all_settings, marks, snoozes
@@ -34,6 +34,10 @@ class SweepFacts:
     talks: dict[int, list[tuple[date, str]]] = field(default_factory=dict)
     # 发展党员 steps: branch id → member id → steps (db.recruitment).
     recruitment: dict[int, dict[int, list[StepRow]]] = field(default_factory=dict)
+    # The sweep's batches: party members only, as roster entries (no Member objects), and the
+    # few people still on the way in (applicants to probationary members) for their timelines.
+    party: dict[int, PartyRoll] = field(default_factory=dict)
+    progress: dict[int, list[Member]] = field(default_factory=dict)
 
 
 async def branch_ids(db: Database) -> list[int]:
@@ -41,16 +45,39 @@ async def branch_ids(db: Database) -> list[int]:
     return [row[0] for row in await db.fetchall("SELECT id FROM branches ORDER BY id")]
 
 
+async def branch_count(db: Database) -> int:
+    """How many branches there are."""
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM branches")
+    return int(row["n"]) if row else 0
+
+
 async def load(
-    db: Database, today: date, *, branch_ids: Iterable[int] | None = None
+    db: Database,
+    today: date,
+    *,
+    branch_ids: Iterable[int] | None = None,
+    entries: bool = False,
 ) -> SweepFacts:
     """Read the facts of the given branches (every branch for None); records from the start of
     last year on (enough for every period). Every query reads only those branches' rows,
     through an index: a batch of the sweep, or one branch for /status, costs the same in a
-    city as in a town."""
+    city as in a town.
+
+    `entries` reads what the sweep's decision reads and no more: records and 主题党日 plans from
+    the start of this year or of the previous quarter on, except in January and for a branch
+    that snoozed an older period (only last year's yearly period reaches back further, and
+    after its overdue day in early January it can only be reminded of when snoozed); the
+    roster as a PartyRoll
+    without names and no talks (read_talks() adds them for the branches that need them)."""
     wanted = None if branch_ids is None else tuple(sorted(set(branch_ids)))
     where, ids = among(wanted)
     since = date(today.year - 1, 1, 1).isoformat()
+    recent = since
+    if entries and today.month > 1:
+        # This year's periods, and the previous quarter's (last year's fourth in the first).
+        month = (today.month - 1) // 3 * 3 - 3  # the previous quarter's first (0-based)
+        recent = min(date(today.year, 1, 1), date(today.year + month // 12, month % 12 + 1, 1))
+        recent = recent.isoformat()
     # Every read at once: the connection's thread runs them back to back, and the screen waits
     # for that thread once instead of once per table.
     (
@@ -65,16 +92,19 @@ async def load(
         snoozed,
         roster,
         steps,
+        progress,
     ) = await asyncio.gather(
         db.fetchall(f"SELECT * FROM branches WHERE {among(wanted, 'id')[0]} ORDER BY id", ids),
         db.fetchall(
             "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
             f"WHERE deleted_at IS NULL AND held_on >= ? AND {where}",
-            (since, *ids),
+            (recent, *ids),
         ),
-        marks(db, wanted, since=since),
+        marks(db, wanted, since=recent),
         db.fetchall(
-            f"SELECT branch_id, month, planned_on FROM party_day_plans WHERE {where}", ids
+            f"SELECT branch_id, month, planned_on FROM party_day_plans WHERE month >= ? "
+            f"AND {where}",
+            (recent[:7] if entries else "", *ids),
         ),
         db.fetchall(
             "SELECT branch_id, user_id FROM memberships WHERE role IN ('secretary', 'deputy') "
@@ -85,22 +115,39 @@ async def load(
         db.fetchall(f"SELECT * FROM custom_reminders WHERE {where} ORDER BY id", ids),
         all_settings(db, wanted),
         snoozes(db, wanted),
-        all_members(db, wanted),
+        _party(db, wanted) if entries else all_members(db, wanted),
         all_steps(db, wanted),
+        all_members(db, wanted, IN_PROGRESS) if entries else _nothing(),
     )
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
-    for number, (branch_id, kind, held_on, also, counterpart) in enumerate(meeting_rows):
-        # A year of records of thousands of branches: let other updates run now and then.
-        if number % 2000 == 1999:
-            await asyncio.sleep(0)
-        day = date.fromisoformat(held_on)
-        if kind == "heart_to_heart_talk":
-            talks[branch_id].append((day, counterpart))
-        for code in (kind, *(json.loads(also) if also != "[]" else ())):
-            records[branch_id].append((code, day))
+    await _add_records(meeting_rows, records, talks)
     for branch_id, code, period_start in marked:
         records[branch_id].append((code, period_start))
+    older = sorted(
+        {
+            b
+            for (b, _, start), until in snoozed.items()
+            if start.isoformat() < recent and until >= today
+        }
+    )
+    if older and entries:
+        # A snoozed period before the previous quarter: those branches' records back to since.
+        where, ids = among(older)
+        meeting_rows = await db.fetchall(
+            "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
+            f"WHERE deleted_at IS NULL AND held_on >= ? AND held_on < ? AND {where}",
+            (since, recent, *ids),
+        )
+        await _add_records(meeting_rows, records, talks)
+        for branch_id, code, period_start in await marks(db, older, since=since):
+            if period_start.isoformat() < recent:
+                records[branch_id].append((code, period_start))
+        plan_rows += await db.fetchall(
+            "SELECT branch_id, month, planned_on FROM party_day_plans "
+            f"WHERE month < ? AND {where}",
+            (recent[:7], *ids),
+        )
     planned: dict[int, dict[date, date]] = defaultdict(dict)
     for branch_id, month, planned_on in plan_rows:
         planned[branch_id][date.fromisoformat(month + "-01")] = date.fromisoformat(planned_on)
@@ -119,10 +166,131 @@ async def load(
         editors=dict(editors),
         blocked=frozenset(row["chat_id"] for row in blocked_rows),
         custom=dict(custom),
-        roster=roster,
+        roster={} if entries else roster,
         talks=dict(talks),
         recruitment=steps,
+        party=roster if entries else {},
+        progress=progress,
     )
+
+
+# The statuses of those with a 发展党员 timeline (bot.recruitment.IN_PROGRESS).
+IN_PROGRESS = ("applicant", "activist", "candidate", "probationary")
+
+
+async def _nothing() -> dict[int, list[Member]]:
+    return {}
+
+
+async def _add_records(
+    rows: Iterable[Any],
+    records: dict[int, list[tuple[str, date]]],
+    talks: dict[int, list[tuple[date, str]]],
+) -> None:
+    """Each meeting row as a record of every obligation it counts for (and a talk)."""
+    for number, (branch_id, kind, held_on, also, counterpart) in enumerate(rows):
+        # A year of records of thousands of branches: let other updates run now and then.
+        if number % 2000 == 1999:
+            await asyncio.sleep(0)
+        day = date.fromisoformat(held_on)
+        if kind == "heart_to_heart_talk":
+            talks[branch_id].append((day, counterpart))
+        for code in (kind, *(json.loads(also) if also != "[]" else ())):
+            records[branch_id].append((code, day))
+
+
+async def _party(db: Database, wanted: tuple[int, ...] | None) -> dict[int, PartyRoll]:
+    """The party roll of each branch with party members, without the names."""
+    where, ids = among(wanted)
+    sizes = await db.fetchall(
+        "SELECT branch_id, COUNT(*) FROM members "
+        f"WHERE status IN ('formal', 'probationary') AND {where} GROUP BY branch_id",
+        ids,
+    )
+    watched: dict[int, list[RosterEntry]] = defaultdict(list)
+    rows = await db.fetchall(
+        "SELECT id, branch_id, name, status, joined_on, mobile, left_on, last_report_on "
+        "FROM members WHERE status IN ('formal', 'probationary') "
+        f"AND (status = 'probationary' OR mobile = 1) AND {where} ORDER BY branch_id, name",
+        ids,
+    )
+    for member_id, branch_id, name, status, joined_on, mobile, left_on, report_on in rows:
+        # Only a probationary member's admission day and a mobile one's days are ever read.
+        watched[branch_id].append(
+            RosterEntry(
+                member_id,
+                name,
+                status,
+                date.fromisoformat(joined_on) if joined_on and status == "probationary" else None,
+                bool(mobile),
+                date.fromisoformat(left_on) if left_on and mobile else None,
+                date.fromisoformat(report_on) if report_on and mobile else None,
+            )
+        )
+    return {
+        branch_id: PartyRoll(size, tuple(watched.get(branch_id, ())), None)
+        for branch_id, size in sizes
+    }
+
+
+async def read_talks(
+    db: Database, branch_ids: Iterable[int], today: date
+) -> tuple[dict[int, tuple[str, ...]], dict[int, list[tuple[date, str]]]]:
+    """The party members' names (roster order) and this year's talks of the branches."""
+    where, ids = among(branch_ids)
+    names: dict[int, list[str]] = defaultdict(list)
+    for branch_id, name in await db.fetchall(
+        "SELECT branch_id, name FROM members WHERE status IN ('formal', 'probationary') "
+        f"AND {where} ORDER BY branch_id, name",
+        ids,
+    ):
+        names[branch_id].append(name)
+    talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
+    for branch_id, held_on, counterpart in await db.fetchall(
+        "SELECT branch_id, held_on, counterpart FROM meetings WHERE deleted_at IS NULL "
+        f"AND kind = 'heart_to_heart_talk' AND held_on >= ? AND {where}",
+        (date(today.year, 1, 1).isoformat(), *ids),
+    ):
+        talks[branch_id].append((date.fromisoformat(held_on), counterpart))
+    return {b: tuple(found) for b, found in names.items()}, dict(talks)
+
+
+async def changes(db: Database, branch_ids: Iterable[int]) -> dict[int, int]:
+    """How many changes to what the sweep reads each branch has had (read before its facts:
+    a change after this read makes the decision stale, never lost)."""
+    where, ids = among(branch_ids)
+    rows = await db.fetchall(f"SELECT branch_id, changes FROM sweep_state WHERE {where}", ids)
+    return {branch_id: count for branch_id, count in rows}
+
+
+async def undecided(db: Database, today: date, rules: str) -> list[int]:
+    """The branches the sweep must decide today, in order: never decided, decided by other
+    rules or for a later day, changed since, or with a reminder possibly due today."""
+    day = today.isoformat()
+    rows = await db.fetchall(
+        "SELECT id FROM branches WHERE id NOT IN ("
+        "SELECT branch_id FROM sweep_state WHERE decided = changes AND rules = ? "
+        "AND decided_on <= ? AND (next_on IS NULL OR next_on > ?)) ORDER BY id",
+        (rules, day, day),
+    )
+    return [row[0] for row in rows]
+
+
+async def record_decided(
+    db: Database, today: date, rules: str, decided: Iterable[tuple[int, int, date | None]]
+) -> None:
+    """Note each (branch, its changes as read before deciding, next possible day)."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO sweep_state (branch_id, changes, decided, decided_on, next_on, rules) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (branch_id) DO UPDATE SET "
+            "decided = excluded.decided, decided_on = excluded.decided_on, "
+            "next_on = excluded.next_on, rules = excluded.rules",
+            [
+                (branch_id, count, count, today.isoformat(), after and after.isoformat(), rules)
+                for branch_id, count, after in decided
+            ],
+        )
 
 
 async def _blocked(db: Database, wanted: tuple[int, ...] | None) -> Iterable[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -207,3 +208,66 @@ async def test_counted_in_sql_equals_the_full_read(city: Database, today: date) 
     # On a quarter's first day nothing of it can be overdue yet.
     assert set(states) == (expected - {"overdue"} if today.day == 1 else expected), states
     assert sum(1 for n in full.standing.values() if n) >= 2, full.standing
+
+
+# Each branch's months done per obligation and year, worked out from every record (the query
+# /overview ran before the done_months table kept them).
+_FROM_RECORDS = """
+SELECT year, branch_id, code, SUM(DISTINCT 1 << month) FROM (
+    SELECT CAST(substr(held_on, 1, 4) AS INTEGER) AS year, branch_id, kind AS code,
+           CAST(substr(held_on, 6, 2) AS INTEGER) AS month FROM meetings WHERE deleted_at IS NULL
+    UNION ALL
+    SELECT CAST(substr(meetings.held_on, 1, 4) AS INTEGER), meetings.branch_id, counted.value,
+           CAST(substr(meetings.held_on, 6, 2) AS INTEGER)
+      FROM meetings, json_each(meetings.also_counts_as) AS counted
+     WHERE meetings.deleted_at IS NULL
+    UNION ALL
+    SELECT CAST(substr(period_start, 1, 4) AS INTEGER), branch_id, code,
+           CAST(substr(period_start, 6, 2) AS INTEGER) FROM obligation_marks
+) GROUP BY year, branch_id, code
+"""
+
+
+async def _done_months(database: Database) -> set[tuple[Any, ...]]:
+    return {tuple(row) for row in await database.fetchall("SELECT * FROM done_months")}
+
+
+async def test_the_months_done_follow_every_change(city_file: Path, tmp_path: Path) -> None:
+    """done_months, kept by triggers, stays what every record says through records deleted,
+    hidden, restored, moved to another month and year, changed in kind, and marks undone; and
+    /overview still equals the full read."""
+    path = tmp_path / "city.sqlite3"
+    await asyncio.to_thread(shutil.copyfile, city_file, path)
+    database = Database(path)
+    await database.open()
+    try:
+        assert await _done_months(database) == {
+            tuple(row) for row in await database.fetchall(_FROM_RECORDS)
+        }
+        async with database.transaction() as conn:
+            await conn.execute("DELETE FROM meetings WHERE id % 7 = 0")
+            await conn.execute(
+                "UPDATE meetings SET deleted_at = '2026-05-01T00:00:00+00:00' WHERE id % 7 = 1"
+            )
+            await conn.execute("UPDATE meetings SET deleted_at = NULL WHERE id % 11 = 2")
+            await conn.execute(
+                "UPDATE meetings SET held_on = '2025-12-31' WHERE id % 7 = 3 AND held_on > '2026'"
+            )
+            await conn.execute("UPDATE meetings SET held_on = '2026-02-14' WHERE id % 7 = 4")
+            await conn.execute("UPDATE meetings SET kind = 'party_lecture' WHERE id % 7 = 5")
+            await conn.execute(
+                "UPDATE meetings SET also_counts_as = '[\"party_dues\"]' WHERE id % 13 = 6"
+            )
+            await conn.execute("DELETE FROM obligation_marks WHERE branch_id % 3 = 0")
+            await conn.execute(
+                "UPDATE OR IGNORE obligation_marks SET period_start = '2026-06-01' "
+                "WHERE branch_id % 3 = 1"
+            )
+        assert await _done_months(database) == {
+            tuple(row) for row in await database.fetchall(_FROM_RECORDS)
+        }
+        today = date(2026, 5, 31)
+        counted = compute(await overview_data.load(database, today), today, TZ)
+        assert counted == compute(await _read_in_full(database, today), today, TZ)
+    finally:
+        await database.close()
