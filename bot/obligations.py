@@ -192,14 +192,17 @@ def obligations(
     created_on: date | None = None,
     planned_days: Mapping[date, date] | None = None,
     codes: Iterable[str] = DEFAULT_FREQUENCY,
+    held: Mapping[str, Sequence[date]] | None = None,
 ) -> list[Obligation]:
     """Every obligation of the current periods, plus the previous period's if it was missed
     (each decided by state_in); only those of `codes` (in catalog order) when given.
 
     `records` are (kind, date) pairs; a combined sitting contributes one pair per obligation it
     counts for. `planned_days` maps a month's first day to the day its 主题党日 is planned for.
+    `held` is the records as held_by_kind() gives them, when the caller has them already.
     """
-    held = held_by_kind(records)
+    if held is None:
+        held = held_by_kind(records)
     result: list[Obligation] = []
     for code in codes:
         frequency = frequency_of(code, frequencies)

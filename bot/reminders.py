@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -201,14 +202,18 @@ def owed_for(
     party: PartyRoll | None = None,
     wanted: Callable[[str, Period, date], bool] | None = None,
     people: Sequence[Person] | None = None,
+    held: Mapping[str, Sequence[date]] | None = None,
 ) -> list[Obligation]:
     """The obligations a reminder may be about: this period's, and the next period's when its
     deadline is within the lead time (e.g. the 2nd's 主题党日 seen from the 26th); plus the
     roster's duties (谈心谈话, 转正, 流动党员汇报, 发展党员), from the `roster` and its 发展党员
     `steps` or, as the sweep reads it, the `party` roll and the `people` in progress
     (bot.recruitment.people_in_progress); `wanted` as in obligations.party_duties: the sweep
-    leaves out what cannot be reminded of today (it would be dropped by notices_for anyway)."""
+    leaves out what cannot be reminded of today (it would be dropped by notices_for anyway);
+    `held`: the records by held_by_kind(), when the caller has them."""
     records = list(records)
+    if held is None:
+        held = held_by_kind(records)
     horizon = max([*settings.lead_days, 0]) + 1
     ahead = today + timedelta(days=horizon)
     # Within the same month the future view adds nothing new: one pass is enough.
@@ -226,6 +231,7 @@ def owed_for(
             created_on=created_on,
             planned_days=planned_days,
             codes=codes,
+            held=held,
         )
     # Seen from the future, an obligation's state must still be judged today.
     result = [
@@ -583,6 +589,7 @@ async def _decide(
         settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
         party = facts.party.get(branch.id, _NOBODY)
         records = facts.records.get(branch.id, [])
+        held = held_by_kind(records)
         until = snoozed.get(branch.id, {})
         created_on = registered_on(branch.created_at, tz)
         planned = facts.planned.get(branch.id)
@@ -603,13 +610,14 @@ async def _decide(
             party=party,
             wanted=_Wanted(today, settings.lead_days, until),
             people=people,
+            held=held,
         )
         custom = facts.custom.get(branch.id, [])
         days = [
             next_possible(
                 branch.profile,
                 settings,
-                records,
+                held,
                 today,
                 created_on=created_on,
                 planned_days=planned,
@@ -673,10 +681,16 @@ def _firsts_from(
         yield period, min(later, default=None)
 
 
+def _any_within(days: Sequence[date], period: Period) -> bool:
+    """Whether any of the sorted days falls in the period."""
+    index = bisect_left(days, period.start)
+    return index < len(days) and days[index] <= period.end
+
+
 def next_possible(
     profile: BranchProfile,
     settings: BranchSettings,
-    records: Iterable[tuple[str, date]],
+    held: Mapping[str, Sequence[date]],
     today: date,
     *,
     created_on: date | None,
@@ -701,12 +715,11 @@ def next_possible(
             if day > today and (best is None or day < best):
                 best = day
 
-    held = held_by_kind(records)
     for code in DEFAULT_FREQUENCY:
         frequency = frequency_of(code, settings.frequencies)
         if code in settings.muted or frequency == "off" or not applies(code, profile):
             continue
-        days = held.get(code, ())
+        days = sorted(held.get(code, ()))
         for period, first in _firsts_from(code, frequency, today, lead):
             if best is not None and period.start - latest_lead > best:
                 break
@@ -726,9 +739,7 @@ def next_possible(
             else:
                 deadline = period.end  # state_in's for every other obligation
             # Done or before the branch registered (state_in's rule): nothing to remind of.
-            if (created_on is not None and period.end < created_on) or any(
-                period.start <= day <= period.end for day in days
-            ):
+            if (created_on is not None and period.end < created_on) or _any_within(days, period):
                 continue
             if deadline == period.end:
                 best = first if best is None or first < best else best

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from db.database import Database, among
@@ -63,12 +64,12 @@ async def load(
     through an index: a batch of the sweep, or one branch for /status, costs the same in a
     city as in a town.
 
-    `entries` reads what the sweep's decision reads and no more: records and 主题党日 plans from
-    the start of this year or of the previous quarter on, except in January and for a branch
-    that snoozed an older period (only last year's yearly period reaches back further, and
-    after its overdue day in early January it can only be reminded of when snoozed); the
-    roster as a PartyRoll
-    without names and no talks (read_talks() adds them for the branches that need them)."""
+    `entries` reads what the sweep's decision reads and no more: the records as the months
+    each obligation was done in (done_months, one row per branch, obligation and year; the day
+    within the month is never read), the 主题党日 plans from the start of this year or of the
+    previous quarter on (older ones only for a branch that snoozed an older period), the
+    roster as a PartyRoll without names, and no talks (read_talks() adds names and talks for
+    the branches that need them)."""
     wanted = None if branch_ids is None else tuple(sorted(set(branch_ids)))
     where, ids = among(wanted)
     since = date(today.year - 1, 1, 1).isoformat()
@@ -96,11 +97,16 @@ async def load(
     ) = await asyncio.gather(
         db.fetchall(f"SELECT * FROM branches WHERE {among(wanted, 'id')[0]} ORDER BY id", ids),
         db.fetchall(
+            f"SELECT branch_id, code, year, months FROM done_months WHERE year >= ? AND {where}",
+            (today.year - 1, *ids),
+        )
+        if entries
+        else db.fetchall(
             "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
             f"WHERE deleted_at IS NULL AND held_on >= ? AND {where}",
-            (recent, *ids),
+            (since, *ids),
         ),
-        marks(db, wanted, since=recent),
+        _nothing() if entries else marks(db, wanted, since=since),
         db.fetchall(
             f"SELECT branch_id, month, planned_on FROM party_day_plans WHERE month >= ? "
             f"AND {where}",
@@ -121,7 +127,11 @@ async def load(
     )
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
-    await _add_records(meeting_rows, records, talks)
+    if entries:
+        for branch_id, code, year, months in meeting_rows:
+            records[branch_id] += [(code, day) for day in _months_of(year, months)]
+    else:
+        await _add_records(meeting_rows, records, talks)
     for branch_id, code, period_start in marked:
         records[branch_id].append((code, period_start))
     older = sorted(
@@ -132,17 +142,8 @@ async def load(
         }
     )
     if older and entries:
-        # A snoozed period before the previous quarter: those branches' records back to since.
+        # A snoozed month before the plans read: its 主题党日 deadline may have been moved.
         where, ids = among(older)
-        meeting_rows = await db.fetchall(
-            "SELECT branch_id, kind, held_on, also_counts_as, counterpart FROM meetings "
-            f"WHERE deleted_at IS NULL AND held_on >= ? AND held_on < ? AND {where}",
-            (since, recent, *ids),
-        )
-        await _add_records(meeting_rows, records, talks)
-        for branch_id, code, period_start in await marks(db, older, since=since):
-            if period_start.isoformat() < recent:
-                records[branch_id].append((code, period_start))
         plan_rows += await db.fetchall(
             "SELECT branch_id, month, planned_on FROM party_day_plans "
             f"WHERE month < ? AND {where}",
@@ -170,7 +171,7 @@ async def load(
         talks=dict(talks),
         recruitment=steps,
         party=roster if entries else {},
-        progress=progress,
+        progress=progress if entries else {},
     )
 
 
@@ -178,8 +179,14 @@ async def load(
 IN_PROGRESS = ("applicant", "activist", "candidate", "probationary")
 
 
-async def _nothing() -> dict[int, list[Member]]:
-    return {}
+async def _nothing() -> list[Any]:
+    return []
+
+
+@lru_cache(maxsize=8192)
+def _months_of(year: int, months: int) -> tuple[date, ...]:
+    """The first day of each month of a done_months mask (bit m: month m)."""
+    return tuple(date(year, m, 1) for m in range(1, 13) if months >> m & 1)
 
 
 async def _add_records(

@@ -366,3 +366,5 @@ CREATE INDEX members_party ON members(branch_id, status);
 CREATE INDEX members_watched ON members(branch_id, name, status, joined_on, mobile, left_on,
                                         last_report_on)
     WHERE status IN ('formal', 'probationary') AND (status = 'probationary' OR mobile = 1);
+-- The sweep reads a batch of branches' months done (db/sweep_data.py).
+CREATE INDEX done_months_branch ON done_months(branch_id, year, code, months);
