@@ -586,64 +586,83 @@ async def _decide(
         snoozed[branch_id][(code, start)] = until
     for branch in facts.branches:
         await pause.now_and_then()
-        settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
-        party = facts.party.get(branch.id, _NOBODY)
-        records = facts.records.get(branch.id, [])
-        held = held_by_kind(records)
-        until = snoozed.get(branch.id, {})
-        created_on = registered_on(branch.created_at, tz)
-        planned = facts.planned.get(branch.id)
-        people = recruitment.people(
-            facts.progress.get(branch.id, ()), facts.recruitment.get(branch.id, {})
-        )
-        owed = owed_for(
+        try:
+            found, count, after[branch.id] = _decide_one(
+                branch, facts, extra, snoozed.get(branch.id, {}), today, tz
+            )
+        except Exception:
+            # Left out of `after`: the branch stays undecided and is decided at the next sweep.
+            _LOGGER.exception("Sweep: branch %d could not be decided", branch.id)
+            continue
+        rows += found
+        notices_total += count
+    return rows, notices_total, after
+
+
+def _decide_one(
+    branch: Branch,
+    facts: sweep_data.SweepFacts,
+    extra: Sequence[Mapping[int, Any]],
+    until: Mapping[tuple[str, date], date],
+    today: date,
+    tz: ZoneInfo,
+) -> tuple[list[outbox.OutboxMessage], int, date | None]:
+    """One branch's outbox rows, how many notices they carry, and its next possible day."""
+    settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
+    party = facts.party.get(branch.id, _NOBODY)
+    records = facts.records.get(branch.id, [])
+    held = held_by_kind(records)
+    created_on = registered_on(branch.created_at, tz)
+    planned = facts.planned.get(branch.id)
+    people = recruitment.people(
+        facts.progress.get(branch.id, ()), facts.recruitment.get(branch.id, {})
+    )
+    owed = owed_for(
+        branch.profile,
+        settings,
+        records,
+        today,
+        created_on=created_on,
+        planned_days=planned,
+        talks=facts.talks.get(branch.id, ()),
+        # The total a roster duty counts against depends on the profile alone (the roster
+        # is the source only once confirmed, and then none is passed).
+        party_total=counted_total(member_counts(branch, ())),
+        party=party,
+        wanted=_Wanted(today, settings.lead_days, until),
+        people=people,
+        held=held,
+    )
+    custom = facts.custom.get(branch.id, [])
+    days = [
+        next_possible(
             branch.profile,
             settings,
-            records,
+            held,
             today,
             created_on=created_on,
             planned_days=planned,
-            talks=facts.talks.get(branch.id, ()),
-            # The total a roster duty counts against depends on the profile alone (the roster
-            # is the source only once confirmed, and then none is passed).
-            party_total=counted_total(member_counts(branch, ())),
             party=party,
-            wanted=_Wanted(today, settings.lead_days, until),
+            snoozed=until,
+            custom=custom,
             people=people,
-            held=held,
         )
-        custom = facts.custom.get(branch.id, [])
-        days = [
-            next_possible(
-                branch.profile,
-                settings,
-                held,
-                today,
-                created_on=created_on,
-                planned_days=planned,
-                party=party,
-                snoozed=until,
-                custom=custom,
-                people=people,
-            )
-        ]
-        for duty, found in zip(DUTIES, extra, strict=True):
-            mine = found.get(branch.id)
-            owed += duty.owed(mine, settings, today)
-            days.append(
-                duty.next_day(mine, settings, today)
-                if duty.next_day
-                else today + timedelta(days=1)
-            )
-        after[branch.id] = min((day for day in days if day is not None), default=None)
-        notices = notices_for(branch.id, owed, settings, today, until)
-        notices_total += len(notices)
-        chats = recipients(settings, facts.editors.get(branch.id, []), facts.blocked)
-        if notices and chats:
-            rows += messages_for(branch, notices, chats, moment_for(settings, today, tz))
-        for reminder in custom:
-            rows += custom_messages(branch, reminder, chats, today, tz)
-    return rows, notices_total, after
+    ]
+    for duty, found in zip(DUTIES, extra, strict=True):
+        mine = found.get(branch.id)
+        owed += duty.owed(mine, settings, today)
+        days.append(
+            duty.next_day(mine, settings, today) if duty.next_day else today + timedelta(days=1)
+        )
+    next_on = min((day for day in days if day is not None), default=None)
+    notices = notices_for(branch.id, owed, settings, today, until)
+    chats = recipients(settings, facts.editors.get(branch.id, []), facts.blocked)
+    rows: list[outbox.OutboxMessage] = []
+    if notices and chats:
+        rows += messages_for(branch, notices, chats, moment_for(settings, today, tz))
+    for reminder in custom:
+        rows += custom_messages(branch, reminder, chats, today, tz)
+    return rows, len(notices), next_on
 
 
 _NOBODY = PartyRoll(0, (), ())

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 
-from bot import jobs
+from bot import jobs, reminders
 from bot.reminders import sweep
 from db import meetings, outbox, settings
 from db.models import Meeting
@@ -148,3 +150,33 @@ async def test_missed_reminders_are_reported_not_sent_late(tmp_path: Path) -> No
         card = (await h2.send("/status"))[-1]
         assert "没能按时发出" in card
         await h2.stop()
+
+
+async def test_one_branch_that_cannot_be_decided_does_not_stop_the_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with time_machine.travel(datetime(2026, 12, 24, 7, 0, tzinfo=TZ), tick=True):
+        h = Harness(tmp_path / "bot.sqlite3")
+        await h.start()
+        broken = await h.register(has_committee=True)
+        fine = await h.register(user=OTHER, has_committee=True)
+        assert h.app is not None
+        real = reminders.notices_for
+
+        def notices_for(branch_id: int, *args: Any, **kwargs: Any) -> Any:
+            if branch_id == broken.id:
+                raise ValueError("a fault in one branch's data")
+            return real(branch_id, *args, **kwargs)
+
+        monkeypatch.setattr(reminders, "notices_for", notices_for)
+        await sweep(h.app.database, date(2026, 12, 24), TZ)
+        rows = await h.app.database.fetchall("SELECT DISTINCT branch_id FROM outbox")
+        assert [row[0] for row in rows] == [fine.id]
+        # The branch left undecided is decided at the next sweep, once it can be.
+        monkeypatch.setattr(reminders, "notices_for", real)
+        await sweep(h.app.database, date(2026, 12, 24), TZ)
+        rows = await h.app.database.fetchall(
+            "SELECT DISTINCT branch_id FROM outbox ORDER BY branch_id"
+        )
+        assert [row[0] for row in rows] == sorted([broken.id, fine.id])
+        await h.stop()
