@@ -203,19 +203,33 @@ async def list_for(db: Database, branch_id: int) -> list[Member]:
 
 
 async def all_members(
-    db: Database,
-    branch_ids: Sequence[int] | None = None,
-    statuses: Sequence[str] | None = None,
+    db: Database, branch_ids: Sequence[int] | None = None
 ) -> dict[int, list[Member]]:
-    """Every branch's roster (or the given branches'), by branch id (sweep, overview, status);
-    only the members of the given `statuses` when asked."""
+    """Every branch's roster (or the given branches'), by branch id (sweep, overview, status)."""
     found: dict[int, list[Member]] = {}
     where, params = among(branch_ids)
-    if statuses is not None:
-        where += f" AND status IN ({', '.join('?' * len(statuses))})"
-        params = (*params, *statuses)
     rows = await db.fetchall(
         f"SELECT * FROM members WHERE {where} ORDER BY branch_id, name", params
+    )
+    for row in rows:
+        member = _from_row(row)
+        found.setdefault(member.branch_id, []).append(member)
+    return found
+
+
+async def with_timelines(
+    db: Database, branch_ids: Sequence[int] | None = None
+) -> dict[int, list[Member]]:
+    """The members whose 发展党员 timeline can owe something (bot.recruitment.duties) or extend
+    a 预备期: applicants, activists and candidates, and probationary members with steps
+    recorded (one without has a 转正 the party roll already gives). For the sweep's batches."""
+    found: dict[int, list[Member]] = {}
+    where, params = among(branch_ids)
+    rows = await db.fetchall(
+        f"SELECT * FROM members WHERE {where} AND (status IN ('applicant', 'activist', "
+        "'candidate') OR (status = 'probationary' AND EXISTS (SELECT 1 FROM recruitment_steps "
+        "AS s WHERE s.member_id = members.id))) ORDER BY branch_id, name",
+        params,
     )
     for row in rows:
         member = _from_row(row)

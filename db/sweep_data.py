@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from db.database import Database, among
-from db.members import all_members
+from db.members import all_members, with_timelines
 from db.models import Branch, CustomReminder, Member, PartyRoll, RosterEntry
 from db.recruitment import StepRow, all_steps
 from db.repo import branch_from_row
@@ -123,7 +123,7 @@ async def load(
         snoozes(db, wanted),
         _party(db, wanted) if entries else all_members(db, wanted),
         all_steps(db, wanted),
-        all_members(db, wanted, IN_PROGRESS) if entries else _nothing(),
+        with_timelines(db, wanted) if entries else _nothing(),
     )
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
@@ -173,10 +173,6 @@ async def load(
         party=roster if entries else {},
         progress=progress if entries else {},
     )
-
-
-# The statuses of those with a 发展党员 timeline (bot.recruitment.IN_PROGRESS).
-IN_PROGRESS = ("applicant", "activist", "candidate", "probationary")
 
 
 async def _nothing() -> list[Any]:
