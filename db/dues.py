@@ -91,6 +91,10 @@ async def payments(
     return found
 
 
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
 async def set_rate(
     db: Database,
     *,
@@ -101,15 +105,30 @@ async def set_rate(
     basis: str,
     quarterly: bool,
     month: date,
-) -> None:
-    """Set a member's monthly amount (audited without the amount's base, which is not kept)."""
+) -> date:
+    """Set a member's monthly amount (audited without the amount's base, which is not kept);
+    the month a new amount is owed from.
+
+    A new amount is owed from `month`, unless `month` is already marked 党费已收齐 and the
+    member has not paid it: the secretary said the month is collected, so the amount is owed
+    from the next month on (the mark and the ledger keep agreeing, and neither is changed)."""
     if basis not in BASES or amount_fen <= 0:
         raise ValueError((basis, amount_fen))
     async with db.transaction() as conn:
         async with conn.execute(
-            "SELECT amount_fen, quarterly FROM dues_rates WHERE member_id = ?", (member_id,)
+            "SELECT amount_fen, quarterly, since FROM dues_rates WHERE member_id = ?",
+            (member_id,),
         ) as cursor:
             old = await cursor.fetchone()
+        if old is None:
+            async with conn.execute(
+                "SELECT 1 FROM obligation_marks WHERE branch_id = ? AND code = ? "
+                "AND period_start = ? AND NOT EXISTS (SELECT 1 FROM dues_payments "
+                "WHERE member_id = ? AND month = ?)",
+                (branch_id, CODE, month.isoformat(), member_id, _text(month)),
+            ) as cursor:
+                if await cursor.fetchone() is not None:
+                    month = _next_month(month)
         await conn.execute(
             "INSERT INTO dues_rates (member_id, branch_id, amount_fen, basis, quarterly, since, "
             "set_by, set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE "
@@ -138,6 +157,7 @@ async def set_rate(
                 "quarterly": [bool(old["quarterly"]) if old else None, quarterly],
             },
         )
+    return month if old is None else date.fromisoformat(f"{old['since']}-01")
 
 
 async def record(

@@ -424,3 +424,34 @@ async def test_a_long_roster_is_paged(harness: Harness) -> None:
     # The card stays on the page tapped.
     assert harness.buttons()[:5] == [*(f"✅ 党员{n:02d} ¥10.00" for n in (30, 31, 32, 34)),
                                      "⬅️ 上一页"]  # fmt: skip
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_month_marked_collected_before_the_ledger_stays_collected(
+    harness: Harness,
+) -> None:
+    """The secretary tapped 本月党费已收齐 before keeping a ledger: the first amounts set that
+    month are owed from the next one, so /status does not say both 已完成 and 已交 0/1."""
+    branch = await harness.register(formal_members=1, probationary_members=0)
+    assert harness.app is not None
+    await members.add(
+        harness.app.database,
+        user_id=SECRETARY,
+        branch_id=branch.id,
+        info=MemberInfo("张三", "formal", date(2010, 7, 1)),
+    )
+    await harness.send("/status")
+    await harness.tap("✅ 本月党费已收齐")
+    await harness.send("/dues")
+    await harness.tap("✏️ 设置每人金额")
+    await harness.tap("张三：未设")
+    await harness.send("6500")
+    saved = (await harness.tap("✅ 保存"))[-1]
+    assert saved == (
+        "✅ 已设置：张三 每月 ¥97.50。\n本月已标记党费已收齐，张三 从1月起按此金额交纳。"
+    )
+    card = (await harness.send("/status"))[-1]
+    assert "✅ 党费收缴：12月1日已完成" in card
+    assert "💰 党费" not in card
+    rows = await harness.app.database.fetchall("SELECT since FROM dues_rates")
+    assert [row["since"] for row in rows] == ["2027-01"]

@@ -404,6 +404,8 @@ async def status_line(
     roster = await members.list_for(database, branch_id)
     view = rules.month_view(roster, ledger, month_of(today))
     lapses = rules.lapses(roster, ledger, today) if names else []
+    if not view.lines and not lapses:
+        return "", True  # nobody owes this month (amounts owed from a later one): no 0/0 line
     return Markup(render("dues", view="status", v=view, lapses=lapses, yuan=yuan)), True
 
 

@@ -189,7 +189,7 @@ async def _save(turn: Turn[RateDraft], key: str) -> Outcome:
     draft = turn.draft
     assert draft.fen is not None and draft.basis is not None
     membership = turn.env[0]
-    await store.set_rate(
+    since = await store.set_rate(
         turn.database,
         user_id=membership.user_id,
         branch_id=draft.branch_id,
@@ -205,7 +205,14 @@ async def _save(turn: Turn[RateDraft], key: str) -> Outcome:
         [(lab.DUES_BACK, bt.DU_CARD(draft.branch_id, turn.today.strftime("%Y-%m"), 0))],
     ]
     text = render(
-        "dues", view="saved", name=draft.name, fen=draft.fen, quarterly=draft.quarterly, yuan=yuan
+        "dues",
+        view="saved",
+        name=draft.name,
+        fen=draft.fen,
+        quarterly=draft.quarterly,
+        yuan=yuan,
+        # A month already marked 收齐 stays so: a new amount is owed from the next one.
+        later=since if since > rules.month_of(turn.today) else None,
     )
     return Outcome(text, rows)
 
