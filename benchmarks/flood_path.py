@@ -1,6 +1,6 @@
 """One flooder against everyone else: the others' reply times with and without the flooder.
 
-`python -m benchmarks.flood_path` (FLOOD_SECONDS=15 per run). 30 users each send /help every 2 s
+`python -m benchmarks.flood_path` (FLOOD_SECONDS=10 per run). 30 users each send /help every 2 s
 (15 a second in all) while, in the flooded runs, one more user sends /help 20 times a second.
 The bot runs as deployed: python-telegram-bot's AIORateLimiter against the emulator enforcing
 Telegram's limits (30 messages a second per bot, about one a second per chat, 429 above them),
@@ -32,7 +32,7 @@ from bot.emulator.core import FakeTelegram
 from bot.emulator.request import EmulatorRequest
 from bot.knowledge import search
 
-DURATION = float(os.environ.get("FLOOD_SECONDS", "15"))
+DURATION = float(os.environ.get("FLOOD_SECONDS", "10"))
 USERS = 30
 EVERY = 2.0  # seconds between one user's messages
 FLOODER = 999

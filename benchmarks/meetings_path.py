@@ -27,7 +27,7 @@ from db.models import Meeting, Photo
 from tests.factories import make_profile
 
 BRANCHES = 100
-RECORDS_EACH = 10
+RECORDS_EACH = 5  # 500 records, 6,500 updates: a steady per-update figure in half the time
 LEDGER_RECORDS = 500
 TARGET_RATIO = 4.0  # per update against the bare echo (issue 16)
 STEPS = [
