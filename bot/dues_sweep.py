@@ -4,12 +4,14 @@ reads nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.dues import Ledger, add_months, month_end_messages, month_of, reminder_day
-from bot.reminders import moment_for
+from bot.reminders import BATCH, moment_for
 from db import dues as store
 from db import sweep_data
 from db.database import Database
@@ -33,8 +35,24 @@ async def reminders(
     ids = sorted(set(rates) | set(paid))
     if not ids:
         return []
-    facts = await sweep_data.load(db, today, branch_ids=ids)
-    secretaries = await store.secretaries(db, ids)
+    found = []
+    # In batches, as the sweep reads: a city of ledgers never holds up another chat's update.
+    for first in range(0, len(ids), BATCH):
+        batch = ids[first : first + BATCH]
+        found += _decide(await sweep_data.load(db, today, branch_ids=batch), rates, paid,
+                         await store.secretaries(db, batch), today, tz)  # fmt: skip
+        await asyncio.sleep(0)
+    return found
+
+
+def _decide(
+    facts: sweep_data.SweepFacts,
+    rates: Mapping[int, Mapping[int, Any]],
+    paid: Mapping[int, Sequence[Any]],
+    secretaries: Mapping[int, int],
+    today: date,
+    tz: ZoneInfo,
+) -> list[OutboxMessage]:
     found = []
     for branch in facts.branches:
         settings = facts.settings.get(branch.id) or BranchSettings(branch.id)
