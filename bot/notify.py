@@ -145,8 +145,13 @@ def attendance(found: Answers) -> dict[str, Any]:
         "expected": found.expected,
         "present": len(found.attend),
         "on_leave": len(found.leave),
-        "absentees": [[name, f"请假：{reason}"] for name, reason in found.leave],
+        "absentees": [[name, _leave(reason)] for name, reason in found.leave],
     }
+
+
+def _leave(reason: str) -> str:
+    """An absentee's reason as a 请假 (its wording counts it as leave: meeting_form's rule)."""
+    return str(labels().NOTIFY_LEAVE_REASON.format(reason=reason))
 
 
 def merge_leaves(values: dict[str, Any], found: Answers) -> dict[str, Any]:
@@ -157,7 +162,7 @@ def merge_leaves(values: dict[str, Any], found: Answers) -> dict[str, Any]:
     on_leave = values["on_leave"]
     for name, reason in values["absentees"]:
         if not reason and name in reasons:
-            reason = f"请假：{reasons[name]}"
+            reason = _leave(reasons[name])
             on_leave += 1
         absentees.append([name, reason])
     return {**values, "on_leave": on_leave, "absentees": absentees}

@@ -238,7 +238,7 @@ async def pay(
     paid = rules.payments_for([line], ledger.rates, local_today(context), month, ledger)
     if paid:
         ledger = await _write(context, found, roster, ledger, paid)
-    months = [f"{p.month.month}月" for p in paid] or [f"{month.month}月"]
+    months = [p.month for p in paid] or [month]
     fen = sum(p.paid_fen for p in paid)
     await answer(
         update,
@@ -360,7 +360,7 @@ async def unpay(
     await answer(
         update,
         render(
-            "dues", view="withdrawn", name=member.name, months=[f"{m.month}月" for m in months]
+            "dues", view="withdrawn", name=member.name, months=months
         ),
     )
     await close_keyboard(update)

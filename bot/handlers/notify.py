@@ -71,7 +71,7 @@ def _day_text(value: str | None) -> str | None:
     if value is None:
         return None
     day = date.fromisoformat(value)
-    return f"{day.month}月{day.day}日"
+    return str(labels().NOTIFY_DAY.format(m=day.month, d=day.day))
 
 
 def _day_choices(turn: Turn[NotifyDraft]) -> list[list[Choice]]:
