@@ -359,9 +359,7 @@ async def unpay(
     _LOGGER.info("Dues: %d months withdrawn in branch %d", len(months), branch_id)
     await answer(
         update,
-        render(
-            "dues", view="withdrawn", name=member.name, months=months
-        ),
+        render("dues", view="withdrawn", name=member.name, months=months),
     )
     await close_keyboard(update)
     await reply(update, *_paid_view(branch_id, roster, after, month, page))
