@@ -12,7 +12,7 @@ import asyncio
 import logging
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -397,29 +397,9 @@ def moment_for(settings: BranchSettings, today: date, tz: ZoneInfo) -> datetime:
     )
 
 
-@dataclass(frozen=True)
-class Duty:
-    """A per-branch duty another module adds to the sweep: the one place a duty plugs in.
-
-    `name` is part of RULES (a new duty has every branch decided again once); `load` is a db/
-    function reading its facts for a batch of branch ids (branch id -> anything; the ids it
-    leaves out get None); `owed` (pure) gives a branch's obligations today from those facts and
-    the settings; `next_day` (pure) the first day after today a reminder of it could fall on
-    (None: none until its facts change). Without `next_day` every branch is decided every day.
-    Its table counts its changes for the sweep by the triggers of db/migrations/0015_sweep.sql.
-    """
-
-    name: str
-    load: Callable[[Database, Sequence[int], date], Awaitable[Mapping[int, Any]]]
-    owed: Callable[[Any, BranchSettings, date], list[Obligation]]
-    next_day: Callable[[Any, BranchSettings, date], date | None] | None = None
-
-
-# The duties other modules add (each one line: `from bot.x import DUTY` above, then DUTY here).
-DUTIES: tuple[Duty, ...] = ()
 # The decision rules' version: bump it with any change to what a branch is reminded of, so a
-# branch decided by older rules is decided again (the duties' names are part of it).
-RULES = "1:" + ",".join(duty.name for duty in DUTIES)
+# branch decided by older rules is decided again.
+RULES = "1"
 
 
 @dataclass(frozen=True)
@@ -472,8 +452,7 @@ async def sweep(
             counts = await sweep_data.changes(view, batch)
             facts = await sweep_data.load(view, today, branch_ids=batch, entries=True)
             await _read_talks(view, facts, today)
-            extra = [await duty.load(view, batch, today) for duty in DUTIES]
-            rows, notices, after = await _decide(facts, extra, today, tz, pause)
+            rows, notices, after = await _decide(facts, today, tz, pause)
             decided += monotonic() - batch_started
             branches += len(facts.branches)
             notices_total += notices
@@ -571,7 +550,6 @@ def _seen_periods(frequency: str, days: tuple[date, ...]) -> tuple[Period, ...]:
 
 async def _decide(
     facts: sweep_data.SweepFacts,
-    extra: Sequence[Mapping[int, Any]],
     today: date,
     tz: ZoneInfo,
     pause: _Pause,
@@ -588,7 +566,7 @@ async def _decide(
         await pause.now_and_then()
         try:
             found, count, after[branch.id] = _decide_one(
-                branch, facts, extra, snoozed.get(branch.id, {}), today, tz
+                branch, facts, snoozed.get(branch.id, {}), today, tz
             )
         except Exception:
             # Left out of `after`: the branch stays undecided and is decided at the next sweep.
@@ -602,7 +580,6 @@ async def _decide(
 def _decide_one(
     branch: Branch,
     facts: sweep_data.SweepFacts,
-    extra: Sequence[Mapping[int, Any]],
     until: Mapping[tuple[str, date], date],
     today: date,
     tz: ZoneInfo,
@@ -648,12 +625,6 @@ def _decide_one(
             people=people,
         )
     ]
-    for duty, found in zip(DUTIES, extra, strict=True):
-        mine = found.get(branch.id)
-        owed += duty.owed(mine, settings, today)
-        days.append(
-            duty.next_day(mine, settings, today) if duty.next_day else today + timedelta(days=1)
-        )
     next_on = min((day for day in days if day is not None), default=None)
     notices = notices_for(branch.id, owed, settings, today, until)
     chats = recipients(settings, facts.editors.get(branch.id, []), facts.blocked)

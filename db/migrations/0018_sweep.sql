@@ -4,7 +4,7 @@
 -- about a branch counts a change here in the same transaction (the triggers below), so a branch
 -- whose facts changed since it was decided is decided again at the next sweep, whoever wrote.
 --
--- A module that adds a duty with a table of its own (bot/reminders.py `Duty`) adds the same
+-- A new table the sweep's decision reads (bot/reminders.py) gets the same
 -- three triggers on its table in its migration:
 --   CREATE TRIGGER sweep_<table>_insert AFTER INSERT ON <table> BEGIN
 --     INSERT INTO sweep_state (branch_id) VALUES (NEW.branch_id)
