@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,8 @@ class BotApplication(Application):  # type: ignore[misc]
         self._finished: set[int] = set()
         self._commit_lock = asyncio.Lock()
         self._mark_task: asyncio.Task[None] | None = None
+        # Set by stop(): the marks waiting for MARK_DELAY are written at once instead.
+        self._stopping = asyncio.Event()
         # Update ids replayed from the inbox at start (the flood guard does not count them).
         self.replayed: set[int] = set()
 
@@ -87,6 +90,15 @@ class BotApplication(Application):  # type: ignore[misc]
         pruned = await inbox.prune(self.database, REPLAY_WITHIN)
         if pruned:
             _LOGGER.info("Pruned %d handled updates from the inbox", pruned)
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        await super().start()
+
+    async def stop(self) -> None:
+        """Stop without waiting out MARK_DELAY: the waiting marks are written straight away."""
+        self._stopping.set()
+        await super().stop()
 
     async def shutdown(self) -> None:
         """Close the database after everything else has stopped and the last marks are in."""
@@ -156,7 +168,8 @@ class BotApplication(Application):  # type: ignore[misc]
         self._mark_task = self.create_task(self._flush_marks_later(), name="inbox-marks")
 
     async def _flush_marks_later(self) -> None:
-        await asyncio.sleep(MARK_DELAY)
+        with contextlib.suppress(TimeoutError):  # the delay is over: write them now
+            await asyncio.wait_for(self._stopping.wait(), MARK_DELAY)
         await self.flush_marks()
 
     async def process_error(
