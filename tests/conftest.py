@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ OTHER = 2002
 # Telegram's limits as in production, on a clock that runs 20 times faster: a 4-second card edit
 # interval takes 0.2 s, a 429's "retry after 1" 0.05 s. The emulator's flood limits count on it.
 FAST = Pacing(speed=20)
+# The loggers bot.cli.setup_logging sets a level on.
+QUIETED = ("httpx", "httpcore", "apscheduler", "telegram", "aiosqlite")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -231,6 +234,21 @@ class Harness:
     def callback_answers(self) -> list[str]:
         """Texts shown for button taps (toasts and alerts)."""
         return [a.get("text") or "" for a in self.fake.callback_answers]
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Put the logging set-up back after a test that ran the command line in-process: its
+    handler writes to that test's captured stderr, which pytest closes, and every later log
+    line would print a "Logging error" stack (seconds of a whole run)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    named = {name: logging.getLogger(name).level for name in QUIETED}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in named.items():
+        logging.getLogger(name).setLevel(old)
 
 
 @pytest.fixture(scope="session", autouse=True)
