@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import itertools
 import logging
+import marshal
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 # jieba, numpy, OpenCC and pypinyin (about a second to import) are imported by the index when it
 # is first built, not when the bot starts: a bot that is never asked a question never loads them.
 from bot.knowledge import HERE, Entry, entries
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
+
+if TYPE_CHECKING:
+    import jieba
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -112,8 +119,7 @@ class Index:
             canonical, *others = line.split()
             for word in others:
                 self.synonyms[word] = canonical
-        self.tokenizer = jieba.Tokenizer()
-        self.tokenizer.initialize()
+        self.tokenizer = _tokenizer()
         words = set(_lines("domain_words.txt")) | set(self.synonyms) | set(self.synonyms.values())
         for entry in found.values():
             words.update(k for k in entry.keywords if len(k) >= 2)
@@ -336,6 +342,27 @@ def index() -> Index:
     """The index, built on first use (start-up warms it in the background)."""
     with _lock:
         return _built()
+
+
+def _tokenizer() -> jieba.Tokenizer:
+    """jieba's tokenizer with its prefix dictionary loaded.
+
+    jieba reads its cached dictionary with marshal.load on the open file, which reads it in
+    small pieces: 1.5 s of a 2.6 s index build. The same cache read whole and loaded from the
+    bytes takes 0.3 s. Anything unexpected (no cache yet, another dictionary) is left to jieba.
+    """
+    import jieba
+
+    tokenizer = jieba.Tokenizer()
+    cache_file = Path(tokenizer.tmp_dir or tempfile.gettempdir()) / "jieba.cache"
+    if tokenizer.dictionary == jieba.DEFAULT_DICT and cache_file.is_file():
+        try:
+            tokenizer.FREQ, tokenizer.total = marshal.loads(cache_file.read_bytes())
+            tokenizer.initialized = True
+        except (OSError, EOFError, ValueError, TypeError):
+            tokenizer.FREQ, tokenizer.total = {}, 0
+    tokenizer.initialize()  # returns at once when loaded above
+    return tokenizer
 
 
 def warm_up() -> None:
