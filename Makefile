@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config.toml
+# Python keeps its bytecode (and pytest its rewritten tests) even where the machine sets
+# PYTHONDONTWRITEBYTECODE: otherwise each test worker compiles every module again (~5 s each).
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: demo test test-crash test-restarts run bench bench-quick lint format clean
 
