@@ -47,6 +47,9 @@ def environment() -> Environment:
         # Compiled templates kept on disk (a private folder in the temp dir, keyed by each
         # template's source): compiling labels.j2 alone took a quarter of a second of every start.
         bytecode_cache=_bytecode_cache(),
+        # The templates ship with the bot and never change while it runs: no stat of the file
+        # on every render (two per branch in a city's sweep).
+        auto_reload=False,
     )
     env.globals["labels"] = env.get_template("labels.j2").module
     return env
