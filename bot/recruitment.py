@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 from bot.obligations import Obligation, Period, add_months, probation_due
@@ -73,6 +74,19 @@ class Person:
     joined_on: date | None
     records: tuple[Record, ...] = ()
 
+    @cached_property
+    def by_step(self) -> Mapping[str, tuple[Record, ...]]:
+        """The records of each step, oldest first (worked out once: the sweep asks often)."""
+        found: dict[str, list[Record]] = {}
+        for record in sorted(self.records, key=lambda r: r.done_on):
+            found.setdefault(record.step, []).append(record)
+        return {step: tuple(records) for step, records in found.items()}
+
+    @cached_property
+    def due(self) -> tuple[Due, ...]:
+        """next_due(self), worked out once."""
+        return tuple(next_due(self))
+
 
 @dataclass(frozen=True)
 class Due:
@@ -107,7 +121,7 @@ def stage_index(status: str) -> int:
 
 def records_of(person: Person, step: str) -> list[Record]:
     """The person's records of a step, oldest first (only 考察 repeats)."""
-    return sorted((r for r in person.records if r.step == step), key=lambda r: r.done_on)
+    return list(person.by_step.get(step, ()))
 
 
 def date_of(person: Person, step: str) -> date | None:
@@ -295,7 +309,7 @@ def duties(people: Iterable[Person], today: date) -> list[Obligation]:
     holds a colon: bot.roster.parse_name). `today` only decides due or overdue."""
     result: list[Obligation] = []
     for person in people:
-        for due in next_due(person):
+        for due in person.due:
             if due.step == "talked" and due.earliest and due.latest:
                 start, deadline = due.earliest, due.latest
             elif due.step == "exam" and due.latest:
