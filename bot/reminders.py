@@ -9,6 +9,7 @@ job (bot/delivery.py); a row missed by more than its grace period is reported, n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from bisect import bisect_left
 from collections import defaultdict
@@ -445,21 +446,31 @@ async def sweep(
             skipped = (await sweep_data.branch_count(view)) - len(ids)
         else:
             ids = sorted(set(branch_ids))
-        for first in range(0, len(ids), BATCH):
-            batch_started = monotonic()
-            batch = ids[first : first + BATCH]
-            # Read before the facts: a change committed after this read is decided again.
-            counts = await sweep_data.changes(view, batch)
-            facts = await sweep_data.load(view, today, branch_ids=batch, entries=True)
-            await _read_talks(view, facts, today)
-            rows, notices, after = await _decide(facts, today, tz, pause)
-            decided += monotonic() - batch_started
-            branches += len(facts.branches)
-            notices_total += notices
-            enqueued += await outbox.enqueue(db, rows)
-            await sweep_data.record_decided(
-                db, today, RULES, [(b, counts.get(b, 0), after[b]) for b in after]
-            )
+        batches = [ids[first : first + BATCH] for first in range(0, len(ids), BATCH)]
+        # The next batch is read (on the scan's own connection, in its thread) while this one
+        # is decided: the two cores share the work, and neither waits for the other.
+        ahead = asyncio.ensure_future(_read(view, batches[0], today)) if batches else None
+        try:
+            for number in range(len(batches)):
+                batch_started = monotonic()
+                assert ahead is not None
+                counts, facts = await ahead
+                if number + 1 < len(batches):
+                    ahead = asyncio.ensure_future(_read(view, batches[number + 1], today))
+                rows, notices, after = await _decide(facts, today, tz, pause)
+                decided += monotonic() - batch_started
+                branches += len(facts.branches)
+                notices_total += notices
+                enqueued += await outbox.enqueue(db, rows)
+                await sweep_data.record_decided(
+                    db, today, RULES, [(b, counts.get(b, 0), after[b]) for b in after]
+                )
+        finally:
+            # Cut short (a failed write, a shutdown): the read ahead ends before its connection.
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
         # 党费: the month-end reminder of the branches that keep a ledger, decided on its day
         # alone and for every such branch (it is not among the days next_possible counts).
         enqueued += await outbox.enqueue(
@@ -480,6 +491,17 @@ async def sweep(
         seconds,
     )
     return SweepStats(branches, notices_total, enqueued, seconds, decided, skipped)
+
+
+async def _read(
+    view: Database, batch: list[int], today: date
+) -> tuple[dict[int, int], sweep_data.SweepFacts]:
+    """A batch's change counts, then its facts."""
+    # Read before the facts: a change committed after this read is decided again.
+    counts = await sweep_data.changes(view, batch)
+    facts = await sweep_data.load(view, today, branch_ids=batch, entries=True)
+    await _read_talks(view, facts, today)
+    return counts, facts
 
 
 class _Pause:

@@ -425,3 +425,35 @@ async def test_every_change_has_its_branch_decided_again(city: Database) -> None
     assert all(key.startswith((f"ob:{gone}:", "cr:")) for key in days.expected.keys() - left)
     days.expected = {key: row for key, row in days.expected.items() if key in left}
     await days.sweep(day + timedelta(days=1))
+
+
+async def test_a_sweep_cut_short_by_a_failed_write_is_completed_by_the_next(
+    city: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch is read while one is decided: a write that fails after the first batch
+    ends the sweep with the read ahead stopped (no task left behind), and the next sweep of the
+    day decides the rest, each reminder once."""
+    from db import outbox
+
+    days = _Days(city)
+    today = AUTUMN[4]
+    full = await _full_decision(city, today)
+    enqueue = outbox.enqueue
+    calls = 0
+
+    async def failing(db: Database, rows: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("disk full")
+        return await enqueue(db, rows)
+
+    monkeypatch.setattr(outbox, "enqueue", failing)
+    with pytest.raises(OSError):
+        await sweep(city, today, TZ)
+    first = await _outbox(city)
+    assert 0 < len(first) < len(full)
+    monkeypatch.setattr(outbox, "enqueue", enqueue)
+    decided = await days.sweep(today)  # the outbox is exactly the full decision
+    assert 0 < decided < BRANCHES  # the first batch is not decided again
+    assert len(await _outbox(city)) == len(full)
