@@ -154,13 +154,19 @@ class Route:
         """The button data for these values."""
         if len(values) != len(self.fields):
             raise TypeError(f"{self.prefix} takes {len(self.fields)} values")
-        data = ":".join(
-            [self.prefix, *(f.encode(v) for f, v in zip(self.fields, values, strict=True))]
-        )
+        parts = [self.prefix]
+        for field, value in zip(self.fields, values, strict=True):
+            text = field.encode(value)
+            try:
+                if ":" in text:  # it would read back as two parts
+                    raise ValueError(text)
+                field.decode(text)  # what parse() does with it when the button is tapped
+            except ValueError:
+                raise ValueError(f"{self.prefix}: values out of range") from None
+            parts.append(text)
+        data = ":".join(parts)
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"{self.prefix}: button data over {MAX_BYTES} bytes")
-        if self.parse(data) is None:  # a button the bot would refuse when tapped
-            raise ValueError(f"{self.prefix}: values out of range")
         return data
 
     def parse(self, data: str) -> tuple[Any, ...] | None:
