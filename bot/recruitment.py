@@ -293,11 +293,6 @@ def _check_admission(person: Person, day: date) -> list[Concern]:
     return concerns
 
 
-def status_after(person: Person, step: str) -> str | None:
-    """The roster status recording `step` sets (None: the status stays)."""
-    return ENTERS.get(step) if ENTERS.get(step) != person.status else None
-
-
 def duties(people: Iterable[Person], today: date) -> list[Obligation]:
     """The reminders the timeline owes (roster duty "recruitment", one per person): the 谈话
     within a month of the application, the 考察 every six months, and the end of a 公示 (the

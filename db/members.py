@@ -394,13 +394,3 @@ async def link_user(db: Database, branch_id: int, member_id: int, user_id: int) 
             (user_id, utcnow(), member_id, branch_id, branch_id, user_id),
         )
         return cursor.rowcount == 1
-
-
-async def unlink_user(db: Database, user_id: int) -> int:
-    """Forget a Telegram user's links to roster entries (the user deleted their data)."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE members SET user_id = NULL, updated_at = ? WHERE user_id = ?",
-            (utcnow(), user_id),
-        )
-        return cursor.rowcount

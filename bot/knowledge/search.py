@@ -212,10 +212,6 @@ class Index:
             found.append(word)
         return found
 
-    def corrected(self, text: str) -> str:
-        """The question normalized, with homophone typos of domain words put right."""
-        return self._corrected(self.normalize(text))[0]
-
     def _corrected(self, value: str) -> tuple[str, list[str]]:
         """Homophone typos of domain words put right (换界 → 换届, 三会一颗 → 三会一课, 党元 →
         党员), and the words of the result. A candidate is a run of 1–3 whole words of the
