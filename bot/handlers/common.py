@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -24,6 +25,13 @@ def keyboard(rows: Buttons) -> InlineKeyboardMarkup | None:
     """An inline keyboard from rows of (label, callback data)."""
     if not rows:
         return None
+    return _keyboard(tuple(tuple(row) for row in rows))
+
+
+# python-telegram-bot's objects are frozen once built, so one keyboard may go out many times
+# (building the buttons of every question took 3% of a profiled /log run).
+@lru_cache(maxsize=1024)
+def _keyboard(rows: tuple[tuple[tuple[str, str], ...], ...]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
