@@ -17,9 +17,8 @@ roster's joined_on when it was not recorded here (a roster imported with its dat
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
 from typing import Any
 
 from bot.obligations import Obligation, Period, add_months, probation_due
@@ -73,19 +72,19 @@ class Person:
     status: str
     joined_on: date | None
     records: tuple[Record, ...] = ()
+    # Worked out once, when the person is made (the sweep asks for them often).
+    by_step: Mapping[str, tuple[Record, ...]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+    due: tuple[Due, ...] = field(init=False, repr=False, compare=False, hash=False)
 
-    @cached_property
-    def by_step(self) -> Mapping[str, tuple[Record, ...]]:
-        """The records of each step, oldest first (worked out once: the sweep asks often)."""
+    def __post_init__(self) -> None:
         found: dict[str, list[Record]] = {}
         for record in sorted(self.records, key=lambda r: r.done_on):
             found.setdefault(record.step, []).append(record)
-        return {step: tuple(records) for step, records in found.items()}
-
-    @cached_property
-    def due(self) -> tuple[Due, ...]:
-        """next_due(self), worked out once."""
-        return tuple(next_due(self))
+        # The records of each step, oldest first; then what is due next (next_due).
+        object.__setattr__(self, "by_step", {step: tuple(r) for step, r in found.items()})
+        object.__setattr__(self, "due", tuple(next_due(self)))
 
 
 @dataclass(frozen=True)
