@@ -351,8 +351,11 @@ async def _follow(secretary: Secretary, message: dict[str, Any]) -> str:
     if step:
         await _record_step(secretary, step.group(1), step.group(2))
         return "recruit"
-    if "✅ 本月党费已收齐" in labels:
-        await secretary.tap_on(message, "✅ 本月党费已收齐")
+    # The ledger's month-end reminder (who has not paid) opens the month in the ledger.
+    for dues in ("💰 党费台账", "✅ 本月党费已收齐"):
+        if dues not in labels:
+            continue
+        await secretary.tap_on(message, dues)
         everyone = [b for b in secretary.buttons() if b.startswith("✅ 全部已交")]
         if everyone:
             await secretary.tap(everyone[0])
@@ -395,7 +398,10 @@ async def _live(
         for what, who in secretary.planned.pop(day, []):
             secretary.tally.actions[await _do(secretary, what, who)] += 1
         for message in secretary.new_messages():
-            if "🔔" in (message.get("text") or "") and message.get("reply_markup"):
+            text = message.get("text") or ""
+            # The bot's reminders, and the 党费 ledger's month-end one (who has not paid).
+            reminder = "🔔" in text or (text.startswith("⏰") and "党费" in text)
+            if reminder and message.get("reply_markup"):
                 secretary.tally.actions[await _follow(secretary, message)] += 1
         secretary.new_messages()
         await lateness.look(application, branch.id, day)

@@ -148,10 +148,13 @@ def notices_for(
     settings: BranchSettings,
     today: date,
     snoozed: Mapping[tuple[str, date], date] | None = None,
+    *,
+    ledger: bool = False,
 ) -> list[Notice]:
     """What to remind a branch of today: N days before each deadline (moved to the previous
     workday), the overdue notice on the first workday after it, a snoozed item on its day;
-    nothing for what is done, not applicable or muted."""
+    nothing for what is done, not applicable or muted. A branch keeping a 党费 ledger gets no
+    党费 lead notices: the ledger's month-end reminder (bot.dues_sweep) names who has not paid."""
     result: list[Notice] = []
     seen: set[tuple[str, date]] = set()
     for ob in owed:
@@ -182,6 +185,8 @@ def notices_for(
             # A lead notice is only useful before the deadline, an overdue one only after; a
             # pace notice only when the round is behind.
             if day != today or (stage == "overdue") != (today > ob.deadline):
+                continue
+            if ledger and ob.base == "party_dues" and stage.startswith("lead"):
                 continue
             if not stage.startswith("pace") or _behind(ob, stage):
                 result.append(notice(stage))
@@ -400,7 +405,7 @@ def moment_for(settings: BranchSettings, today: date, tz: ZoneInfo) -> datetime:
 
 # The decision rules' version: bump it with any change to what a branch is reminded of, so a
 # branch decided by older rules is decided again.
-RULES = "1"
+RULES = "2"
 
 
 @dataclass(frozen=True)
@@ -648,7 +653,9 @@ def _decide_one(
         )
     ]
     next_on = min((day for day in days if day is not None), default=None)
-    notices = notices_for(branch.id, owed, settings, today, until)
+    notices = notices_for(
+        branch.id, owed, settings, today, until, ledger=branch.id in facts.ledgers
+    )
     chats = recipients(settings, facts.editors.get(branch.id, []), facts.blocked)
     rows: list[outbox.OutboxMessage] = []
     if notices and chats:

@@ -39,6 +39,9 @@ class SweepFacts:
     # few people still on the way in (applicants to probationary members) for their timelines.
     party: dict[int, PartyRoll] = field(default_factory=dict)
     progress: dict[int, list[Member]] = field(default_factory=dict)
+    # Branches keeping a 党费 ledger (an amount set for someone): its month-end reminder, which
+    # names who has not paid, stands in for the generic 党费 lead reminders.
+    ledgers: frozenset[int] = frozenset()
 
 
 async def branch_ids(db: Database) -> list[int]:
@@ -94,6 +97,7 @@ async def load(
         roster,
         steps,
         progress,
+        ledger_rows,
     ) = await asyncio.gather(
         db.fetchall(f"SELECT * FROM branches WHERE {among(wanted, 'id')[0]} ORDER BY id", ids),
         db.fetchall(
@@ -124,6 +128,7 @@ async def load(
         _party(db, wanted) if entries else all_members(db, wanted),
         all_steps(db, wanted),
         with_timelines(db, wanted) if entries else _nothing(),
+        db.fetchall(f"SELECT DISTINCT branch_id FROM dues_rates WHERE {where}", ids),
     )
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
@@ -172,6 +177,7 @@ async def load(
         recruitment=steps,
         party=roster if entries else {},
         progress=progress if entries else {},
+        ledgers=frozenset(row[0] for row in ledger_rows),
     )
 
 

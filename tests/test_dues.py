@@ -379,6 +379,32 @@ async def test_the_month_end_reminder_goes_to_the_secretary_once(harness: Harnes
     assert row is not None and row.state == "cancelled"
 
 
+@time_machine.travel("2026-12-20 07:00 +08:00", tick=True)
+async def test_a_ledger_branch_gets_the_ledger_reminder_instead_of_the_generic_ones(
+    harness: Harness,
+) -> None:
+    """党费 is reminded once a month where a ledger is kept (the list of who has not paid, 3 days
+    before the month's end), not also 7 and 2 days before by the generic reminder; a branch
+    without a ledger keeps the generic ones. The branch that starts its ledger after being
+    decided is decided again."""
+    branch_id, ids = await _world(harness)
+    other = await harness.register(user=OTHER, key="other")
+    assert harness.app is not None
+    database = harness.app.database
+    await sweep(database, date(2026, 12, 20), TZ)  # both decided before the ledger begins
+    await _rates(harness, branch_id, ids, date(2026, 12, 1))
+    for day in range(21, 32):
+        await sweep(database, date(2026, 12, day), TZ)
+    rows = await database.fetchall(
+        "SELECT key FROM outbox WHERE key LIKE 'dues:%' OR key LIKE 'ob:%:party_dues:%'"
+    )
+    assert sorted(r["key"] for r in rows) == [
+        f"dues:{branch_id}:2026-12:{SECRETARY}",
+        f"ob:{other.id}:party_dues:2026-12-01:lead2:{OTHER}",
+        f"ob:{other.id}:party_dues:2026-12-01:lead7:{OTHER}",
+    ]
+
+
 @time_machine.travel(NOW, tick=True)
 async def test_the_annual_report_reads_the_ledger(harness: Harness) -> None:
     branch_id, ids = await _world(harness)
