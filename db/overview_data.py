@@ -11,6 +11,7 @@ year. No meeting and no member is read one by one.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -48,40 +49,52 @@ async def load(db: Database, today: date) -> OverviewFacts:
     """Read the facts of every branch for this quarter's overview."""
     year = today.year
     first = (today.month - 1) // 3 * 3 + 1  # the quarter's first month
-    branches = [
-        branch_from_row(row) for row in await db.fetchall("SELECT * FROM branches ORDER BY id")
-    ]
-    records: dict[int, list[tuple[str, date]]] = defaultdict(list)
-    for branch_id, code, months in await db.fetchall(
-        "SELECT branch_id, code, months FROM done_months WHERE year = ?", (year,)
-    ):
-        records[branch_id] += [(code, day) for day in month_days(year, months, first)]
-    planned: dict[int, dict[date, date]] = defaultdict(dict)
     quarter = (f"{year}-{first:02d}", f"{year}-{first + 2:02d}")
-    for branch_id, month, planned_on in await db.fetchall(
-        "SELECT branch_id, month, planned_on FROM party_day_plans WHERE month BETWEEN ? AND ?",
-        quarter,
-    ):
-        planned[branch_id][date.fromisoformat(month + "-01")] = date.fromisoformat(planned_on)
-    editors: dict[int, list[int]] = defaultdict(list)
-    secretaries = set()
-    for branch_id, user_id, role in await db.fetchall(
-        "SELECT branch_id, user_id, role FROM memberships WHERE role IN ('secretary', 'deputy') "
-        "ORDER BY role DESC, user_id"
-    ):
-        editors[branch_id].append(user_id)
-        if role == "secretary":
-            secretaries.add(branch_id)
-    blocked = frozenset(r[0] for r in await db.fetchall("SELECT chat_id FROM blocked_chats"))
-    rosters = {
-        branch_id: n
-        for branch_id, n in await db.fetchall(
-            "SELECT branch_id, COUNT(*) FROM members GROUP BY branch_id"
+    # Every query is queued at once: the connection's thread runs the next while the rows of
+    # the last are turned into facts here (a province: 0.7 s of SQL beside 1.5 s of Python).
+    reads = [
+        asyncio.ensure_future(read)
+        for read in (
+            db.fetchall("SELECT * FROM branches ORDER BY id"),
+            db.fetchall("SELECT branch_id, code, months FROM done_months WHERE year = ?", (year,)),
+            db.fetchall(
+                "SELECT branch_id, month, planned_on FROM party_day_plans "
+                "WHERE month BETWEEN ? AND ?",
+                quarter,
+            ),
+            db.fetchall(
+                "SELECT branch_id, user_id, role FROM memberships "
+                "WHERE role IN ('secretary', 'deputy') ORDER BY role DESC, user_id"
+            ),
+            db.fetchall("SELECT chat_id FROM blocked_chats"),
+            db.fetchall("SELECT branch_id, COUNT(*) FROM members GROUP BY branch_id"),
+            all_settings(db),
         )
-    }
+    ]
+    try:
+        branches = [branch_from_row(row) for row in await reads[0]]
+        records: dict[int, list[tuple[str, date]]] = defaultdict(list)
+        for branch_id, code, months in await reads[1]:
+            records[branch_id] += [(code, day) for day in month_days(year, months, first)]
+        planned: dict[int, dict[date, date]] = defaultdict(dict)
+        for branch_id, month, planned_on in await reads[2]:
+            planned[branch_id][date.fromisoformat(month + "-01")] = date.fromisoformat(planned_on)
+        editors: dict[int, list[int]] = defaultdict(list)
+        secretaries = set()
+        for branch_id, user_id, role in await reads[3]:
+            editors[branch_id].append(user_id)
+            if role == "secretary":
+                secretaries.add(branch_id)
+        blocked = frozenset(r[0] for r in await reads[4])
+        rosters = {branch_id: n for branch_id, n in await reads[5]}
+        settings = await reads[6]
+    finally:
+        for read in reads:  # a failed read: the others are not left running unawaited
+            if not read.done():
+                read.cancel()
     return OverviewFacts(
         branches=branches,
-        settings=await all_settings(db),
+        settings=settings,
         records=dict(records),
         planned=dict(planned),
         editors=dict(editors),
