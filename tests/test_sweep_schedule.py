@@ -448,12 +448,26 @@ async def test_a_sweep_cut_short_by_a_failed_write_is_completed_by_the_next(
             raise OSError("disk full")
         return await enqueue(db, rows)
 
+    # The third batch's read hangs: it is still running when the second batch's write fails.
+    changes, reads, never = sweep_data.changes, 0, asyncio.Event()
+
+    async def slow(db: Database, batch: Any) -> dict[int, int]:
+        nonlocal reads
+        reads += 1
+        if reads == 3:
+            await never.wait()
+        return await changes(db, batch)
+
     monkeypatch.setattr(outbox, "enqueue", failing)
+    monkeypatch.setattr(sweep_data, "changes", slow)
     with pytest.raises(OSError):
         await sweep(city, today, TZ)
+    reading = [t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "_read"]
+    assert not reading, "the read ahead was left running on a closed connection"
     first = await _outbox(city)
     assert 0 < len(first) < len(full)
     monkeypatch.setattr(outbox, "enqueue", enqueue)
+    monkeypatch.setattr(sweep_data, "changes", changes)
     decided = await days.sweep(today)  # the outbox is exactly the full decision
     assert 0 < decided < BRANCHES  # the first batch is not decided again
     assert len(await _outbox(city)) == len(full)
