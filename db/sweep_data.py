@@ -128,7 +128,10 @@ async def load(
         _party(db, wanted) if entries else all_members(db, wanted),
         all_steps(db, wanted),
         with_timelines(db, wanted) if entries else _nothing(),
-        db.fetchall(f"SELECT DISTINCT branch_id FROM dues_rates WHERE {where}", ids),
+        # Only the sweep's decision tells a ledger's branches apart (bot.reminders.notices_for).
+        db.fetchall(f"SELECT DISTINCT branch_id FROM dues_rates WHERE {where}", ids)
+        if entries
+        else _nothing(),
     )
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     talks: dict[int, list[tuple[date, str]]] = defaultdict(list)
