@@ -18,10 +18,13 @@ from bot.emulator.request import EmulatorRequest
 
 
 @asynccontextmanager
-async def running_bot(path: Path, fake: FakeTelegram) -> AsyncIterator[BotApplication]:
-    """Started and polling; stopped on leaving. Messages a bench sends in quick succession are
-    no person's pace: the flood limit sees each a minute after the last."""
-    config = Config(
+async def running_bot(
+    path: Path, fake: FakeTelegram, config: Config | None = None
+) -> AsyncIterator[BotApplication]:
+    """Started and polling on the database at `path` (or as `config` says); stopped on leaving.
+    Messages a bench sends in quick succession are no person's pace: the flood limit sees each
+    a minute after the last."""
+    config = config or Config(
         telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=False),
         storage=StorageConfig(database=str(path)),
     )
@@ -34,9 +37,11 @@ async def running_bot(path: Path, fake: FakeTelegram) -> AsyncIterator[BotApplic
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=1)
         await application.start()
-        yield application
-        await application.updater.stop()
-        await application.stop()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
 
 
 async def timed(application: BotApplication, fake: FakeTelegram, user: int, text: str) -> float:

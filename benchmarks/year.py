@@ -32,17 +32,14 @@ from zoneinfo import ZoneInfo
 
 import docx
 import time_machine
-from telegram import Update
 
-from bot import flood
-from bot.app import OFFLINE_TOKEN, build_application, post_init
+from benchmarks.running import running_bot
+from bot.app import OFFLINE_TOKEN
 from bot.application import BotApplication
 from bot.config import BotConfig, Config, StorageConfig, TelegramConfig
 from bot.delivery import Deliverer
-from bot.emulator.clock import ManualClock
 from bot.emulator.core import FakeTelegram
 from bot.emulator.html import parse_html
-from bot.emulator.request import EmulatorRequest
 from bot.member_counts import counted_total, member_counts
 from bot.obligations import registered_on
 from bot.pacing import Pacing
@@ -423,27 +420,16 @@ async def simulate(folder: Path, until: date = date(YEAR, 12, 31)) -> tuple[Secr
     pacing = Pacing(speed=1000)
     fake = FakeTelegram(token=OFFLINE_TOKEN, clock=pacing.now)
     fake.add_user(SECRETARY, first_name="书记")
+    path = folder / "year.sqlite3"
     config = Config(
         telegram=TelegramConfig(token=OFFLINE_TOKEN, rate_limit=False),
-        storage=StorageConfig(database=str(folder / "year.sqlite3"), backups=0),
+        storage=StorageConfig(database=str(path), backups=0),
         bot=BotConfig(reminders=False),
         pacing=pacing,
     )
     with time_machine.travel(datetime(YEAR - 1, 12, 15, 10, 0, tzinfo=TZ)) as clock:
-        application = build_application(
-            config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
-        )
-        flood.limiter_of(application).clock = ManualClock(step=60)
-        async with application:
-            await post_init(application)
-            assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=1)
-            await application.start()
-            try:
-                return await _live(application, fake, clock, until)
-            finally:
-                await application.updater.stop()
-                await application.stop()
+        async with running_bot(path, fake, config) as application:
+            return await _live(application, fake, clock, until)
 
 
 async def run() -> None:
