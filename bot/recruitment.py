@@ -11,7 +11,10 @@ wording was seen (✔/◐) refuses a date that breaks it; a second-hand one (?) 
 Nothing is ever moved silently.
 
 The roster's status is the person's stage; the step that put them there is dated by the
-roster's joined_on when it was not recorded here (a roster imported with its dates).
+roster's joined_on when it was not recorded here (a roster imported with its dates). A
+deadline that passed on or before the day the person was put on the roster here is not counted
+overdue: the bot cannot know what was done before then, so it asks for the date instead (a
+谈话) or counts the 考察 cycles on from there, as a branch owes nothing from before it registered.
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ class Person:
     status: str
     joined_on: date | None
     records: tuple[Record, ...] = ()
+    # The day the person was put on the roster here (Member.entered_on): a deadline on or
+    # before it passed before the bot knew of them, and is not counted overdue (next_due).
+    entered_on: date | None = None
     # Worked out once, when the person is made (the sweep asks for them often).
     by_step: Mapping[str, tuple[Record, ...]] = field(
         init=False, repr=False, compare=False, hash=False
@@ -94,6 +100,9 @@ class Due:
     step: str
     earliest: date | None = None
     latest: date | None = None
+    # The step's window (or, for 考察, the windows up to this one) closed before the person was
+    # put on the roster here: whatever was done then may be recorded, nothing is overdue.
+    earlier: bool = False
 
     def state(self, today: date) -> str:
         """wait (too early), open, or overdue."""
@@ -176,19 +185,30 @@ def next_due(person: Person) -> list[Due]:
     if status not in IN_PROGRESS:
         return []
     applied = date_of(person, "applied")
+    entered = person.entered_on
     if status == "applicant":
         if applied is None:
             return [Due("applied")]
         later = Due("activist", add_months(applied, ACTIVIST_MONTHS))
         if date_of(person, "talked") is None:
-            return [Due("talked", applied, add_months(applied, TALK_MONTHS)), later]
+            deadline = add_months(applied, TALK_MONTHS)
+            if entered is not None and deadline <= entered:
+                # The month for the 谈话 was over before the bot knew of them: ask for its date.
+                return [Due("talked", earlier=True), later]
+            return [Due("talked", applied, deadline), later]
         return [later]
     if status == "activist":
         since = date_of(person, "activist")
         if since is None:
             return [Due("candidate")]
         last = date_of(person, "exam") or since
-        exam = Due("exam", None, add_months(last, EXAM_MONTHS))
+        # 考察 every six months: the cycles that ended before the bot knew of them are not
+        # counted overdue; the first one ending after that is due.
+        cycles = 1
+        while entered is not None and add_months(last, EXAM_MONTHS * cycles) <= entered:
+            cycles += 1
+        deadline = add_months(last, EXAM_MONTHS * cycles)
+        exam = Due("exam", None, deadline, earlier=cycles > 1)
         return [exam, Due("candidate", add_months(since, CANDIDATE_MONTHS))]
     if status == "candidate":
         due = [Due(step) for step in ("introducers", "review", "training", "notice")
@@ -307,9 +327,12 @@ def duties(people: Iterable[Person], today: date) -> list[Obligation]:
             if due.step == "talked" and due.earliest and due.latest:
                 start, deadline = due.earliest, due.latest
             elif due.step == "exam" and due.latest:
-                start = date_of(person, "exam") or date_of(person, "activist")
-                assert start is not None
                 deadline = due.latest
+                # From the last 考察 (or becoming an activist); from the cycle's start when the
+                # cycles before it ended before the person was put on the roster here.
+                start = (add_months(deadline, -EXAM_MONTHS) if due.earlier else
+                         date_of(person, "exam") or date_of(person, "activist"))  # fmt: skip
+                assert start is not None
             elif due.step == "admitted" and due.earliest:
                 start = date_of(person, "notice")
                 assert start is not None
@@ -346,6 +369,7 @@ def people(roster: Iterable[Member], steps: Mapping[int, Sequence[Any]]) -> list
                 Record(s.step, s.done_on, s.amount, s.unit, tuple(s.introducers))
                 for s in steps.get(member.id, ())
             ),
+            member.entered_on,
         )
         for member in roster
     ]

@@ -407,7 +407,7 @@ def moment_for(settings: BranchSettings, today: date, tz: ZoneInfo) -> datetime:
 
 # The decision rules' version: bump it with any change to what a branch is reminded of, so a
 # branch decided by older rules is decided again.
-RULES = "2"
+RULES = "3"
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,13 @@ def _from_row(row: aiosqlite.Row) -> Member:
         left_on=date.fromisoformat(left_on) if left_on else None,
         last_report_on=date.fromisoformat(last_report_on) if last_report_on else None,
     )
-    return Member(id=row["id"], branch_id=row["branch_id"], info=info, user_id=row["user_id"])
+    return Member(
+        id=row["id"],
+        branch_id=row["branch_id"],
+        info=info,
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+    )
 
 
 async def _sync_counts(conn: aiosqlite.Connection, user_id: int, branch_id: int) -> None:

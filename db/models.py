@@ -212,6 +212,13 @@ class Member:
     branch_id: int
     info: MemberInfo
     user_id: int | None = None
+    created_at: str = ""  # when the person was put on the roster here (UTC, ISO)
+
+    @property
+    def entered_on(self) -> date | None:
+        """The day (UTC) the person was put on the roster here: what the bot knows of them
+        starts then (bot.recruitment does not count a deadline before it overdue)."""
+        return date.fromisoformat(self.created_at[:10]) if self.created_at else None
 
     @property
     def name(self) -> str:

@@ -46,6 +46,13 @@ async def _world(h: Harness) -> tuple[int, dict[str, int]]:
             info=MemberInfo(name, status, joined),
         )  # fmt: skip
         ids[name] = member.id
+    # Entered here long before: every deadline of these dates passed while the bot knew them
+    # (test_a_person_entered_after_their_deadlines_is_asked_not_told_overdue is the other case).
+    async with h.app.database.transaction() as conn:
+        await conn.execute(
+            "UPDATE members SET created_at = ? WHERE branch_id = ?",
+            ("2025-01-01T00:00:00+00:00", branch.id),
+        )
     return branch.id, ids
 
 
@@ -309,6 +316,48 @@ async def test_reminders_status_and_the_register(tmp_path) -> None:  # type: ign
     assert rows[2] == [1, "赵六", "入党申请人", datetime(2026, 10, 30), datetime(2026, 11, 23),
                        None, None, None, None, None, None, None, None, None, None, None,
                        "确定为入党积极分子", datetime(2027, 4, 30)]  # fmt: skip
+    await h.stop()
+
+
+@time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TZ), tick=True)
+async def test_a_person_entered_after_their_deadlines_is_asked_not_told_overdue(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    # A new secretary enters today an applicant of a year ago and an activist of 2024: the bot
+    # cannot know the 谈话 or the 考察 held before, so nothing is overdue, nothing is reminded
+    # of, and the 谈话's date is asked for.
+    h = Harness(tmp_path / "bot.sqlite3", reminders=True)
+    await h.start()
+    branch = await h.register()
+    assert h.app is not None
+    database = h.app.database
+    for name, status, joined in (("赵六", "applicant", date(2025, 11, 1)),
+                                 ("孙七", "activist", date(2024, 3, 1))):  # fmt: skip
+        await members.add(
+            database, user_id=SECRETARY, branch_id=branch.id, info=MemberInfo(name, status, joined)
+        )
+    assert (await h.send("/recruit"))[-1] == (
+        "发展党员 · 测试支部\n"
+        "1. 孙七（入党积极分子）📌 考察：2027-03-01 前（还有 91 天）；录入本助手前的考察可以补记\n"
+        "2. 赵六（入党申请人）📝 谈话：期限在录入本助手之前，请补记日期\n"
+        "点名字查看每一步的日期和下一步。"
+    )
+    assert (await h.tap("赵六（入党申请人）"))[-1].startswith(
+        "发展党员 · 赵六（入党申请人）\n"
+        "✅ 递交入党申请书：2025-11-01（花名册日期）\n\n"
+        "下一步\n"
+        "📝 谈话：期限在录入本助手之前，请补记日期\n"
+    )
+    await h.tap("📝 记录下一步")
+    await h.tap("谈话")
+    assert (await h.send("2025-11-20"))[0] == "✅ 已记录：赵六 谈话（2025-11-20）。"
+    card = (await h.send("/status"))[-1]
+    assert "赵六" not in card and "孙七" not in card and "超期" not in card
+    await sweep(database, date(2026, 11, 30), TZ)
+    queued = await database.fetchall(
+        "SELECT key FROM outbox WHERE key LIKE ?", (f"ob:{branch.id}:recruitment.%",)
+    )
+    assert queued == []
     await h.stop()
 
 

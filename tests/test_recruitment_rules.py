@@ -141,6 +141,45 @@ def test_the_reminders_the_timeline_owes() -> None:
     assert roster_duties(members, [], TODAY, off=["recruitment"]) == []
 
 
+def test_deadlines_that_passed_before_the_person_was_entered_are_not_overdue() -> None:
+    # Applied 1 November 2025: the 谈话 was due by 1 December 2025.
+    def applicant(entered: date | None) -> Person:
+        return Person(6, "赵六", "applicant", date(2025, 11, 1), entered_on=entered)
+
+    assert next_due(applicant(None))[0] == Due("talked", date(2025, 11, 1), date(2025, 12, 1))
+    assert next_due(applicant(date(2025, 11, 30)))[0] == next_due(applicant(None))[0]
+    # Entered on the deadline or later: the bot cannot know; it asks for the date instead.
+    for entered in (date(2025, 12, 1), date(2026, 11, 30)):
+        assert next_due(applicant(entered)) == [
+            Due("talked", earlier=True),
+            Due("activist", date(2026, 5, 1)),
+        ]
+        assert duties([applicant(entered)], TODAY) == []
+    # An activist since 1 March 2024 entered on 30 November 2026: the 考察 cycles that ended
+    # before then (the last on 1 September 2026) are not counted; the next ends 1 March 2027.
+    activist = Person(7, "孙七", "activist", date(2024, 3, 1), entered_on=date(2026, 11, 30))
+    assert next_due(activist)[0] == Due("exam", None, date(2027, 3, 1), earlier=True)
+    (exam,) = duties([activist], TODAY)
+    assert (exam.period.start, exam.deadline, exam.state) == (
+        date(2026, 9, 1),
+        date(2027, 3, 1),
+        "due",
+    )
+    # A 考察 recorded since counts on from its own date, as always.
+    examined = Person(7, "孙七", "activist", date(2024, 3, 1),
+                      (Record("exam", date(2026, 12, 1)),), date(2026, 11, 30))  # fmt: skip
+    assert next_due(examined)[0] == Due("exam", None, date(2027, 6, 1))
+    # Entered before the deadline it had: overdue when it passes, as before.
+    known = Person(7, "孙七", "activist", date(2026, 3, 1), entered_on=date(2026, 3, 2))
+    assert next_due(known)[0] == Due("exam", None, date(2026, 9, 1))
+    assert duties([known], TODAY)[0].state == "overdue"
+    # The roster's members carry the day they were entered (UTC).
+    member = Member(6, 1, MemberInfo("赵六", "applicant", date(2025, 11, 1)),
+                    created_at="2026-11-30T01:02:03+00:00")  # fmt: skip
+    assert member.entered_on == date(2026, 11, 30)
+    assert Member(6, 1, MemberInfo("赵六", "applicant")).entered_on is None
+
+
 def test_the_order_within_a_stage_is_free_across_stages_it_is_not() -> None:
     candidate = Person(3, "周八", "candidate", date(2026, 6, 1), (
         Record("activist", date(2025, 5, 1)),
