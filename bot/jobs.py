@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -22,13 +22,16 @@ from bot.application import REPLAY_WITHIN, BotApplication
 from bot.delivery import Deliverer
 from bot.reminders import sweep
 from bot.updates import HEARTBEAT_EVERY, InboxBot
-from db import DatabaseError, inbox
+from db import DatabaseError, inbox, outbox
 from db.backup import backup, keep_latest
 
 _LOGGER = logging.getLogger(__name__)
 SWEEP_AT = time(0, 5)
 BACKUP_AT = time(3, 30)
 DELIVERER = "deliverer"
+# Reminders sent (or missed, cancelled, failed) are kept this long, a year and a month, then
+# deleted: the outbox stops growing (a city's five years held 590,000 sent rows).
+OUTBOX_KEEP = timedelta(days=400)
 # How often the database is asked whether today's sweep has run (seconds).
 CATCH_UP_EVERY = 600
 # APScheduler drops a job that starts more than its grace time late (1 s by default), which a
@@ -106,12 +109,20 @@ async def _webhook_heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     application = context.application
     assert isinstance(application, BotApplication)
+    await prune(application)
+
+
+async def prune(application: BotApplication) -> None:
+    """Delete the inbox's handled updates older than REPLAY_WITHIN and the outbox's rows done
+    more than OUTBOX_KEEP ago (a failure is logged; the next day's run tries again)."""
+    database = application.database
     try:
-        pruned = await inbox.prune(application.database, REPLAY_WITHIN)
+        updates = await inbox.prune(database, REPLAY_WITHIN)
+        reminders = await outbox.prune(database, datetime.now(UTC) - OUTBOX_KEEP)
     except (DatabaseError, sqlite3.Error) as exc:
-        _LOGGER.error("Inbox not pruned: %s: %s", type(exc).__name__, exc)
+        _LOGGER.error("Inbox or outbox not pruned: %s: %s", type(exc).__name__, exc)
         return
-    _LOGGER.info("Pruned %d handled updates from the inbox", pruned)
+    _LOGGER.info("Pruned %d handled updates and %d old reminders", updates, reminders)
 
 
 def schedule(application: BotApplication) -> None:
@@ -132,7 +143,7 @@ def schedule(application: BotApplication) -> None:
             job_kwargs=NEVER_SKIP,
         )
     job_queue.run_daily(
-        _prune_job, time=BACKUP_AT.replace(tzinfo=tz), name="inbox-prune", job_kwargs=NEVER_SKIP
+        _prune_job, time=BACKUP_AT.replace(tzinfo=tz), name="prune", job_kwargs=NEVER_SKIP
     )
     if application.config.storage.backups > 0:
         job_queue.run_daily(

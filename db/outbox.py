@@ -334,6 +334,31 @@ async def missed(db: Database, branch_id: int, since: datetime) -> list[OutboxRo
     return [_row(row) for row in rows]
 
 
+# The states a row never leaves (blocked rows wait for their chat, and are kept).
+DONE_STATES = ("sent", "missed", "cancelled", "failed")
+PRUNE_CHUNK = 2000
+
+
+async def prune(db: Database, before: datetime) -> int:
+    """Delete the rows that are done (sent, missed, cancelled, failed) and were due before
+    `before`; returns how many. A row's key is only ever decided again on its own stage day
+    (bot.reminders), so a row older than any catch-up cannot come back as a new one. Deleted
+    PRUNE_CHUNK at a time, so the updates' own writes get in between."""
+    pruned = 0
+    for state in DONE_STATES:
+        while True:
+            async with db.transaction() as conn:
+                cursor = await conn.execute(
+                    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+                    "WHERE state = ? AND not_before < ? LIMIT ?)",
+                    (state, _iso(before), PRUNE_CHUNK),
+                )
+            pruned += max(cursor.rowcount, 0)
+            if cursor.rowcount < PRUNE_CHUNK:
+                break
+    return pruned
+
+
 async def counts(db: Database) -> dict[str, int]:
     """How many rows are in each state (every state listed, zeros included)."""
     rows = await db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")

@@ -18,6 +18,7 @@ from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
 from telegram.request import RequestData
 
+from bot import jobs
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.config import Config, StorageConfig, TelegramConfig
 from bot.delivery import JOB_NAME, Deliverer
@@ -359,6 +360,38 @@ async def test_cancel_by_prefix(bot: Harness) -> None:
         await outbox.cancel(db, "")
     stats = await deliverer(bot).run_once(NOW)
     assert stats.sent == 4
+
+
+async def test_rows_done_long_ago_are_pruned_the_rest_kept(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert bot.app is not None
+    db = bot.app.database
+    monkeypatch.setattr(outbox, "PRUNE_CHUNK", 2)  # several chunks of each state
+    old, recent = NOW - jobs.OUTBOX_KEEP - timedelta(days=1), datetime.now(UTC)
+    await outbox.enqueue(db, [message(f"old:{n}", SECRETARY, at=old) for n in range(9)])
+    await outbox.enqueue(db, [message("old:blocked", OTHER, at=old)])
+    await outbox.enqueue(db, [message(f"new:{n}", SECRETARY, at=recent) for n in range(4)])
+    # Old: 5 sent, 1 missed, 1 cancelled, 1 failed, 1 left pending (a deliverer's business),
+    # and one held for a chat that blocked the bot. New: one of each done state.
+    ids = {row["key"]: row["id"] for row in await db.fetchall("SELECT id, key FROM outbox")}
+    for key in ("old:0", "old:1", "old:2", "old:3", "old:4", "new:0"):
+        await outbox.mark_sent(db, ids[key], 1, NOW)
+    for key in ("old:5", "new:1"):
+        await outbox.mark_failed(db, ids[key], "chat not found")
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE outbox SET state = 'missed' WHERE key IN ('old:6', 'new:2')")
+    await outbox.cancel(db, "old:7")
+    await outbox.cancel(db, "new:3")
+    await outbox.mark_blocked(db, OTHER, NOW)
+    await jobs.prune(bot.app)
+    left = {row["key"]: row["state"] for row in await db.fetchall("SELECT key, state FROM outbox")}
+    assert left == {
+        "old:8": "pending", "old:blocked": "blocked",
+        "new:0": "sent", "new:1": "failed", "new:2": "missed", "new:3": "cancelled",
+    }  # fmt: skip
+    await jobs.prune(bot.app)  # again: nothing more goes
+    assert len(await db.fetchall("SELECT key FROM outbox")) == 6
 
 
 async def test_order_within_one_chat(bot: Harness) -> None:
