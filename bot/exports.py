@@ -200,21 +200,6 @@ def _day(day: date, *, weekday: bool = False) -> str:
     return text
 
 
-def _on_leave(meeting: Meeting) -> int:
-    """请假 as recorded; for a record without the count, the named absentees whose reason is a
-    leave (病假, 事假 …)."""
-    if meeting.on_leave is not None:
-        return meeting.on_leave
-    return sum(1 for _, reason in meeting.absentees if "假" in reason)
-
-
-def _missing(meeting: Meeting) -> int:
-    """Everyone expected who did not come (on leave or not)."""
-    if meeting.expected is None or meeting.present is None:
-        return len(meeting.absentees)
-    return max(meeting.expected - meeting.present, len(meeting.absentees))
-
-
 def _absentees(meeting: Meeting) -> str:
     """Who was missing, as the record and the ledger say it: the named with their reasons, and
     the rest counted as not named (应到 9, 实到 7, no names: "缺席 2 人，未填写姓名")."""
@@ -223,7 +208,7 @@ def _absentees(meeting: Meeting) -> str:
         words.ABSENTEE.format(name=name, reason=reason) if reason else name
         for name, reason in meeting.absentees
     ]
-    unnamed = _missing(meeting) - len(named)
+    unnamed = meeting.missing_count - len(named)
     if unnamed > 0:
         named.append((words.MORE_UNNAMED if named else words.UNNAMED).format(n=unnamed))
     return words.LIST_SEP.join(named)
@@ -488,7 +473,7 @@ def _getters(kind: str, zone: tzinfo) -> dict[str, Callable[[Meeting], object]]:
         "activity_form": _activity_form,
         "expected": lambda m: m.expected,
         "present": lambda m: m.present,
-        "on_leave": lambda m: _on_leave(m) if m.expected is not None else None,
+        "on_leave": lambda m: m.leave_count if m.expected is not None else None,
         "absentees": _absentees,
         "agenda": lambda m: "\n".join(_agenda_lines(m)),
         "content": lambda m: m.content,
@@ -673,8 +658,8 @@ def _header_pairs(meeting: Meeting) -> list[tuple[str, str, bool]]:
             attendance = words.DOC_ATTENDANCE_TEXT.format(
                 expected=meeting.expected,
                 present=meeting.present if meeting.present is not None else "",
-                on_leave=_on_leave(meeting),
-                absent=_missing(meeting) - _on_leave(meeting),
+                on_leave=meeting.leave_count,
+                absent=meeting.missing_count - meeting.leave_count,
             )
         pairs.append((words.DOC_ATTENDANCE, attendance, True))
         pairs.append((words.DOC_ABSENTEES, _absentees(meeting) or words.NONE, True))

@@ -128,6 +128,22 @@ class Meeting:
         """Every obligation this sitting met: its own kind first."""
         return (self.kind, *self.also_counts_as)
 
+    @property
+    def leave_count(self) -> int:
+        """请假: as recorded; for a record without the count, the named absentees whose reason
+        is a leave (病假, 事假 …)."""
+        if self.on_leave is not None:
+            return self.on_leave
+        return sum(1 for _, reason in self.absentees if "假" in reason)
+
+    @property
+    def missing_count(self) -> int:
+        """Everyone expected who did not come, on leave or not (the record card, the Word
+        record and the ledger all count it so)."""
+        if self.expected is None or self.present is None:
+            return len(self.absentees)
+        return max(self.expected - self.present, len(self.absentees))
+
 
 @dataclass(frozen=True)
 class PartyDayPlan:

@@ -38,7 +38,8 @@ async def test_member_meeting_in_twelve_steps(harness: Harness) -> None:
     replies = [await step for step in steps]
     card = replies[-1][-1]
     assert "党员大会" in card and "2026年11月23日（周一） 14:30" in card
-    assert "应到 20 人，实到 18 人，请假 1 人" in card
+    # The same counts as the Word record and the ledger (Meeting.leave_count, missing_count).
+    assert "👤 应到 20 人，实到 18 人，请假 1 人，缺席 1 人\n" in card
     assert "王五：出差" in card and "1. 学习二十届四中全会精神" in card
     assert "照片 2 张" in card and "⚠️" not in card
     saved = await harness.tap("✅ 保存记录")
@@ -356,7 +357,7 @@ async def test_attendance_in_one_line_as_people_write_it(harness: Harness) -> No
     await harness.send("内容")
     await harness.tap("跳过（没有决议）")
     card = (await harness.tap("没有照片，完成"))[-1]
-    assert "应到 9 人，实到 7 人，请假 1 人" in card
+    assert "👤 应到 9 人，实到 7 人，请假 1 人，缺席 1 人\n" in card
     assert "王建华：出差" in card and "李明：病假" in card
     await harness.tap("✅ 保存记录")
     [record] = await _records(harness, branch.id)

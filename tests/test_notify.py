@@ -332,7 +332,9 @@ async def test_the_answers_fill_the_record(harness: Harness) -> None:
         await h.send("书记传达了会议精神。")
         await h.send("无")
         card_text = (await h.tap("没有照片，完成"))[-1]
-        assert "👤 应到 4 人，实到 2 人，请假 1 人\n   · 党员03：请假：出差在外地\n" in card_text
+        assert (
+            "👤 应到 4 人，实到 2 人，请假 1 人，缺席 1 人\n   · 党员03：请假：出差在外地\n"
+        ) in card_text
         # The one who never answered is left for the secretary to fill in (the card says so).
         assert "⚠️ 有 1 人没到会，没有写原因。" in card_text
         assert "已保存" in (await h.tap("✅ 保存记录"))[0]
