@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(PY) -m bot demo
 
 test: $(STAMP) lint
-	$(PY) -m pytest -q -n 4 -m "not crash and not restarts"
+	$(PY) -m pytest -q -n 4 --dist loadgroup -m "not crash and not restarts"
 
 test-crash: $(STAMP)
 	$(PY) -m pytest -q -n auto -m crash

@@ -252,19 +252,14 @@ def restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def knowledge_index() -> None:
-    """The bot builds its question index on the first question (bot.handlers.guidance); a test
-    that asks one would wait seconds for it under a loaded machine, so each test process starts
-    the build at once, beside the tests, as a long-running bot has it by the time it is asked."""
-    import jieba  # noqa: F401  (see below)
-
-    from bot.knowledge import search
-
-    # jieba creates its loggers when imported. pytest (9.2) walks logging's logger table
-    # without logging's lock at every test phase, so a logger created by this thread at that
-    # moment failed a teardown with "dictionary changed size during iteration" (a CI run did).
-    # Importing here, before the thread, leaves the thread nothing that touches the table.
-    threading.Thread(target=search.warm_up, name="knowledge-index", daemon=True).start()
+def quiet_imports() -> None:
+    """Import jieba in the main thread, before any test. The question index is built on the
+    first question, in a worker thread (bot.handlers.guidance), and jieba creates its loggers
+    when imported; pytest (9.2) walks logging's logger table without logging's lock at every
+    test phase, and a logger created at that moment failed a teardown with "dictionary changed
+    size during iteration" (a CI run did). The tests that ask questions run in one process (their
+    xdist_group "knowledge", make test's --dist loadgroup), so only it builds the index."""
+    import jieba  # noqa: F401
 
 
 @pytest.fixture

@@ -9,12 +9,17 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import pytest
 import time_machine
 
 from bot.knowledge import entries
 from db import meetings, members, repo
 from db.models import MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
+
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
 
 NOW = "2026-11-23 10:00 +08:00"  # a Monday
 

@@ -14,6 +14,10 @@ from bot.knowledge import search
 from db import repo, selfchecks
 from tests.conftest import OTHER, SECRETARY, Harness
 
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 

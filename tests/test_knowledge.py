@@ -19,6 +19,10 @@ from bot.knowledge import formation as advisor
 from bot.knowledge.answering import decide
 from bot.texts import render
 
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
+
 QUESTIONS = Path(__file__).parent / "knowledge"
 TUNING = ("questions_org.toml", "questions_life.toml")  # read while tuning the ranking
 # Written apart from the entries, never tuned against (the second after issues 15 and 18).

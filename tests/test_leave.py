@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import openpyxl
+import pytest
 import time_machine
 
 from bot.emulator.html import parse_html
@@ -22,6 +23,10 @@ from db.database import Database
 from db.models import CustomReminder, Meeting, MemberInfo, Photo
 from db.outbox import OutboxMessage
 from tests.conftest import OTHER, SECRETARY, Harness
+
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
 
 THIRD = 3003
 LONER = 777001

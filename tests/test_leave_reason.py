@@ -5,6 +5,7 @@ meanwhile stores nothing, and a member the bot cannot write to gets the deep lin
 
 from __future__ import annotations
 
+import pytest
 import time_machine
 
 from tests.conftest import Harness
@@ -15,6 +16,10 @@ from tests.test_checkin import (
     setup_branch,
     tap_card,
 )
+
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
 
 NOW = "2026-11-23 10:00 +08:00"
 ASK = (

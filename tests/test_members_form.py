@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import time_machine
 
 from db import members
 from db.models import MemberInfo
 from tests.conftest import SECRETARY, Harness
+
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
 
 NOW = "2026-11-23 10:00 +08:00"
 ADD_HEADING = "➕ 添加到花名册（第 {} 步）\n"

@@ -15,6 +15,10 @@ import time_machine
 from db import admins, notices
 from tests.conftest import OTHER, SECRETARY, Harness
 
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
+
 NOW = "2026-11-20 10:00 +08:00"
 THIRD = 3003
 EXPIRED = "这个按钮已过期，请按最新的消息操作。"

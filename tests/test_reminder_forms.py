@@ -10,11 +10,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 import time_machine
 
 from db import Database, custom_reminders, inbox, repo, settings
 from db.models import CustomReminder
 from tests.conftest import SECRETARY, Harness
+
+# The question index is built once per test process, when first asked: the tests that ask
+# run in one process (make test: --dist loadgroup), so only it builds the index.
+pytestmark = pytest.mark.xdist_group("knowledge")
 
 NOW = "2026-12-24 07:00 +08:00"  # a Thursday
 EXPIRED = "这个按钮已过期，请按最新的消息操作。"
