@@ -177,6 +177,9 @@ class MonthView:
 
     month: date
     lines: list[Line]
+    # Party members the branch has by its counts but the roster does not list yet
+    # (bot.member_counts.roster_missing): until they are entered the month is never 收齐.
+    missing: int = 0
 
     @property
     def paid(self) -> list[Line]:
@@ -198,16 +201,23 @@ class MonthView:
 
     @property
     def complete(self) -> bool:
-        """Everyone who owes the month has paid it (and someone owed it)."""
-        return bool(self.lines) and len(self.paid) == len(self.lines)
+        """Everyone who owes the month has paid it (and someone owed it), and nobody who would
+        owe it is missing from the roster."""
+        return bool(self.lines) and len(self.paid) == len(self.lines) and not self.missing
 
 
 def month_view(
-    roster: Iterable[Member], ledger: Ledger, month: date, *, opened: bool = False
+    roster: Iterable[Member],
+    ledger: Ledger,
+    month: date,
+    *,
+    opened: bool = False,
+    missing: int = 0,
 ) -> MonthView:
     """Who owes `month`, in roster order, with what they paid. `opened`: the secretary opened
     the month (/dues, its buttons), so everyone who owed it by their admission is listed even
-    before the ledger's first month: a 补交 there starts the ledger earlier."""
+    before the ledger's first month: a 补交 there starts the ledger earlier. `missing`: the
+    party members not on the roster yet (bot.member_counts.roster_missing)."""
     start, paid = ledger.start, ledger.paid()
     if opened:
         start = month if start is None else min(start, month)
@@ -219,7 +229,7 @@ def month_view(
         payment = paid.get((member.id, month))
         due = payment.due_fen if payment else (rate.amount_fen if rate else None)
         lines.append(Line(member, due, bool(rate and rate.quarterly), payment))
-    return MonthView(month, lines)
+    return MonthView(month, lines, missing)
 
 
 def covered(rate: Rate, month: date) -> list[date]:
@@ -267,10 +277,10 @@ def withdrawn_months(rate: Rate | None, month: date, ledger: Ledger, member_id: 
 
 
 def completeness(
-    roster: Sequence[Member], ledger: Ledger, months: Iterable[date]
+    roster: Sequence[Member], ledger: Ledger, months: Iterable[date], *, missing: int = 0
 ) -> dict[date, bool]:
     """Whether each month is fully paid (the 党费已收齐 mark follows it)."""
-    return {m: month_view(roster, ledger, m).complete for m in set(months)}
+    return {m: month_view(roster, ledger, m, missing=missing).complete for m in set(months)}
 
 
 def month_problem(month: date, today: date) -> str | None:
@@ -354,13 +364,15 @@ def year_rows(roster: Sequence[Member], ledger: Ledger, year: int, today: date) 
     return rows
 
 
-def complete_months(roster: Sequence[Member], ledger: Ledger, year: int, today: date) -> list[int]:
+def complete_months(
+    roster: Sequence[Member], ledger: Ledger, year: int, today: date, *, missing: int = 0
+) -> list[int]:
     """The months of a year (begun by today) fully paid, for the annual report."""
     last = min(month_of(today), date(year, 12, 1))
     return [
         m.month
         for m in months_between(date(year, 1, 1), last)
-        if month_view(roster, ledger, m).complete
+        if month_view(roster, ledger, m, missing=missing).complete
     ]
 
 

@@ -47,6 +47,13 @@ def counted_total(counts: MemberCounts) -> int | None:
     return counts.total if counts.source == PROFILE else None
 
 
+def roster_missing(branch: Branch, roster: Sequence[Member]) -> int:
+    """Party members the branch has by its entered counts that the roster does not list yet
+    (0 once the roster is confirmed complete): a ledger kept from the roster is short of them."""
+    counts = member_counts(branch, roster)
+    return max(counts.total - counts.roster_total, 0) if counts.source == PROFILE else 0
+
+
 def member_counts(branch: Branch, roster: Sequence[Member]) -> MemberCounts:
     """The member counts of a branch: the roster's once confirmed complete, else the profile's."""
     formal = sum(1 for m in roster if m.info.status == "formal")

@@ -228,6 +228,56 @@ async def test_marking_a_month_undo_makeup_and_no_paying_ahead(harness: Harness)
     assert "⚠️ 这是7个月前的党费：补交一般不超过6个月，超过的请先报上级党委。" in old
 
 
+@time_machine.travel(NOW, tick=True)
+async def test_a_roster_short_of_the_branch_never_makes_a_month_collected(
+    harness: Harness,
+) -> None:
+    # 支部信息 says 8 正式 and 1 预备; the roster lists two of them so far. Both paying is not
+    # the branch's 党费 收齐: no screen may say so until the others are entered.
+    branch = await harness.register(formal_members=8, probationary_members=1)
+    assert harness.app is not None
+    database = harness.app.database
+    ids = {}
+    for name in ("张三", "李四"):
+        member = await members.add(
+            database, user_id=SECRETARY, branch_id=branch.id,
+            info=MemberInfo(name, "formal", date(2010, 7, 1)),
+        )  # fmt: skip
+        ids[name] = member.id
+        await dues.set_rate(
+            database, user_id=SECRETARY, branch_id=branch.id, member_id=member.id,
+            amount_fen=2000, basis="fixed", quarterly=False, month=date(2026, 12, 1),
+        )  # fmt: skip
+    short = (
+        "⚠️ 按支部信息的党员人数，名册上还少 7 人："
+        "在 /members 里登记后才能记他们的党费，这个月也才算收齐。"
+    )
+    card = (await harness.send("/dues"))[-1]
+    assert card == (
+        "💰 党费收缴 · 2026年12月\n"
+        "已交 0/2 人，收缴 ¥0.00。\n"
+        "未交：张三 ¥20.00、李四 ¥20.00。\n"
+        f"{short}\n"
+        "点名字记为已交；大家都交了就点“全部已交”，再撤销个别没交的。"
+    )
+    card = (await harness.tap("✅ 全部已交（2 人）"))[-1]
+    assert card == f"💰 党费收缴 · 2026年12月\n已交 2/2 人，收缴 ¥40.00。\n{short}"
+    assert (branch.id, "party_dues", date(2026, 12, 1)) not in await settings.marks(
+        database, [branch.id]
+    )
+    status = (await harness.send("/status"))[-1]
+    assert "💰 党费 12月：已交 2/2 人，¥40.00（名册上还少 7 人）（/dues）" in status
+    assert "✅ 党费收缴" not in status
+    # The roster confirmed complete (the branch has these two after all): the ledger's month
+    # is collected. (The stored 收齐 mark the yearly views read follows at the next payment or
+    # withdrawal, as it does after any roster change.)
+    assert await members.confirm_complete(database, user_id=SECRETARY, branch_id=branch.id)
+    card = (await harness.send("/dues"))[-1]
+    assert card == "💰 党费收缴 · 2026年12月\n已交 2/2 人，收缴 ¥40.00。\n✅ 12月党费已收齐。"
+    status = (await harness.send("/status"))[-1]
+    assert "💰 党费 12月：已交 2/2 人，¥40.00 ✅（/dues）" in status
+
+
 @time_machine.travel("2027-01-05 10:00 +08:00", tick=True)
 async def test_a_quarterly_payer_covers_the_quarter(harness: Harness) -> None:
     branch_id, ids = await _world(harness)

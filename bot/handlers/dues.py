@@ -33,6 +33,7 @@ from bot.handlers.common import (
     local_today,
     reply,
 )
+from bot.member_counts import roster_missing
 from bot.reminders import keys_prefix
 from bot.texts import labels, render
 from db import dues as store
@@ -94,7 +95,8 @@ def card_view(
     today: date,
 ) -> tuple[str, Rows]:
     """The month's card and its buttons (recording buttons for those who may record)."""
-    view = rules.month_view(roster, ledger, month, opened=True)
+    missing = roster_missing(branch, roster)
+    view = rules.month_view(roster, ledger, month, opened=True, missing=missing)
     can_record = access.allows(membership.role, Need.RECORD)
     this = month_of(today)
     lab = labels()
@@ -205,7 +207,8 @@ async def _write(
     """Store payments with the months' 收齐 marks; the ledger as it is now."""
     membership, branch = found
     after = Ledger(ledger.rates, [*ledger.payments, *paid])
-    complete = rules.completeness(roster, after, [p.month for p in paid])
+    months = [p.month for p in paid]
+    complete = rules.completeness(roster, after, months, missing=roster_missing(branch, roster))
     await store.record(
         app_of(context).database,
         user_id=membership.user_id,
@@ -354,7 +357,9 @@ async def unpay(
         branch_id=branch_id,
         member_id=member_id,
         months=months,
-        complete=rules.completeness(roster, after, months),
+        complete=rules.completeness(
+            roster, after, months, missing=roster_missing(found[1], roster)
+        ),
     )
     _LOGGER.info("Dues: %d months withdrawn in branch %d", len(months), branch_id)
     await answer(
@@ -392,15 +397,17 @@ async def export(update: Update, context: BotContext, branch_id: int, year: int)
 
 
 async def status_line(
-    database: Any, branch_id: int, today: date, *, names: bool
+    database: Any, branch: Branch, today: date, *, names: bool
 ) -> tuple[str, bool]:
     """/status's 党费 line (x/y paid, the total; the 党章第九条 names when `names`), and whether
     the branch keeps the ledger ("" and False when it does not)."""
-    ledger = await ledger_of(database, branch_id)
+    ledger = await ledger_of(database, branch.id)
     if not ledger.in_use:
         return "", False
-    roster = await members.list_for(database, branch_id)
-    view = rules.month_view(roster, ledger, month_of(today))
+    roster = await members.list_for(database, branch.id)
+    view = rules.month_view(
+        roster, ledger, month_of(today), missing=roster_missing(branch, roster)
+    )
     lapses = rules.lapses(roster, ledger, today) if names else []
     if not view.lines and not lapses:
         return "", True  # nobody owes this month (amounts owed from a later one): no 0/0 line

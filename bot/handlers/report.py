@@ -16,6 +16,7 @@ from bot import dues as dues_rules
 from bot.application import BotContext, app_of
 from bot.handlers import dues
 from bot.handlers.common import answer, current_branch, local_today, reply_template
+from bot.member_counts import roster_missing
 from bot.obligations import registered_on
 from bot.texts import environment, render
 from db import appraisals, checkins, meetings, members, selfchecks, settings, sweep_data
@@ -88,7 +89,9 @@ async def report(update: Update, context: BotContext) -> None:
     ledger = await dues.ledger_of(database, branch.id)
     collected = None
     if any(p.month.year == year for p in ledger.payments):
-        full = dues_rules.complete_months(roster, ledger, year, today)
+        full = dues_rules.complete_months(
+            roster, ledger, year, today, missing=roster_missing(branch, roster)
+        )
         dues_marked = [date(year, month, 1) for month in full]
         collected = dues_rules.collected_in(ledger, year)
     data = annual.build(

@@ -213,7 +213,7 @@ async def show(update: Update, context: BotContext) -> None:
     # The 党费 ledger's month (its names only to recorders in private); it replaces the one-tap
     # 党费已收齐 mark for a branch that keeps the ledger.
     data["dues"], ledger = await dues.status_line(
-        database, branch.id, data["today"], names=can_record and chat.type == ChatType.PRIVATE
+        database, branch, data["today"], names=can_record and chat.type == ChatType.PRIVATE
     )
     owed = [o for o in data["owed"] if not (ledger and o.code == "party_dues")]
     rows = _buttons(branch, owed, can_record, data["people"])
