@@ -47,8 +47,6 @@ class BotApplication(Application):  # type: ignore[misc]
         # Non-zero when the bot stopped because the database stayed unusable (see `run`).
         self.exit_code = 0
         self.updates_done = 0
-        # Updates being handled now (the sweep makes room for them: see `busy`).
-        self.handling = 0
         # Chats that blocked the bot (403); one who writes again is unblocked (bot.handlers.chats).
         self.blocked_chats: set[int] = set()
         self._progress = asyncio.Condition()
@@ -118,7 +116,6 @@ class BotApplication(Application):  # type: ignore[misc]
         Nothing raises out of here: python-telegram-bot's update fetcher would stop, and the
         bot would go deaf while the process stays alive.
         """
-        self.handling += 1
         try:
             await super().process_update(update)
             if isinstance(update, Update):
@@ -133,20 +130,9 @@ class BotApplication(Application):  # type: ignore[misc]
             )
             await self._tell_not_saved(update)
         finally:
-            self.handling -= 1
             async with self._progress:
                 self.updates_done += 1
                 self._progress.notify_all()
-
-    def busy(self) -> bool:
-        """Whether updates are waiting or being handled, or reminders are being sent: the
-        sweep's pauses make room for them (bot.reminders.sweep)."""
-        if self.handling or self.update_queue.qsize():
-            return True
-        from bot.jobs import deliverer
-
-        found = deliverer(self)
-        return found is not None and found.sending
 
     async def _commit(self, *, force: bool = True) -> None:
         """Mark handled every update whose handlers finished, in one transaction.

@@ -220,11 +220,6 @@ class Deliverer:
         return self.application.database
 
     @property
-    def sending(self) -> bool:
-        """Whether a run is under way."""
-        return self._lock.locked()
-
-    @property
     def _lock(self) -> asyncio.Lock:
         return _RUN_LOCKS.setdefault(self.database, asyncio.Lock())
 

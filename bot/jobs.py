@@ -48,8 +48,7 @@ def deliverer(application: Application) -> Deliverer | None:
 async def run_sweep(application: BotApplication, branch_ids: list[int] | None = None) -> None:
     """Decide today's reminders (all branches, or some after their settings changed)."""
     tz = application.config.bot.tzinfo
-    today = datetime.now(tz).date()
-    await sweep(application.database, today, tz, branch_ids=branch_ids, busy=application.busy)
+    await sweep(application.database, datetime.now(tz).date(), tz, branch_ids=branch_ids)
     found = deliverer(application)
     if found is not None:
         await found.wake()

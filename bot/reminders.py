@@ -58,10 +58,8 @@ from db.models import Branch, BranchProfile, CustomReminder, Member, PartyRoll
 from db.settings import BranchSettings
 
 _LOGGER = logging.getLogger(__name__)
-# The sweep lets other work in this often, and pauses this long while an update or a delivery is
-# under way (seconds): their steps (each database call, each send) run only in a pause, and a
-# bare yield would give each step 10 ms. With nothing under way it only yields: the pauses were
-# a fifth of a city's sweep with nobody to make room for.
+# The sweep pauses this often, this long (seconds): an update's steps (each database call, each
+# send) run only in a pause, and a pause that just yields once would give each step 10 ms.
 YIELD_EVERY = 0.01
 PAUSE = 0.002
 # Branches read and decided at a time: a batch's rows are turned into facts between two pauses.
@@ -428,11 +426,9 @@ async def sweep(
     tz: ZoneInfo,
     *,
     branch_ids: Iterable[int] | None = None,
-    busy: Callable[[], bool] = lambda: False,
 ) -> SweepStats:
     """Decide today's reminders for every branch that can have one (or the given ones) and
-    enqueue them. `busy` says whether other work is under way, which the sweep's pauses make
-    room for: the bot's job passes BotApplication.busy; by default nothing else is.
+    enqueue them.
 
     A branch decided on an earlier day is skipped until the first day a reminder could fall on
     (sweep_state.next_on), unless its facts changed since (counted by triggers in the same
@@ -448,7 +444,7 @@ async def sweep(
     started = monotonic()
     decided = 0.0
     branches = notices_total = enqueued = skipped = 0
-    pause = _Pause(busy)
+    pause = _Pause()
     async with db.scan() as view:
         if branch_ids is None:
             ids = await sweep_data.undecided(view, today, RULES)
@@ -514,17 +510,15 @@ async def _read(
 
 
 class _Pause:
-    """Lets other work run every YIELD_EVERY seconds of the sweep's own work."""
+    """Lets other updates run every YIELD_EVERY seconds of the sweep's own work."""
 
-    def __init__(self, busy: Callable[[], bool]) -> None:
-        self.busy = busy
+    def __init__(self) -> None:
         self.last = monotonic()
 
     async def now_and_then(self) -> None:
-        """If the sweep has worked YIELD_EVERY since the last time: pause for PAUSE while other
-        work is under way, else only yield (new work comes in, and is then made room for)."""
+        """Pause for PAUSE if the sweep has worked YIELD_EVERY since the last pause."""
         if monotonic() - self.last > YIELD_EVERY:
-            await asyncio.sleep(PAUSE if self.busy() else 0)
+            await asyncio.sleep(PAUSE)
             self.last = monotonic()
 
 

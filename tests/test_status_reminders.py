@@ -3,7 +3,6 @@ a meeting logged after its reminder was queued cancels it, restarts never double
 
 from __future__ import annotations
 
-import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ import pytest
 import time_machine
 
 from bot import jobs, reminders
-from bot.delivery import Deliverer
 from bot.reminders import sweep
 from db import meetings, outbox, settings
 from db.models import Meeting
@@ -182,45 +180,3 @@ async def test_one_branch_that_cannot_be_decided_does_not_stop_the_sweep(
         )
         assert [row[0] for row in rows] == sorted([broken.id, fine.id])
         await h.stop()
-
-
-@time_machine.travel(datetime(2026, 12, 24, 10, 0, tzinfo=TZ), tick=True)
-async def test_the_sweep_makes_room_only_while_other_work_is_under_way(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    h = Harness(tmp_path / "bot.sqlite3")  # no delivery job: it is run below, once
-    await h.start()
-    assert h.app is not None
-    app = h.app
-    app.bot_data[jobs.DELIVERER] = Deliverer(app)
-    for user in (SECRETARY, OTHER, 3003):
-        await h.register(user=user, has_committee=True)
-    # Nothing under way: idle. While a reply goes out, the update is being handled; while a
-    # reminder goes out, the deliverer is sending.
-    assert not app.busy()
-    seen: list[bool] = []
-    h.fake.subscribe(lambda event, message: seen.append(app.busy()) if event == "new" else None)
-    await h.send("/help")
-    assert seen == [True] and not app.busy()
-    # The sweep's pauses (every branch here: YIELD_EVERY below 0): PAUSE while busy, else a
-    # bare yield.
-    monkeypatch.setattr(reminders, "YIELD_EVERY", -1.0)
-    slept: list[float] = []
-    real_sleep = reminders.asyncio.sleep
-
-    async def sleep(delay: float) -> None:
-        if sys._getframe(1).f_code.co_name == "now_and_then":  # the sweep's, no one else's
-            slept.append(delay)
-        await real_sleep(delay)
-
-    monkeypatch.setattr(reminders.asyncio, "sleep", sleep)
-    await sweep(app.database, date(2026, 12, 24), TZ, busy=lambda: True)
-    assert slept.count(reminders.PAUSE) == 3
-    slept.clear()
-    await sweep(app.database, date(2026, 12, 23), TZ)
-    assert slept.count(0) == 3 and reminders.PAUSE not in slept
-    monkeypatch.undo()
-    seen.clear()
-    await _deliver(h)
-    assert seen and all(seen) and not app.busy()
-    await h.stop()
