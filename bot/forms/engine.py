@@ -286,12 +286,9 @@ class FormEngine:
 
     def _first_rev(self, user_id: int) -> int:
         """Where a new form's revisions start: above every button of the user's earlier forms,
-        so an old button of the same form (and step) never matches the new one. Milliseconds
-        since 2026 carry this across restarts (each answer adds one, and no restart is that
-        quick; in tenths of a second, a form given up, a restart and the same form begun again
-        within 0.1 s took the old button as current); the last revision within one run.
-        The longest button data is then 58 bytes of the 64 allowed."""
-        clock = int((time.time() - _REV_EPOCH) * 1000)
+        so an old button of the same form (and step) never matches the new one. Tenths of a
+        second since 2026 carry this across restarts; the last revision within one run."""
+        clock = int((time.time() - _REV_EPOCH) * 10)
         return max(clock, self._last_rev.get(user_id, 0) + 1)
 
     async def _commit(
