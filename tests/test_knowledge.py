@@ -573,3 +573,10 @@ def test_questions_that_look_like_small_talk_still_get_answers() -> None:
     ):
         decision = decide(question, TODAY)
         assert decision.kind == "entry" and decision.value.id == entry, question
+
+
+def test_a_non_member_asking_to_be_secretary_is_told_no_first() -> None:
+    best = search.index().search("我们协会的会长不是党员，能当书记吗").best
+    assert best is not None and best.entry.id == "secretary-party-age"
+    first_point = best.entry.answer.splitlines()[1]
+    assert first_point == "1. 书记从支部的正式党员中选出：不是党员的（包括单位负责人）不能当书记。"
