@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import shutil
@@ -25,7 +26,7 @@ from bot.emulator.core import FakeTelegram
 from bot.emulator.html import parse_html
 from bot.emulator.request import EmulatorRequest
 from bot.pacing import Pacing
-from db import Database, repo
+from db import Database, inbox, repo
 from db.models import Branch
 from tests.factories import make_profile
 
@@ -280,3 +281,24 @@ async def real_clock_harness(tmp_path: Path) -> AsyncIterator[Harness]:
     yield h
     if h.app is not None:
         await h.stop()
+
+
+async def replay(h: Harness, update: dict[str, Any]) -> Harness:
+    """Restart the bot as after a crash that came before the update was noted as handled: the
+    inbox hands the same update (same id) to the bot again."""
+    user = update["message" if "message" in update else "callback_query"]["from"]["id"]
+    sent = len(h.fake.bot_messages(user))
+    await h.stop()
+    path = Path(h.config.storage.database)
+    database = Database(path)
+    await database.open()
+    await inbox.drop(database, [update["update_id"]])
+    await inbox.store(database, [inbox.Incoming(update["update_id"], json.dumps(update))])
+    await database.close()
+    again = Harness(path, fake=h.fake, reminders=h.config.bot.reminders, pacing=h.config.pacing)
+    await again.start()
+    assert again.app is not None
+    await again.app.wait_for_updates(1)
+    again._expected = 1
+    assert len(h.fake.bot_messages(user)) > sent, "the replayed update was handled"
+    return again

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from bot.emulator.html import parse_html
 from bot.knowledge import entries
 from db import meetings, members, repo
 from db.models import MemberInfo
-from tests.conftest import OTHER, SECRETARY, Harness
+from tests.conftest import OTHER, SECRETARY, Harness, replay
 
 # The question index is built once per test process, when first asked: the tests that ask
 # run in one process (make test: --dist loadgroup), so only it builds the index.
@@ -100,6 +101,29 @@ async def test_a_typed_answer_to_a_question_never_shown_is_not_taken(harness: Ha
     assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] is None
     await harness.send("测试协会")
     assert harness.app.forms.peek(SECRETARY)[1]["organization_name"] == "测试协会"
+
+
+async def test_a_command_replayed_before_its_first_question_went_out_asks_it(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    await h.start()
+    # Killed after /start opened the form, before its first question went out (the send fails
+    # here; the replay below hands the same update to the restarted bot).
+    h.fake.fail_next("sendMessage", error_code=0, description="network down")
+    command = h.fake.send_text(SECRETARY, "/start")
+    await h._settle()
+    assert h.app is not None and h.app.forms.active(SECRETARY) == "reg"
+    h = await replay(h, command)
+    first = "第 1/9 项\n支部的全称是什么？"
+    assert parse_html(h.last_message()["text"]).startswith(first)
+    # That copy is not noted as seen: a text that may have been typed before it arrived is not
+    # taken; the question is asked again, then the answer is taken.
+    assert (await h.send("测试党支部"))[-1].startswith(first)
+    assert h.app is not None and h.app.forms.peek(SECRETARY)[1]["name"] is None
+    assert (await h.send("测试党支部"))[-1].startswith("第 2/9 项\n")
+    assert h.app.forms.peek(SECRETARY)[1]["name"] == "测试党支部"
+    await h.stop()
 
 
 def _button_data(h: Harness, label: str) -> str:

@@ -5,7 +5,6 @@ replayed update changes nothing more), and reminders created once per form or me
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ from typing import Any
 import pytest
 import time_machine
 
-from db import Database, custom_reminders, inbox, repo, settings
+from db import custom_reminders, repo, settings
 from db.models import CustomReminder
-from tests.conftest import SECRETARY, Harness
+from tests.conftest import SECRETARY, Harness, replay
 
 # The question index is built once per test process, when first asked: the tests that ask
 # run in one process (make test: --dist loadgroup), so only it builds the index.
@@ -305,24 +304,6 @@ async def test_a_full_branch_is_told_so_and_a_repeated_save_still_finds_its_remi
     assert len(await _reminders(harness, branch.id)) == custom_reminders.MAX_PER_BRANCH
 
 
-async def _replay(h: Harness, update: dict[str, Any], path: Path) -> Harness:
-    """Restart the bot as after a crash that came before the update was noted as handled: the
-    inbox hands the same update (same id) to the bot again."""
-    sent = len(h.fake.bot_messages(SECRETARY))
-    await h.stop()
-    database = Database(path)
-    await database.open()
-    await inbox.drop(database, [update["update_id"]])
-    await inbox.store(database, [inbox.Incoming(update["update_id"], json.dumps(update))])
-    await database.close()
-    again = Harness(path, fake=h.fake)
-    await again.start()
-    assert again.app is not None
-    await again.app.wait_for_updates(1)
-    assert len(h.fake.bot_messages(SECRETARY)) > sent, "the replayed update was handled"
-    return again
-
-
 async def test_switches_set_a_value_so_a_double_tap_or_a_replay_changes_nothing(
     tmp_path: Path,
 ) -> None:
@@ -360,7 +341,7 @@ async def test_switches_set_a_value_so_a_double_tap_or_a_replay_changes_nothing(
         tap = h.fake.tap_button(SECRETARY, "⬜ 私聊提醒书记、副书记")
         await h._settle()
         assert (await settings.get_settings(h.app.database, branch.id)).to_private
-        h = await _replay(h, tap, path)
+        h = await replay(h, tap)
         assert h.app is not None
         assert (await settings.get_settings(h.app.database, branch.id)).to_private
         await h.stop()
@@ -387,7 +368,7 @@ async def test_a_reminder_is_created_once_per_form_and_per_message(tmp_path: Pat
         command = h.fake.send_text(SECRETARY, "/remind 每天 9:00 看一眼群消息")
         await h._settle()
         assert len(await _reminders(h, branch.id)) == 2
-        h = await _replay(h, command, path)
+        h = await replay(h, command)
         assert h.app is not None
         assert await _reminders(h, branch.id) == [
             ("weekly", "09:00", "交党费"),

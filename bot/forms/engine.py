@@ -541,8 +541,9 @@ class FormEngine:
         found = self._session(user.id)
         if found is None:
             return
-        session, form, draft, _ = found
-        if _replayed(session, update):
+        session, form, draft, shown = found
+        replayed = _replayed(session, update)
+        if replayed and not (update.update_id == session.last_update and shown < session.entered):
             # A command replayed after a crash: the user has moved on since (or was answered).
             await _answer(update)
             return
@@ -552,6 +553,12 @@ class FormEngine:
         except Refused as refused:
             await self._end(context, user.id)
             await _send(update, refused.text(), [])
+            return
+        if replayed:
+            # The command that opened (or resumed) the form, replayed after a crash before its
+            # question was confirmed sent: ask it (again), not noted as seen (see _begin_turn).
+            await _answer(update)
+            await self._present(turn, form, session, mark=False)
             return
         self._applied(session, update)
         await self._commit(context, user.id, session, draft)
