@@ -269,13 +269,36 @@ async def test_a_roster_short_of_the_branch_never_makes_a_month_collected(
     assert "💰 党费 12月：已交 2/2 人，¥40.00（名册上还少 7 人）（/dues）" in status
     assert "✅ 党费收缴" not in status
     # The roster confirmed complete (the branch has these two after all): the ledger's month
-    # is collected. (The stored 收齐 mark the yearly views read follows at the next payment or
-    # withdrawal, as it does after any roster change.)
-    assert await members.confirm_complete(database, user_id=SECRETARY, branch_id=branch.id)
+    # is collected, and so says the stored 收齐 mark the yearly views and reminders read.
+    await harness.send("/members")
+    await harness.tap("✅ 已录完，按花名册：正式 2、预备 0")
     card = (await harness.send("/dues"))[-1]
     assert card == "💰 党费收缴 · 2026年12月\n已交 2/2 人，收缴 ¥40.00。\n✅ 12月党费已收齐。"
     status = (await harness.send("/status"))[-1]
     assert "💰 党费 12月：已交 2/2 人，¥40.00 ✅（/dues）" in status
+
+    async def marked() -> bool:
+        marks = await settings.marks(database, [branch.id])
+        return (branch.id, "party_dues", date(2026, 12, 1)) in marks
+
+    assert await marked()
+    # Someone added who owes December: the month is no longer collected, on every screen.
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    await harness.send("王五")
+    await harness.tap("正式党员")
+    await harness.send("2016-07-01")
+    await harness.tap("无")
+    await harness.tap("否")
+    assert not await marked()
+    status = (await harness.send("/status"))[-1]
+    assert "💰 党费 12月：已交 2/3 人，¥40.00（/dues）" in status
+    # Deleted again (entered by mistake): collected again.
+    await harness.send("/members")
+    await harness.tap("王五")
+    await harness.tap("🗑 删除")
+    await harness.tap("🗑 确认删除")
+    assert await marked()
 
 
 @time_machine.travel("2027-01-05 10:00 +08:00", tick=True)
@@ -531,3 +554,14 @@ async def test_a_month_marked_collected_before_the_ledger_stays_collected(
     assert "💰 党费" not in card
     rows = await harness.app.database.fetchall("SELECT since FROM dues_rates")
     assert [row["since"] for row in rows] == ["2027-01"]
+    # A roster change re-decides only the months the ledger holds payments for: December's
+    # mark, as tapped, stays.
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    await harness.send("李四")
+    await harness.tap("正式党员")
+    await harness.send("2016-07-01")
+    await harness.tap("无")
+    await harness.tap("否")
+    marks = await settings.marks(harness.app.database, [branch.id])
+    assert (branch.id, "party_dues", date(2026, 12, 1)) in marks

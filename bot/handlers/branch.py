@@ -15,7 +15,7 @@ from bot.application import BotContext, app_of
 from bot.branch_profile import FIELDS, as_party_day, check_profile
 from bot.callbacks import on
 from bot.forms import Form, Outcome, Step, Turn
-from bot.handlers import profile_form
+from bot.handlers import dues, profile_form
 from bot.handlers.common import (
     answer,
     close_keyboard,
@@ -138,6 +138,7 @@ async def _apply(turn: Turn[ProfileDraft], key: str) -> Outcome:
         )
         assert updated is not None
         branch = updated
+        await dues.settle_marks(turn.database, branch.id, turn.user_id, turn.today)
         text = render("branch_updated", field=field)
     return Outcome(text, more=(await card_view(turn.database, membership, branch),))
 

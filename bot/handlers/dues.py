@@ -37,7 +37,7 @@ from bot.member_counts import roster_missing
 from bot.reminders import keys_prefix
 from bot.texts import labels, render
 from db import dues as store
-from db import members, outbox
+from db import members, outbox, repo
 from db.models import Branch, Member, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -216,12 +216,39 @@ async def _write(
         paid=paid,
         complete=complete,
     )
-    # A month paid in full: its pending 党费 reminders are no longer wanted (as 党费已收齐's).
-    for month in (m for m, done in complete.items() if done):
-        await outbox.cancel(app_of(context).database, keys_prefix(branch.id, store.CODE, month))
-        await outbox.cancel(app_of(context).database, rules.reminder_prefix(branch.id, month))
+    await _collected(app_of(context).database, branch.id, complete)
     _LOGGER.info("Dues: %d months recorded in branch %d", len(paid), branch.id)
     return after
+
+
+async def _collected(database: Any, branch_id: int, complete: dict[date, bool]) -> None:
+    """A month paid in full: its pending 党费 reminders are no longer wanted (as 党费已收齐's)."""
+    for month in (m for m, done in complete.items() if done):
+        await outbox.cancel(database, keys_prefix(branch_id, store.CODE, month))
+        await outbox.cancel(database, rules.reminder_prefix(branch_id, month))
+
+
+async def settle_marks(database: Any, branch_id: int, user_id: int, today: date) -> int:
+    """After a roster or 支部信息 change: each month the ledger holds payments for is marked
+    党费已收齐 exactly when the ledger says it is complete (someone added who owes it, the counts
+    raised above the roster…). A month without payments keeps the mark as tapped. Returns how
+    many marks changed."""
+    ledger = await ledger_of(database, branch_id)
+    months = {p.month for p in ledger.payments if p.month <= month_of(today)}
+    if not months:
+        return 0
+    branch = await repo.get_branch(database, branch_id)
+    if branch is None:
+        return 0
+    roster = await members.list_for(database, branch_id)
+    complete = rules.completeness(roster, ledger, months, missing=roster_missing(branch, roster))
+    marked = await store.marked_months(database, branch_id)
+    changed = {month: done for month, done in complete.items() if done != (month in marked)}
+    if changed:
+        await store.settle(database, user_id=user_id, branch_id=branch_id, complete=changed)
+        await _collected(database, branch_id, changed)
+        _LOGGER.info("Dues: %d months' marks settled in branch %d", len(changed), branch_id)
+    return len(changed)
 
 
 async def pay(

@@ -16,11 +16,12 @@ from bot import buttons as bt
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.callbacks import on
-from bot.handlers import members_files, members_form
+from bot.handlers import dues, members_files, members_form
 from bot.handlers.common import (
     allowed,
     answer,
     close_keyboard,
+    local_today,
     reply,
     reply_template,
 )
@@ -78,6 +79,10 @@ async def confirm_complete(update: Update, context: BotContext, branch_id: int) 
     changed = await members.confirm_complete(
         app_of(context).database, user_id=membership.user_id, branch_id=branch_id
     )
+    if changed:
+        await dues.settle_marks(
+            app_of(context).database, branch_id, membership.user_id, local_today(context)
+        )
     await answer(update, render("roster_complete", changed=changed))
     await close_keyboard(update)
     await _roster(update, context, membership, 0)
@@ -123,6 +128,9 @@ async def delete(update: Update, context: BotContext, branch_id: int, member_id:
         member_id=member.id,
     )
     _LOGGER.info("Member %d deleted from branch %d", member.id, branch.id)
+    await dues.settle_marks(
+        app_of(context).database, branch.id, membership.user_id, local_today(context)
+    )
     await answer(update)
     await close_keyboard(update)
     await reply_template(update, "roster_card", view="deleted", m={"name": member.name})

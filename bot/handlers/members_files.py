@@ -26,6 +26,7 @@ from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.forms import Form, Outcome, Step, Turn
+from bot.handlers import dues
 from bot.handlers.common import (
     active_flow,
     allowed,
@@ -313,6 +314,9 @@ async def confirm_import(update: Update, context: BotContext, branch_id: int) ->
         await _problem(update, file_name, roster.FileProblem("changed"))
         return
     _LOGGER.info("Roster import into branch %d: %d rows", branch.id, count)
+    await dues.settle_marks(
+        app_of(context).database, branch.id, membership.user_id, local_today(context)
+    )
     await reply_template(update, "roster_import", view="done", count=count)
     await reply(update, *await roster_view(app_of(context).database, membership, 0))
 

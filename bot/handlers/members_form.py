@@ -20,6 +20,7 @@ from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.branch_profile import InvalidAnswer
 from bot.forms import Choice, Form, Outcome, Refused, Step, Turn
+from bot.handlers import dues
 from bot.handlers.common import allowed
 from bot.handlers.members_view import (
     card_view,
@@ -257,6 +258,8 @@ async def _save(turn: Turn[MemberDraft], key: str) -> Outcome:
         _unanswer(draft, "name")
         raise _refusal(InvalidAnswer("dup_roster")) from None
     _LOGGER.info("Member %d %s in branch %d", member.id, view, branch.id)
+    if view != "unchanged":
+        await dues.settle_marks(database, branch.id, turn.user_id, turn.today)
     return Outcome(*card_view(membership, branch, member, view))
 
 

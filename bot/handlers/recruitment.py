@@ -26,6 +26,7 @@ from bot.branch_profile import InvalidAnswer
 from bot.callbacks import on
 from bot.dates import DateError, parse_held_on
 from bot.forms import Choice, Form, NotNow, Outcome, Refused, Step, Turn
+from bot.handlers import dues
 from bot.handlers.common import (
     allowed,
     answer,
@@ -465,6 +466,8 @@ async def _save(turn: Turn[StepDraft], key: str) -> Outcome:
     except store.AlreadyRecorded:
         raise Refused("recruitment", view="changed", name=draft.name) from None
     _LOGGER.info("Recruitment step %s recorded in branch %d", draft.step, branch.id)
+    if status:
+        await dues.settle_marks(turn.database, branch.id, membership.user_id, turn.today)
     member = await members.get(turn.database, branch.id, draft.member_id)
     assert member is not None
     card = await card_view(turn.database, membership, branch, member, turn.today)
