@@ -185,4 +185,6 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handlers(leave.handlers())
     application.add_handlers(guidance.handlers())
     application.add_handlers(start.handlers())
+    # After whatever answered the update: an open form's question is no longer on screen.
+    application.add_handler(application.forms.late_handler(), group=1)
     application.add_error_handler(start.on_error)

@@ -22,10 +22,12 @@ async def save(db: Database, user_id: int, form: str, data: bytes, rev: int, sho
     )
 
 
-async def mark_shown(db: Database, user_id: int, rev: int) -> None:
-    """Telegram accepted the question of revision `rev`: typed answers may now be taken."""
+async def mark_shown(db: Database, user_id: int, shown: int, *, rev: int | None = None) -> None:
+    """Telegram accepted the question of revision `shown` (typed answers may now be taken), or
+    with `rev`, note `shown` for the question of that revision."""
     await db.write(
-        "UPDATE form_state SET shown = ? WHERE user_id = ? AND rev = ?", (rev, user_id, rev)
+        "UPDATE form_state SET shown = ? WHERE user_id = ? AND rev = ?",
+        (shown, user_id, shown if rev is None else rev),
     )
 
 

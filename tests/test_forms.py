@@ -216,6 +216,36 @@ async def test_a_button_of_an_earlier_run_of_the_same_form_is_refused(harness: H
 
 
 @time_machine.travel(NOW, tick=True)
+async def test_text_after_another_command_is_not_taken_by_the_open_form(
+    harness: Harness,
+) -> None:
+    branch = await harness.register(formal_members=9, probationary_members=1)
+    await harness.send("/log")
+    await harness.tap("党员大会")
+    place = (await harness.tap("昨天"))[-1]
+    assert place.startswith("第 3/9 步 · 党员大会\n几点开始、在哪里？")
+    # The secretary looks something up; /find without words asks for them, and the words typed
+    # next are not the meeting's place.
+    await harness.send("/status")
+    asked = (await harness.send("/find"))[-1]
+    replies = await harness.send("党费")
+    assert replies == [
+        "您有一份没填完的会议记录，接着填吧（发送 /cancel 可以放弃）。\n\n" + place
+    ], asked
+    assert harness.app is not None
+    assert harness.app.forms.peek(SECRETARY)[1]["place"] is None
+    # Answered now, with the question the last thing on screen, it is taken.
+    replies = await harness.send("14:30 三楼会议室")
+    assert replies[-1].startswith("第 4/9 步 · 党员大会\n")
+    assert harness.app.forms.peek(SECRETARY)[1]["place"] == "三楼会议室"
+    # A tap on the form's own button needs no such care: it says which question it answers.
+    await harness.send("/help")
+    replies = await harness.tap("⬅️ 上一步")
+    assert replies[-1].startswith("第 3/9 步 · 党员大会\n几点开始、在哪里？")
+    assert await meetings.list_meetings(harness.app.database, branch.id, limit=5) == ([], 0)
+
+
+@time_machine.travel(NOW, tick=True)
 async def test_back_in_the_meeting_log_keeps_the_order(harness: Harness) -> None:
     branch = await harness.register(formal_members=9, probationary_members=1)
     await harness.send("/log")
@@ -319,8 +349,15 @@ async def test_a_question_typed_in_a_form_is_answered_not_stored(harness: Harnes
     assert (await harness.send("/ask 只有两个党员能建支部吗")) == replies[:1]
     assert harness.app is not None
     assert harness.app.forms.peek(SECRETARY)[1]["name"] is None
+    # After a command's answer the form's question is no longer the last thing on screen: the
+    # next text is not taken; the question is asked again, with a word that the form is open.
+    again = (await harness.send("测试党支部"))[-1]
+    resume = "您有一份没填完的支部登记，接着填吧（发送 /cancel 可以放弃）。"
+    assert again == f"{resume}\n\n{replies[-1]}"
+    assert harness.app.forms.peek(SECRETARY)[1]["name"] is None
     # A real answer goes on as usual.
     await harness.send("测试党支部")
+    assert harness.app.forms.peek(SECRETARY)[1]["name"] == "测试党支部"
     await harness.send("测试协会")
     await harness.tap("基金会")
     await harness.tap("单独组建")

@@ -28,8 +28,16 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from markupsafe import Markup
 from telegram import Message, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot import access
 from bot.access import Need
@@ -200,6 +208,8 @@ class Session(msgspec.Struct):
 
 _encoder = msgspec.json.Encoder()
 _REV_EPOCH = 1_767_225_600  # 2026-01-01 UTC
+# `shown` of a form whose question another command's answer followed (FormEngine.after_others).
+SET_ASIDE = -1
 
 
 class FormEngine:
@@ -595,11 +605,14 @@ class FormEngine:
                 await self._present(turn, form, session, mark=False)
             return None
         if update.message is not None and shown < session.entered:
-            # The newest question never reached the user: this text answers an older one. It is
-            # noted as handled, so that a replay after a crash does not take it after all.
+            # The newest question never reached the user (this text answers an older one), or
+            # another command's answer came after it (SET_ASIDE: the text may not be meant for
+            # it). It is noted as handled, so that a replay after a crash does not take it.
             self._applied(session, update)
             await self._commit(context, user.id, session, turn.draft)
-            await self._present(turn, form, session)
+            aside = shown == SET_ASIDE
+            intro = render("form_resume", form=form.name, same=True) if aside else None
+            await self._present(turn, form, session, intro=intro)
             return None
         self._applied(session, update)
         return turn, session, form
@@ -893,11 +906,31 @@ class FormEngine:
         turn, session, form = started
         await self.cancel(turn, form, session)
 
+    async def after_others(self, update: Update, context: BotContext) -> None:
+        """Another command was answered in the private chat while a form is open (/status,
+        /find, /ask…): the form's question is no longer the last thing on screen, and what is
+        typed next may be meant for that command. So the next typed text is not taken as an
+        answer: the question is asked again first, with a word that the form is still open.
+        (A tap is unambiguous: the form's buttons stay valid.)"""
+        user, chat, message = update.effective_user, update.effective_chat, update.message
+        if user is None or chat is None or chat.type != ChatType.PRIVATE or message is None:
+            return
+        found = self._state.get(user.id)
+        if found is None or found[2] == SET_ASIDE or not (message.text or "").startswith("/"):
+            return
+        session = msgspec.json.decode(found[1], type=Session)
+        if session.last_update >= update.update_id:
+            return  # the form took part (it was resumed, or the command was /cancel)
+        self._state[user.id] = (found[0], found[1], SET_ASIDE)
+        try:
+            await store.mark_shown(app_of(context).database, user.id, SET_ASIDE, rev=session.rev)
+        except Exception as exc:  # the command was answered; this run still knows (above)
+            _LOGGER.warning("Form not set aside on disk: %s", type(exc).__name__)
+
     # -- handlers --------------------------------------------------------------------------
 
     def handlers(self) -> list[BaseHandler[Any, Any, Any]]:
         """The engine's handlers: registered before every other flow."""
-        names = "|".join(sorted(self.forms))
         private = filters.ChatType.PRIVATE
         answers = private & (
             (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.IMAGE
@@ -905,8 +938,16 @@ class FormEngine:
         return [
             _OpenForm(self, CommandHandler("cancel", self.on_cancel, filters=private)),
             _OpenForm(self, MessageHandler(answers, self.on_message)),
-            CallbackQueryHandler(self.on_tap, pattern=rf"^(?:{names}):\d+:"),
+            CallbackQueryHandler(self.on_tap, pattern=self._ours),
         ]
+
+    @property
+    def _ours(self) -> re.Pattern[str]:
+        return re.compile(rf"^(?:{'|'.join(sorted(self.forms))}):\d+:")
+
+    def late_handler(self) -> BaseHandler[Any, Any, Any]:
+        """Registered in a group after every other handler: see `after_others`."""
+        return _OpenForm(self, TypeHandler(Update, self.after_others))
 
 
 class _OpenForm(BaseHandler[Update, Any, Any]):
