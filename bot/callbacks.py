@@ -8,6 +8,7 @@ an expired button. The form engine's buttons have their own format (bot.forms.en
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -183,7 +184,12 @@ class Route:
     @property
     def pattern(self) -> re.Pattern[str]:
         """What python-telegram-bot routes here: the prefix and anything after it."""
-        return re.compile(rf"^{re.escape(self.prefix)}(?::|$)")
+        return _pattern(self.prefix)
+
+
+@functools.cache
+def _pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(prefix)}(?::|$)")
 
 
 ROUTES: dict[str, Route] = {}
