@@ -8,7 +8,6 @@ an expired button. The form engine's buttons have their own format (bot.forms.en
 
 from __future__ import annotations
 
-import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -181,15 +180,15 @@ class Route:
         except ValueError:
             return None
 
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        """What python-telegram-bot routes here: the prefix and anything after it."""
-        return _pattern(self.prefix)
-
-
-@functools.cache
-def _pattern(prefix: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(prefix)}(?::|$)")
+    def matches(self, data: object) -> bool:
+        """What python-telegram-bot routes here: the prefix and anything after it (a plain
+        test, not a pattern: the bot registers some 140 routes at every start)."""
+        prefix = self.prefix
+        return (
+            isinstance(data, str)
+            and data.startswith(prefix)
+            and data[len(prefix) : len(prefix) + 1] in ("", ":")
+        )
 
 
 ROUTES: dict[str, Route] = {}
@@ -221,4 +220,4 @@ def on(found: Route, callback: Callback) -> CallbackQueryHandler[Any, None]:
         await callback(update, context, *values)
 
     handle.__name__ = getattr(callback, "__name__", "handle")
-    return CallbackQueryHandler(handle, pattern=found.pattern)
+    return CallbackQueryHandler(handle, pattern=found.matches)

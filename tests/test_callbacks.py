@@ -26,7 +26,8 @@ def test_every_route_fits_at_its_widest_and_reads_back(route: Route) -> None:
     data = route(*_widest(route))
     assert len(data.encode()) <= MAX_BYTES
     assert route.parse(data) == _widest(route)
-    assert route.pattern.match(data)
+    assert route.matches(data)
+    assert not route.matches(data.replace(route.prefix, route.prefix + "x", 1))
 
 
 @pytest.mark.parametrize("route", list(ROUTES.values()), ids=list(ROUTES))
