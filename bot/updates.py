@@ -14,7 +14,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from telegram import Bot, Update
+import msgspec
+from telegram import Bot, Chat, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
@@ -25,6 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 HEARTBEAT = "polled_at"
 # The heartbeat is written at most this often (seconds): `check` asks for "recently".
 HEARTBEAT_EVERY = 60.0
+_encode = msgspec.json.Encoder().encode
 
 
 def clean_text(text: str) -> str:
@@ -54,10 +56,10 @@ def _cleaned(update: Update, bot: Bot, raw: dict[str, Any] | None = None) -> tup
     costs more than handling a /help.
     """
     data = raw if raw is not None else update.to_dict()
-    text = json.dumps(data, ensure_ascii=False)
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+        # msgspec writes UTF-8 and refuses a lone surrogate (which SQLite could not store).
+        text = _encode(data).decode()
+    except (msgspec.EncodeError, UnicodeEncodeError):
         data = clean_json(data)
         return Update.de_json(data, bot), json.dumps(data, ensure_ascii=False)
     return update, text
@@ -280,11 +282,14 @@ def update_keys(update: object) -> list[tuple[str, int]]:
     """The locks an update takes: its user and its chat (sorted, so always in one order)."""
     if not isinstance(update, Update):
         return []
+    user, chat = update.effective_user, update.effective_chat
+    if chat is not None and chat.type == Chat.PRIVATE and (user is None or user.id == chat.id):
+        return [("user", chat.id)]  # a private chat: its user's lock is the chat's
     keys: set[tuple[str, int]] = set()
-    if update.effective_user is not None:
-        keys.add(("user", update.effective_user.id))
-    if update.effective_chat is not None:
-        keys.add(("chat", update.effective_chat.id))
+    if user is not None:
+        keys.add(("user", user.id))
+    if chat is not None:
+        keys.add(("chat", chat.id))
     return sorted(keys)
 
 
