@@ -9,6 +9,7 @@ only control characters and runs of spaces are tidied.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -323,7 +324,7 @@ def default_expected(kind: str, profile: BranchProfile) -> int | None:
     return total or None
 
 
-def is_answered(step: str, values: dict[str, Any]) -> bool:
+def is_answered(step: str, values: Mapping[str, Any]) -> bool:
     """Whether the draft already holds an answer for the step."""
     if step in OPTIONAL_STEPS:
         return step in values.get("_done", [])

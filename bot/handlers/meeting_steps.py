@@ -5,6 +5,7 @@ is in meeting_log.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -26,6 +27,7 @@ _FIELDS = (
     "title", "activity_form", "expected", "present", "on_leave", "absentees", "agenda",
     "content", "resolutions", "also_counts_as", "plan_id", "photos",
 )  # fmt: skip
+_FIELD_SET = frozenset(_FIELDS)
 # Kept when the kind is changed: the day and the place do not depend on it.
 _KEPT_ON_KIND_CHANGE = ("held_on", "start_time", "place")
 
@@ -68,10 +70,37 @@ class LogDraft(msgspec.Struct):
         found["_done"] = list(self.done)
         return found
 
+    def answers(self) -> Mapping[str, Any]:
+        """The same answers read in place (the engine asks which steps are answered often)."""
+        return _Answers(self)
+
     def apply(self, values: dict[str, Any]) -> None:
         """Take a step's answer (a dict of Meeting fields)."""
         for name, value in values.items():
             setattr(self, name, value)
+
+
+class _Answers(Mapping[str, Any]):
+    """LogDraft.values() as a view: no copy."""
+
+    __slots__ = ("_draft",)
+
+    def __init__(self, draft: LogDraft) -> None:
+        self._draft = draft
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "_done":
+            return self._draft.done
+        value = getattr(self._draft, name) if name in _FIELD_SET else None
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._draft.values())
+
+    def __len__(self) -> int:
+        return len(self._draft.values())
 
 
 # -- reading the steps ---------------------------------------------------------------------------
@@ -271,7 +300,7 @@ def _step(name: str) -> Step[LogDraft]:
     return Step(
         name=name,
         question=_question(name),
-        answered=lambda draft: name in draft.preset or form.is_answered(name, draft.values()),
+        answered=lambda draft: name in draft.preset or form.is_answered(name, draft.answers()),
         read=_read(name) if typed else None,
         choices=choices,
         pick=_pick(name),
