@@ -301,6 +301,46 @@ async def test_a_roster_short_of_the_branch_never_makes_a_month_collected(
     assert await marked()
 
 
+@time_machine.travel(NOW, tick=True)
+async def test_a_roster_change_decides_this_months_mark_again_not_earlier_ones(
+    harness: Harness,
+) -> None:
+    branch = await harness.register(formal_members=2, probationary_members=0)
+    assert harness.app is not None
+    database = harness.app.database
+    for name in ("张三", "李四"):
+        member = await members.add(
+            database, user_id=SECRETARY, branch_id=branch.id,
+            info=MemberInfo(name, "formal", date(2010, 7, 1)),
+        )  # fmt: skip
+        await dues.set_rate(
+            database, user_id=SECRETARY, branch_id=branch.id, member_id=member.id,
+            amount_fen=2000, basis="fixed", quarterly=False, month=date(2026, 11, 1),
+        )  # fmt: skip
+    await harness.send("/dues")
+    await harness.tap("✅ 全部已交（2 人）")
+    await harness.tap("⬅️ 11月")
+    await harness.tap("✅ 全部已交（2 人）")
+    await harness.tap("✅ 确认：2 人都已交")  # 补交 of an earlier month asks first
+
+    async def marked() -> set[date]:
+        marks = await settings.marks(database, [branch.id])
+        return {start for (_, code, start) in marks if code == "party_dues"}
+
+    assert await marked() == {date(2026, 11, 1), date(2026, 12, 1)}
+    # 王五 joins (transferred in, a party member since 2016): December, in progress, is no
+    # longer collected; November's mark stays (he paid it at his old branch, as far as the
+    # bot can know).
+    await harness.send("/members")
+    await harness.tap("➕ 添加")
+    await harness.send("王五")
+    await harness.tap("正式党员")
+    await harness.send("2016-07-01")
+    await harness.tap("无")
+    await harness.tap("否")
+    assert await marked() == {date(2026, 11, 1)}
+
+
 @time_machine.travel("2027-01-05 10:00 +08:00", tick=True)
 async def test_a_quarterly_payer_covers_the_quarter(harness: Harness) -> None:
     branch_id, ids = await _world(harness)

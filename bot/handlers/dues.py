@@ -229,12 +229,15 @@ async def _collected(database: Any, branch_id: int, complete: dict[date, bool]) 
 
 
 async def settle_marks(database: Any, branch_id: int, user_id: int, today: date) -> int:
-    """After a roster or 支部信息 change: each month the ledger holds payments for is marked
-    党费已收齐 exactly when the ledger says it is complete (someone added who owes it, the counts
-    raised above the roster…). A month without payments keeps the mark as tapped. Returns how
-    many marks changed."""
+    """After a roster or 支部信息 change: the month in progress is marked 党费已收齐 exactly when
+    the ledger says it is complete (someone added who owes it, the counts raised above the
+    roster…), if the ledger holds payments for it (else the mark stays as tapped). Earlier
+    months keep their marks: the roster has no date a member came to the branch, so someone
+    transferred in now would read as owing months they paid elsewhere. Returns how many marks
+    changed (0 or 1)."""
     ledger = await ledger_of(database, branch_id)
-    months = {p.month for p in ledger.payments if p.month <= month_of(today)}
+    this = month_of(today)
+    months = {p.month for p in ledger.payments if p.month == this}
     if not months:
         return 0
     branch = await repo.get_branch(database, branch_id)
