@@ -242,6 +242,9 @@ async def test_text_after_another_command_is_not_taken_by_the_open_form(
     await harness.send("/help")
     replies = await harness.tap("⬅️ 上一步")
     assert replies[-1].startswith("第 3/9 步 · 党员大会\n几点开始、在哪里？")
+    # /cancel after another command is taken as it is: it answers no question.
+    await harness.send("/status")
+    assert (await harness.send("/cancel")) == ["放弃这次会议记录吗？已经填写的内容不会保存。"]
     assert await meetings.list_meetings(harness.app.database, branch.id, limit=5) == ([], 0)
 
 

@@ -578,8 +578,10 @@ class FormEngine:
     # -- updates ---------------------------------------------------------------------------
 
     async def _begin_turn(
-        self, update: Update, context: BotContext
+        self, update: Update, context: BotContext, *, answer: bool = True
     ) -> tuple[Turn[Any], Session, Form[Any]] | None:
+        """Load the user's form for an update (None: nothing more to do). `answer`: a typed
+        text that may be an answer (/cancel is not: it is taken whatever is on screen)."""
         user = update.effective_user
         assert user is not None
         found = self._session(user.id)
@@ -604,7 +606,7 @@ class FormEngine:
             if update.update_id == session.last_update and shown < session.entered:
                 await self._present(turn, form, session, mark=False)
             return None
-        if update.message is not None and shown < session.entered:
+        if answer and update.message is not None and shown < session.entered:
             # The newest question never reached the user (this text answers an older one), or
             # another command's answer came after it (SET_ASIDE: the text may not be meant for
             # it). It is noted as handled, so that a replay after a crash does not take it.
@@ -900,7 +902,7 @@ class FormEngine:
 
     async def on_cancel(self, update: Update, context: BotContext) -> None:
         """/cancel while a form is open."""
-        started = await self._begin_turn(update, context)
+        started = await self._begin_turn(update, context, answer=False)
         if started is None:
             return
         turn, session, form = started
