@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.emulator.request import EmulatorRequest
 from bot.pacing import Pacing
 from db import Database, inbox, repo
 from db.models import Branch
+from db.settings import last_sweep
 from tests.factories import make_profile
 
 SECRETARY = 1001
@@ -140,6 +142,13 @@ class Harness:
         await self.app.start()
         if self._expected:
             await self.app.wait_for_updates(self._expected)
+        if self.config.bot.reminders:
+            # The start-up sweep runs as a job beside the test: let it finish first, or it may
+            # decide a branch the test registers next before the test's own sweep does.
+            today = datetime.now(self.config.bot.tzinfo).date()
+            async with asyncio.timeout(30):
+                while await last_sweep(self.app.database) != today:
+                    await asyncio.sleep(0.005)
 
     async def stop(self) -> None:
         """Stop cleanly (what SIGTERM does)."""
