@@ -11,7 +11,9 @@ crash between the commit and the send leaves the user on the question they last 
 answer that arrives while the newest question was never shown is not taken; the question is
 asked again. Buttons carry the revision they were sent with; a button older than the question on
 screen is refused as expired. The last update applied is stored with the state, so an update
-replayed after a crash is not applied twice.
+replayed after a crash is not applied twice. Once another command has answered in the chat, the
+question is no longer the last thing on screen either (SET_ASIDE): the next typed text is not
+taken as its answer; the question is asked again first. Taps and /cancel are always taken.
 """
 
 from __future__ import annotations
