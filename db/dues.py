@@ -246,15 +246,6 @@ async def settle(
         await _marks(conn, user_id, branch_id, complete)
 
 
-async def marked_months(db: Database, branch_id: int) -> set[date]:
-    """The months marked 党费已收齐."""
-    rows = await db.fetchall(
-        "SELECT period_start FROM obligation_marks WHERE branch_id = ? AND code = ?",
-        (branch_id, CODE),
-    )
-    return {date.fromisoformat(row["period_start"]) for row in rows}
-
-
 async def _marks(
     conn: aiosqlite.Connection, user_id: int, branch_id: int, complete: Mapping[date, bool]
 ) -> None:

@@ -228,6 +228,20 @@ async def test_marking_a_month_undo_makeup_and_no_paying_ahead(harness: Harness)
     assert "⚠️ 这是7个月前的党费：补交一般不超过6个月，超过的请先报上级党委。" in old
 
 
+async def _two_paying(h: Harness, branch_id: int, *, since: date) -> None:
+    """张三 and 李四 on the roster, ¥20.00 a month each from `since`."""
+    assert h.app is not None
+    for name in ("张三", "李四"):
+        member = await members.add(
+            h.app.database, user_id=SECRETARY, branch_id=branch_id,
+            info=MemberInfo(name, "formal", date(2010, 7, 1)),
+        )  # fmt: skip
+        await dues.set_rate(
+            h.app.database, user_id=SECRETARY, branch_id=branch_id, member_id=member.id,
+            amount_fen=2000, basis="fixed", quarterly=False, month=since,
+        )  # fmt: skip
+
+
 @time_machine.travel(NOW, tick=True)
 async def test_a_roster_short_of_the_branch_never_makes_a_month_collected(
     harness: Harness,
@@ -237,17 +251,7 @@ async def test_a_roster_short_of_the_branch_never_makes_a_month_collected(
     branch = await harness.register(formal_members=8, probationary_members=1)
     assert harness.app is not None
     database = harness.app.database
-    ids = {}
-    for name in ("张三", "李四"):
-        member = await members.add(
-            database, user_id=SECRETARY, branch_id=branch.id,
-            info=MemberInfo(name, "formal", date(2010, 7, 1)),
-        )  # fmt: skip
-        ids[name] = member.id
-        await dues.set_rate(
-            database, user_id=SECRETARY, branch_id=branch.id, member_id=member.id,
-            amount_fen=2000, basis="fixed", quarterly=False, month=date(2026, 12, 1),
-        )  # fmt: skip
+    await _two_paying(harness, branch.id, since=date(2026, 12, 1))
     short = (
         "⚠️ 按支部信息的党员人数，名册上还少 7 人："
         "在 /members 里登记后才能记他们的党费，这个月也才算收齐。"
@@ -308,15 +312,7 @@ async def test_a_roster_change_decides_this_months_mark_again_not_earlier_ones(
     branch = await harness.register(formal_members=2, probationary_members=0)
     assert harness.app is not None
     database = harness.app.database
-    for name in ("张三", "李四"):
-        member = await members.add(
-            database, user_id=SECRETARY, branch_id=branch.id,
-            info=MemberInfo(name, "formal", date(2010, 7, 1)),
-        )  # fmt: skip
-        await dues.set_rate(
-            database, user_id=SECRETARY, branch_id=branch.id, member_id=member.id,
-            amount_fen=2000, basis="fixed", quarterly=False, month=date(2026, 11, 1),
-        )  # fmt: skip
+    await _two_paying(harness, branch.id, since=date(2026, 11, 1))
     await harness.send("/dues")
     await harness.tap("✅ 全部已交（2 人）")
     await harness.tap("⬅️ 11月")

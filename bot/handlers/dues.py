@@ -37,7 +37,7 @@ from bot.member_counts import roster_missing
 from bot.reminders import keys_prefix
 from bot.texts import labels, render
 from db import dues as store
-from db import members, outbox, repo
+from db import members, outbox, repo, settings
 from db.models import Branch, Member, Membership
 
 _LOGGER = logging.getLogger(__name__)
@@ -237,21 +237,18 @@ async def settle_marks(database: Any, branch_id: int, user_id: int, today: date)
     changed (0 or 1)."""
     ledger = await ledger_of(database, branch_id)
     this = month_of(today)
-    months = {p.month for p in ledger.payments if p.month == this}
-    if not months:
-        return 0
     branch = await repo.get_branch(database, branch_id)
-    if branch is None:
+    if branch is None or not any(p.month == this for p in ledger.payments):
         return 0
     roster = await members.list_for(database, branch_id)
-    complete = rules.completeness(roster, ledger, months, missing=roster_missing(branch, roster))
-    marked = await store.marked_months(database, branch_id)
-    changed = {month: done for month, done in complete.items() if done != (month in marked)}
-    if changed:
-        await store.settle(database, user_id=user_id, branch_id=branch_id, complete=changed)
-        await _collected(database, branch_id, changed)
-        _LOGGER.info("Dues: %d months' marks settled in branch %d", len(changed), branch_id)
-    return len(changed)
+    done = rules.month_view(roster, ledger, this, missing=roster_missing(branch, roster)).complete
+    marks = await settings.marks(database, [branch_id], since=this.isoformat())
+    if done == ((branch_id, store.CODE, this) in marks):
+        return 0
+    await store.settle(database, user_id=user_id, branch_id=branch_id, complete={this: done})
+    await _collected(database, branch_id, {this: done})
+    _LOGGER.info("Dues: this month's mark settled in branch %d", branch_id)
+    return 1
 
 
 async def pay(
