@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import re
 import sqlite3
@@ -70,8 +71,10 @@ def among(ids: Iterable[int] | None, column: str = "branch_id") -> tuple[str, tu
     return f"{column} IN ({', '.join('?' * len(found))})", found
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """The bundled migrations as (version, file name, SQL), in order."""
+@functools.cache
+def migrations() -> tuple[tuple[int, str, str], ...]:
+    """The bundled migrations as (version, file name, SQL), in order (read once: they ship
+    with the program)."""
     found = []
     for entry in resources.files("db").joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -81,7 +84,7 @@ def migrations() -> list[tuple[int, str, str]]:
     versions = [version for version, _, _ in found]
     if versions != list(range(1, len(found) + 1)):
         raise DatabaseError(f"migrations must be numbered 1..n without gaps, got {versions}")
-    return found
+    return tuple(found)
 
 
 class Database:
@@ -146,12 +149,13 @@ class Database:
                 ) from None
             conn.row_factory = aiosqlite.Row
             try:
-                await conn.execute("PRAGMA journal_mode=WAL")
-                # NORMAL is durable against a crash of the process (kill -9); only a power cut
-                # can lose the last commits, and it cannot corrupt the file.
-                await conn.execute("PRAGMA synchronous=NORMAL")
-                await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-                await conn.execute("PRAGMA foreign_keys=ON")
+                # One round trip. NORMAL is durable against a crash of the process (kill -9);
+                # only a power cut can lose the last commits, and it cannot corrupt the file.
+                await conn.executescript(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}; "
+                    "PRAGMA foreign_keys=ON;"
+                )
                 self._conn = conn
                 await self._migrate()
                 if str(self.path) != ":memory:":
@@ -167,9 +171,9 @@ class Database:
         reader = await aiosqlite.connect(self.path, isolation_level=None)
         reader.row_factory = aiosqlite.Row
         # Reads in WAL mode wait for no writer; the timeout covers only a checkpoint's instant.
-        await reader.execute("PRAGMA busy_timeout=5000")
-        await reader.execute("PRAGMA foreign_keys=ON")
-        await reader.execute("PRAGMA query_only=ON")
+        await reader.executescript(
+            "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+        )
         return reader
 
     @asynccontextmanager
