@@ -63,6 +63,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(runs / str(os.getpid()), ignore_errors=True))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `long` first, otherwise in the usual order. pytest-xdist hands tests out
+    in this order: collected late (test_sweep_schedule, test_year), a test of 6–9 s started
+    when the others were nearly done and its worker finished the run alone, seconds after the
+    rest (measured: the last worker ended 5.8 s after the first)."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.emulator.html import parse_html
 from bot.handlers.checkin import card
 from bot.texts import render
@@ -570,6 +572,7 @@ async def test_binding_refusals_status_and_removal(harness: Harness) -> None:
 # ---- thirty quick taps (merged from both former files) ------------------------------------
 
 
+@pytest.mark.long
 async def test_thirty_quick_taps_under_flood_limits(real_clock_harness: Harness) -> None:
     # On the real clock: the production 4-second edit interval under Telegram's limits.
     harness = real_clock_harness

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 # The rest of a registration after its first answer, typing numbers to tap.
 REGISTRATION = ["演示协会", "4", "1", "=5", "=0", "2", "2", "4", "1", "/branch"]
 
@@ -35,6 +37,7 @@ def test_ctrl_c_ends_the_demo_at_once(tmp_path: Path) -> None:
         demo.wait()
 
 
+@pytest.mark.long
 def test_a_newcomer_registers_across_a_restart_of_the_demo(tmp_path: Path) -> None:
     """Registration begun in one run of the demo is finished in the next.
 

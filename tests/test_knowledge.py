@@ -180,6 +180,7 @@ def _key(question: str) -> tuple[str, str]:
     return decision.kind, getattr(value, "id", repr(value))
 
 
+@pytest.mark.long
 def test_traditional_script_is_answered_as_simplified_over_the_whole_set() -> None:
     # Every labelled question in simplified script, and written as Taiwan (with its phrases) and
     # Hong Kong users would, must get the same answer.

@@ -245,6 +245,7 @@ async def test_only_admins_see_the_overview(admin_bot: Harness) -> None:
 # -- 300 branches ------------------------------------------------------------------------------
 
 
+@pytest.mark.long
 @time_machine.travel(NOW, tick=True)
 async def test_overview_of_300_branches_counts_exactly(admin_bot: Harness) -> None:
     h = admin_bot
@@ -608,6 +609,7 @@ def _only(h: Harness, chat: int, needle: str) -> list[dict[str, object]]:
     return [m for m in h.fake.bot_messages(chat) if needle in str(m.get("text") or "")]
 
 
+@pytest.mark.long
 @time_machine.travel(NOW, tick=True)
 async def test_overview_of_300_branches_pages_and_excel(tmp_path: Path) -> None:
     h = _secretary_admin(tmp_path / "bot.sqlite3")

@@ -232,6 +232,7 @@ async def _done_months(database: Database) -> set[tuple[Any, ...]]:
     return {tuple(row) for row in await database.fetchall("SELECT * FROM done_months")}
 
 
+@pytest.mark.long
 async def test_the_months_done_follow_every_change(city_file: Path, tmp_path: Path) -> None:
     """done_months, kept by triggers, stays what every record says through records deleted,
     hidden, restored, moved to another month and year, changed in kind, and marks undone; and

@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.emulator.core import FakeTelegram
 from bot.emulator.html import parse_html
 from bot.emulator.server import EmulatorServer
@@ -42,6 +44,7 @@ async def _say(
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.long
 async def test_separate_process_sigterm_and_kill9(tmp_path: Path) -> None:
     fake = FakeTelegram(token=TOKEN)
     fake.add_user(USER)

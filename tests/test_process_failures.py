@@ -109,6 +109,7 @@ def integrity(path: Path) -> str:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+@pytest.mark.long
 async def test_a_write_lock_held_by_another_process_is_waited_out(bot: Bot) -> None:
     bot.configure()
     await bot.start()
@@ -135,6 +136,7 @@ async def test_a_write_lock_held_by_another_process_is_waited_out(bot: Bot) -> N
     assert not bot.logged("Traceback")
 
 
+@pytest.mark.long
 async def test_a_failing_disk_gets_a_clear_answer_then_the_bot_exits(bot: Bot) -> None:
     # Flood control off: the test writes as fast as the bot answers, not at a person's pace.
     bot.configure(

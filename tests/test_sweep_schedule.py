@@ -318,6 +318,7 @@ class _Days:
         return stats.branches
 
 
+@pytest.mark.long
 async def test_deciding_only_the_branches_due_equals_deciding_every_branch(
     city: Database,
 ) -> None:
@@ -334,6 +335,7 @@ async def test_deciding_only_the_branches_due_equals_deciding_every_branch(
     assert any(k.startswith("snooze") for k in kinds), kinds
 
 
+@pytest.mark.long
 async def test_a_day_missed_is_caught_up(city: Database) -> None:
     """The bot down for days: the next sweep decides what fell due meanwhile, as the full
     decision does (the reminders of the days missed are not sent)."""
@@ -349,6 +351,7 @@ async def _decided_again(days: _Days, branch_id: int, today: date) -> None:
     await days.sweep(today)
 
 
+@pytest.mark.long
 async def test_every_change_has_its_branch_decided_again(city: Database) -> None:
     days = _Days(city)
     first = AUTUMN[0]

@@ -78,6 +78,7 @@ def test_an_uncaught_error_prints_a_masked_traceback(
     assert SECRET not in err
 
 
+@pytest.mark.long
 async def test_a_debug_run_logs_no_token_and_warns_about_a_shared_database(
     tmp_path: Path,
 ) -> None:

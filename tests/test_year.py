@@ -7,9 +7,12 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from benchmarks.year import YEAR, simulate
 
 
+@pytest.mark.long
 async def test_half_a_year_of_following_every_reminder_leaves_nothing_late(
     tmp_path: Path,
 ) -> None:
