@@ -4,6 +4,7 @@ formation advisor's rules."""
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from datetime import date
 from decimal import Decimal
@@ -32,11 +33,14 @@ TODAY = date(2026, 11, 23)
 
 
 def _questions(names: tuple[str, ...]) -> list[tuple[str, str]]:
-    found = []
-    for name in names:
-        data = tomllib.loads((QUESTIONS / name).read_text("utf-8"))
-        found += [(q["text"], q["id"]) for q in data["q"]]
-    return found
+    return [pair for name in names for pair in _question_file(name)]
+
+
+@functools.cache
+def _question_file(name: str) -> tuple[tuple[str, str], ...]:
+    """One question set's (text, expected id) pairs, read once per test process."""
+    data = tomllib.loads((QUESTIONS / name).read_text("utf-8"))
+    return tuple((q["text"], q["id"]) for q in data["q"])
 
 
 # -- the linter ----------------------------------------------------------------------------------
