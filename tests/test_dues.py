@@ -595,3 +595,52 @@ async def test_a_month_marked_collected_before_the_ledger_stays_collected(
     await _add_through_the_form(harness, "李四")
     marks = await settings.marks(harness.app.database, [branch.id])
     assert (branch.id, "party_dues", date(2026, 12, 1)) in marks
+
+
+@time_machine.travel(NOW, tick=True)
+async def test_a_month_before_the_ledger_is_not_called_unpaid(harness: Harness) -> None:
+    """The amounts were set in December: November, opened from the card, lists who could be
+    back-filled, but not as 未交, since the Excel ledger leaves the month blank (not owed). Once
+    one payment of November is back-filled the ledger starts there, and October is the month
+    before it."""
+    branch_id, ids = await _world(harness)
+    await _rates(harness, branch_id, ids, date(2026, 12, 1))
+    assert harness.app is not None
+
+    async def ledger_rows() -> dict[str, tuple[object, ...]]:
+        await harness.tap("📤 导出2026年党费台账")
+        sheet = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"])).active
+        assert sheet is not None
+        return {row[1]: row[2:14] for row in sheet.iter_rows(min_row=4, values_only=True)}
+
+    await harness.send("/dues")
+    card = (await harness.tap("⬅️ 11月"))[-1]
+    assert card == (
+        "💰 党费收缴 · 2026年11月\n"
+        "已交 0/4 人，收缴 ¥0.00。\n"
+        "未记：张三 ¥97.50、李四 ¥0.20（按季度）、赵六 ¥20.00、王五 ¥12.00。\n"
+        "📒 党费台账从2026年12月记起，这个月在那之前，不算未交（台账里留空）。"
+        "这个月确实交过的，点名字补记。"
+    )
+    rows = await ledger_rows()
+    assert rows["张三"][10:] == (None, "—")  # November blank, December owed
+    # A viewer reads the same note, without the invitation to tap.
+    harness.fake.add_user(VIEWER, first_name="查看")
+    await repo.add_membership(
+        harness.app.database, actor_id=SECRETARY, user_id=VIEWER, branch_id=branch_id,
+        role="viewer",
+    )  # fmt: skip
+    await harness.send("/dues", user=VIEWER)
+    card = (await harness.tap("⬅️ 11月", user=VIEWER))[-1]
+    assert card.endswith("📒 党费台账从2026年12月记起，这个月在那之前，不算未交（台账里留空）。")
+    # 张三's November back-filled: the ledger starts in November, for every screen.
+    await harness.send("/dues")
+    await harness.tap("⬅️ 11月")
+    card = (await harness.tap("✅ 张三 ¥97.50"))[-1]
+    assert card.startswith("💰 党费收缴 · 2026年11月\n已交 1/4 人，收缴 ¥97.50。\n未交：")
+    assert "📒" not in card
+    card = (await harness.tap("⬅️ 10月"))[-1]
+    assert "未记：张三 ¥97.50" in card and "📒 党费台账从2026年11月记起" in card
+    rows = await ledger_rows()
+    assert rows["张三"][9:] == (None, 97.5, "—")
+    assert rows["李四"][9:] == (None, "—", "—")
