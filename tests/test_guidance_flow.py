@@ -45,6 +45,20 @@ async def test_questions_before_registering(harness: Harness) -> None:
     assert "日期不存在" in reply
     reply = (await harness.send("应到12人来了5个能表决吗", user=OTHER))[-1]
     assert "不能表决" in reply and "至少 7 人" in reply
+    # How many must come, counted from the members the question names (not a formation card).
+    reply = await harness.send(
+        "我们支部13个正式党员2个预备党员，党员大会至少要到多少人", user=OTHER
+    )
+    assert reply[-1] == (
+        "🗳 13 名正式党员：至少 7 人到会才能表决\n"
+        "· 有表决权的党员到会须超过半数（正好一半不够）：13 人中至少 7 人；\n"
+        "· 通过须赞成人数超过应到会有表决权党员的半数："
+        "至少 7 票赞成（按应到人数算，不是按实到）。\n"
+        "2 名预备党员可以参加、发表意见，但没有表决权，不算进应到人数。\n"
+        "选举的到会要求另有规定，见换届选举的说明。\n\n"
+        "📖 依据：《中国共产党支部工作条例（试行）》第十一条；《中国共产党发展党员工作细则》。"
+    )
+    assert harness.buttons(OTHER)[0] == "到会人数和表决规则"
     # Traditional script and filler; the answer cites its document and offers related entries.
     reply = (await harness.send("請問一下，三必談是哪三種情況？謝謝", user=OTHER))[-1]
     assert reply.startswith("“三必谈”是一些地方社会组织支部的交心谈心制度：遇到下面三种情况")

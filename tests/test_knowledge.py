@@ -283,6 +283,31 @@ def test_numbers_read_from_questions() -> None:
     assert quorum is not None and not quorum.enough and quorum.needed == 7
     quorum = numbers.quorum_question(norm("应到十人，实到6人"))
     assert quorum is not None and quorum.enough and quorum.votes_needed == 6
+    # How many must attend: the formal members count, the probationary ones named do not.
+    needed = numbers.quorum_needed(norm("我们支部13个正式党员2个预备党员，党员大会至少要到多少人"))
+    assert needed == numbers.QuorumNeeded(13, "formal", 2) and needed.needed == 7
+    assert numbers.quorum_needed(norm("应到12人至少要来几个")) == numbers.QuorumNeeded(
+        12, "expected"
+    )
+    assert numbers.quorum_needed(norm("20名党员，过半数是几个")) == numbers.QuorumNeeded(
+        20, "members"
+    )
+    assert numbers.quorum_needed(norm("9名党员其中2名预备党员，多少票才能通过")) == (
+        numbers.QuorumNeeded(7, "formal", 2)
+    )
+    # Not for an election (its rule is not confirmed), a meeting without a vote rule, or a
+    # question that asks nothing about attending.
+    for question in ("15个正式党员选举支委会至少到会多少人", "我们有8个党员，党小组会来几个人合适",
+                     "7个正式党员要设支委会吗", "3个党员够成立支部吗"):  # fmt: skip
+        assert numbers.quorum_needed(norm(question)) is None, question
+    assert numbers.quorum_needed(norm("支部有11个党员，开会要来一半以上吗")) == (
+        numbers.QuorumNeeded(11, "members")
+    )
+    today = date(2026, 12, 1)
+    assert decide("15个正式党员选举支委会至少到会多少人", today).kind == "entry"
+    # "支部" alone is in nearly every question: it does not make one about setting a branch up.
+    assert decide("只有5个党员的支部怎么选书记", today).value.id == "election"
+    assert decide("7个正式党员要设支委会吗", today).kind == "formation"
 
 
 # -- the formation advisor -----------------------------------------------------------------------

@@ -12,13 +12,13 @@ from bot.knowledge import formation as advisor
 from bot.textnorm import clean_line, to_halfwidth, to_simplified
 
 QUESTION_LIMIT = 300
-_FORMATION_WORDS = ("建", "成立", "支部", "支委", "委员会", "组建", "够", "设")
+_FORMATION_WORDS = ("建", "成立", "支委", "委员会", "组建", "够", "设")
 
 
 @dataclass(frozen=True)
 class Decision:
     """kind: greeting, thanks, stray (a bare date or number), off_topic, no_such_date, probation,
-    dues, dues_range, dues_unclear, quorum, formation, weak or entry."""
+    dues, dues_range, dues_unclear, quorum, quorum_needed, formation, weak or entry."""
 
     kind: str
     value: Any = None
@@ -60,8 +60,15 @@ def decide(question: str, today: date) -> Decision:
         return Decision("dues", dues)
     if (quorum := numbers.quorum_question(text)) is not None:
         return Decision("quorum", quorum)
+    if (needed := numbers.quorum_needed(text)) is not None:
+        return Decision("quorum_needed", needed)
     counts = numbers.member_counts(text)
-    if counts is not None and any(word in text for word in _FORMATION_WORDS):
+    # "15个正式党员选举支委会至少到多少人" asks about attending, not about setting a branch up.
+    if (
+        counts is not None
+        and any(word in text for word in _FORMATION_WORDS)
+        and not numbers.asks_attendance(text)
+    ):
         formal = advisor.formal_choice(counts.formal)
         probationary = advisor.probationary_choice(counts.probationary)
         total = counts.formal + counts.probationary

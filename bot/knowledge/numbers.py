@@ -9,7 +9,10 @@
   later by the extension when the question says the probation was extended (延长半年 / 一年).
 - 人数: "只有2名正式党员" / "我们有12个党员" → counts for the formation advisor; "3名党员，其中
   1名预备党员" is 2 formal members (the total less the probationary ones).
-- 到会: "应到12人来了5个能表决吗" → whether more than half attend, and votes needed.
+- 到会: "应到12人来了5个能表决吗" → whether more than half attend, and votes needed;
+  "13个正式党员2个预备党员，党员大会至少要到多少人" → how many must attend (the formal members
+  only count) and how many votes pass a motion. Not for an election: its rule (FACTS.md 48) is
+  not confirmed, so such a question goes to the knowledge base.
 Text passed in is already normalized (simplified, half-width, numerals as digits).
 """
 
@@ -61,6 +64,31 @@ _PROBATIONARY = re.compile(r"(\d{1,4})\s*(?:个|名|位|人)?\s*预备党员")
 _MEMBERS = re.compile(r"(\d{1,4})\s*(?:个|名|位|人)?\s*(?:党员|黨員)")
 _EXPECTED = re.compile(r"应到(?:会)?\s*(\d{1,4})")
 _PRESENT = re.compile(r"(?:实到|来了|到了|到会|只来|来)\s*(\d{1,4})")
+# "至少要到多少人", "几个人到会才有效", "过半数是几个", "多少票通过": how many must attend or vote.
+_HOW_MANY = r"(?:多少|几)\s*(?:个|名|位)?\s*人?"
+_ASK_ATTENDANCE = re.compile(
+    rf"{_HOW_MANY}\s*(?:到会|到场|参加|出席|参会|才能开|才有效|才算|才能表决)"
+    rf"|(?:到会|到场|出席|参加|参会|来|到)\s*{_HOW_MANY}"
+    rf"|过半数?\s*(?:是|要|得)?\s*{_HOW_MANY}|(?:多少|几)\s*票"
+    r"|(?:来|到|到会|到场|出席|参加)\s*(?:的人)?\s*(?:要|得|须|必须)?\s*(?:一半|半数|过半)"
+)
+# An election's rule is not confirmed (FACTS.md 48); the other meetings have no vote rule.
+_NOT_QUORUM_WORDS = (
+    "选举",
+    "换届",
+    "改选",
+    "补选",
+    "选支委",
+    "选书记",
+    "选委员",
+    "党小组",
+    "支委会",
+    "委员会会议",
+    "党课",
+    "主题党日",
+    "组织生活会",
+    "谈心",
+)
 
 
 @dataclass(frozen=True)
@@ -324,6 +352,46 @@ class Quorum:
     def votes_needed(self) -> int:
         """Votes in favour to pass: more than half of those expected to attend."""
         return self.expected // 2 + 1
+
+
+@dataclass(frozen=True)
+class QuorumNeeded:
+    """How many of `expected` voting members must attend. `basis`: what the number was in the
+    question: "expected" (应到), "formal" (正式党员), or "members" (党员, taken as all formal:
+    the answer says so); `probationary`: the ones it named, left out of the count."""
+
+    expected: int
+    basis: str = "formal"
+    probationary: int = 0
+
+    @property
+    def needed(self) -> int:
+        return self.expected // 2 + 1
+
+    @property
+    def votes_needed(self) -> int:
+        return self.expected // 2 + 1
+
+
+def asks_attendance(text: str) -> bool:
+    """Whether the question asks how many must attend or vote."""
+    return _ASK_ATTENDANCE.search(text) is not None
+
+
+def quorum_needed(text: str) -> QuorumNeeded | None:
+    """ "13个正式党员2个预备党员，至少要到多少人": the members who vote, when the question asks
+    how many must attend or vote at a 党员大会 (not in an election: see the module's note; not at
+    a meeting without a vote rule, such as a 党小组会)."""
+    if not asks_attendance(text) or any(word in text for word in _NOT_QUORUM_WORDS):
+        return None
+    if (expected := _EXPECTED.search(text)) is not None:
+        found = QuorumNeeded(int(expected.group(1)), "expected")
+    elif (counts := member_counts(text)) is not None:
+        basis = "formal" if _FORMAL.search(text) or counts.probationary else "members"
+        found = QuorumNeeded(counts.formal, basis, counts.probationary)
+    else:
+        return None
+    return found if 0 < found.expected <= 10000 else None
 
 
 def quorum_question(text: str) -> Quorum | None:
