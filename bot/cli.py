@@ -200,6 +200,8 @@ async def _demo(config: Config, user_id: int) -> None:
     fake.add_user(user_id, first_name="演示书记")
     database = Path(config.storage.database)
     files = database.parent / "demo-files"
+    # The photos and files the database refers to, from earlier runs of the demo.
+    fake.keep_files_in(database.parent / f"{database.stem}-telegram-files")
     application = build_application(
         config, request=EmulatorRequest(fake), get_updates_request=EmulatorRequest(fake)
     )

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.emulator.html import HtmlError, parse_html_entities, utf16_len
@@ -220,6 +221,7 @@ class FakeTelegram(PollsMixin):
         self._open_queries: dict[str, int] = {}
         self._files: dict[str, _StoredFile] = {}
         self._paths: dict[str, _StoredFile] = {}
+        self._file_folder: Path | None = None
         self._failures: dict[str, deque[_Failure]] = {}
         self._blocked: set[int] = set()
         self._left: dict[int, str] = {}  # group -> why the bot cannot post there
@@ -246,6 +248,32 @@ class FakeTelegram(PollsMixin):
         self.webhook: dict[str, Any] = {}  # the last setWebhook (a webhook bot's test reads it)
 
     # ---- what phones do -------------------------------------------------------------------
+
+    def keep_files_in(self, folder: Path) -> None:
+        """Keep every file on disk in `folder`, and take back those kept there before: the demo's
+        photos and files outlive a restart, as Telegram's file ids do (a photo saved with a
+        meeting in one run would otherwise be some other file of the next run)."""
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._file_folder = folder
+        index = folder / "index.json"
+        kept = json.loads(index.read_text("utf-8")) if index.exists() else []
+        for entry in kept:
+            data = (folder / str(entry["number"])).read_bytes()
+            stored = _StoredFile(entry["file_id"], entry["file_unique_id"], entry["path"], data)
+            self._files[stored.file_id] = stored
+            self._paths[stored.file_path] = stored
+        self._file_numbers = itertools.count(max((e["number"] for e in kept), default=0) + 1)
+
+    def _keep_file(self, number: int, stored: _StoredFile) -> None:
+        folder = self._file_folder
+        if folder is None:
+            return
+        (folder / str(number)).write_bytes(stored.data)
+        index = folder / "index.json"
+        kept = json.loads(index.read_text("utf-8")) if index.exists() else []
+        entry = {"number": number, "file_id": stored.file_id, "path": stored.file_path}
+        kept.append({**entry, "file_unique_id": stored.file_unique_id})
+        index.write_text(json.dumps(kept), "utf-8")
 
     def continue_updates_after(self, update_id: int) -> None:
         """Number the next updates from update_id + 1: the demo goes on after the updates its
@@ -657,6 +685,7 @@ class FakeTelegram(PollsMixin):
         )
         self._files[stored.file_id] = stored
         self._paths[path] = stored
+        self._keep_file(number, stored)
         return stored
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,6 +226,28 @@ async def test_files_round_trip(bot: Bot, fake: FakeTelegram) -> None:
     )
     with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
         await bot.get_file("nope")
+
+
+@pytest.mark.asyncio
+async def test_files_kept_on_disk_outlive_the_emulator(tmp_path: Path) -> None:
+    """The demo's emulator keeps its files: a photo a meeting record refers to is the same photo
+    after a restart, and the next run's files get ids of their own (they restarted at 1, and a
+    saved photo showed the next run's first Excel file)."""
+    folder = tmp_path / "kept"
+    first = FakeTelegram(token=TOKEN)
+    first.add_user(USER)
+    first.keep_files_in(folder)
+    photo = first.send_photo(USER, b"photo-bytes")["message"]["photo"][-1]["file_id"]
+    second = FakeTelegram(token=TOKEN)
+    second.add_user(USER)
+    second.keep_files_in(folder)
+    async with Bot(TOKEN, request=EmulatorRequest(second)) as bot:
+        sent = await bot.send_document(USER, b"xlsx-bytes", filename="台账.xlsx")
+        assert sent.document is not None and sent.document.file_id != photo
+        again = await (await bot.get_file(photo)).download_as_bytearray()
+        assert bytes(again) == b"photo-bytes"
+        ledger = await (await bot.get_file(sent.document.file_id)).download_as_bytearray()
+        assert bytes(ledger) == b"xlsx-bytes"
 
 
 @pytest.mark.asyncio
