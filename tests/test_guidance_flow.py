@@ -59,6 +59,13 @@ async def test_questions_before_registering(harness: Harness) -> None:
         "📖 依据：《中国共产党支部工作条例（试行）》第十一条；《中国共产党发展党员工作细则》。"
     )
     assert harness.buttons(OTHER)[0] == "到会人数和表决规则"
+    reply = await harness.send("支委会5个委员来了2个，能开吗", user=OTHER)
+    assert reply[-1] == (
+        "🗳 支委会 5 名委员，到会 2 人：人数不够，不能开\n"
+        "· 支委会须有过半数的委员到会才能召开（正好一半不够）：5 人中至少 3 人到会。\n"
+        "建议改期，等到会委员过半再开。\n\n"
+        "📖 依据：《中国共产党支部工作条例（试行）》第十二条。"
+    )
     # Traditional script and filler; the answer cites its document and offers related entries.
     reply = (await harness.send("請問一下，三必談是哪三種情況？謝謝", user=OTHER))[-1]
     assert reply.startswith("“三必谈”是一些地方社会组织支部的交心谈心制度：遇到下面三种情况")

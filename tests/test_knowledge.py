@@ -283,6 +283,10 @@ def test_numbers_read_from_questions() -> None:
     assert quorum is not None and not quorum.enough and quorum.needed == 7
     quorum = numbers.quorum_question(norm("应到十人，实到6人"))
     assert quorum is not None and quorum.enough and quorum.votes_needed == 6
+    committee = numbers.committee_quorum(norm("支委5个人来了2个，支委会能开不"))
+    assert committee == numbers.Quorum(5, 2) and not committee.enough and committee.needed == 3
+    assert numbers.committee_quorum(norm("支委会4个委员到了3个能开会吗")) == numbers.Quorum(4, 3)
+    assert numbers.committee_quorum(norm("支委会要几个人")) is None
     # How many must attend: the formal members count, the probationary ones named do not.
     needed = numbers.quorum_needed(norm("我们支部13个正式党员2个预备党员，党员大会至少要到多少人"))
     assert needed == numbers.QuorumNeeded(13, "formal", 2) and needed.needed == 7

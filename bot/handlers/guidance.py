@@ -94,6 +94,9 @@ def reply_for(decision: Decision, today: date, *, in_form: bool = False) -> tupl
         return render("kb_numbers", kind=kind, r=value), rows
     if kind == "dues_unclear":
         return render("kb_numbers", kind=kind, u=value), _entry_rows(["dues-base", "dues-rate"])
+    if kind == "committee_quorum":
+        rows = _entry_rows(["meeting-committee", "guide-meeting-committee", "committee-size"])
+        return render("kb_numbers", kind=kind, q=value), rows
     if kind in ("quorum", "quorum_needed"):
         rows = _entry_rows(["quorum-vote", "meeting-general", "admission-vote"])
         return render("kb_numbers", kind=kind, q=value), rows

@@ -18,7 +18,8 @@ _FORMATION_WORDS = ("建", "成立", "支委", "委员会", "组建", "够", "�
 @dataclass(frozen=True)
 class Decision:
     """kind: greeting, thanks, stray (a bare date or number), off_topic, no_such_date, probation,
-    dues, dues_range, dues_unclear, quorum, quorum_needed, formation, weak or entry."""
+    dues, dues_range, dues_unclear, committee_quorum, quorum, quorum_needed, formation, weak
+    or entry."""
 
     kind: str
     value: Any = None
@@ -58,6 +59,8 @@ def decide(question: str, today: date) -> Decision:
         return Decision("dues_unclear", dues)
     if dues is not None:
         return Decision("dues", dues)
+    if (committee := numbers.committee_quorum(text)) is not None:
+        return Decision("committee_quorum", committee)
     if (quorum := numbers.quorum_question(text)) is not None:
         return Decision("quorum", quorum)
     if (needed := numbers.quorum_needed(text)) is not None:

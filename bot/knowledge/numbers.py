@@ -12,7 +12,8 @@
 - 到会: "应到12人来了5个能表决吗" → whether more than half attend, and votes needed;
   "13个正式党员2个预备党员，党员大会至少要到多少人" → how many must attend (the formal members
   only count) and how many votes pass a motion. Not for an election: its rule (FACTS.md 48) is
-  not confirmed, so such a question goes to the knowledge base.
+  not confirmed, so such a question goes to the knowledge base. "支委会5个委员来了3个能开吗" →
+  whether more than half the committee attends (第十二条).
 Text passed in is already normalized (simplified, half-width, numerals as digits).
 """
 
@@ -64,6 +65,9 @@ _PROBATIONARY = re.compile(r"(\d{1,4})\s*(?:个|名|位|人)?\s*预备党员")
 _MEMBERS = re.compile(r"(\d{1,4})\s*(?:个|名|位|人)?\s*(?:党员|黨員)")
 _EXPECTED = re.compile(r"应到(?:会)?\s*(\d{1,4})")
 _PRESENT = re.compile(r"(?:实到|来了|到了|到会|只来|来)\s*(\d{1,4})")
+_COMMITTEE = re.compile(
+    r"支委(?:会)?(?:委员)?\s*(?:有|共|一共)?\s*(\d{1,2})\s*(?:个|名|位)?\s*(?:人|委员)?"
+)
 # "至少要到多少人", "几个人到会才有效", "过半数是几个", "多少票通过": how many must attend or vote.
 _HOW_MANY = r"(?:多少|几)\s*(?:个|名|位)?\s*人?"
 _ASK_ATTENDANCE = re.compile(
@@ -392,6 +396,18 @@ def quorum_needed(text: str) -> QuorumNeeded | None:
     else:
         return None
     return found if 0 < found.expected <= 10000 else None
+
+
+def committee_quorum(text: str) -> Quorum | None:
+    """ "支委会5个委员来了3个能开吗": the committee's members and those present."""
+    expected = _COMMITTEE.search(text)
+    present = _PRESENT.search(text, expected.end()) if expected else None
+    if not expected or not present:
+        return None
+    result = Quorum(int(expected.group(1)), int(present.group(1)))
+    if result.expected == 0 or result.present > result.expected:
+        return None
+    return result
 
 
 def quorum_question(text: str) -> Quorum | None:
