@@ -12,11 +12,12 @@ invitation link cannot be replayed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import pytest_asyncio
 import time_machine
 
 from bot import buttons
@@ -411,13 +412,29 @@ async def _snapshot(h: Harness, b: Branch) -> list[object]:
     return rows
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def forged_world(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[World, dict[str, object]]]:
+    """One bot and one world for all the forged buttons: each tap must be refused and change
+    nothing of 乙 (each test checks both), so a hundred taps need not start a hundred bots."""
+    with time_machine.travel(NOW, tick=True):
+        harness = Harness(tmp_path_factory.mktemp("forged") / "bot.sqlite3")
+        await harness.start()
+        world = await _world(harness, "secretary")
+        ids = await _other_branch_ids(harness, world.b, world.record_b)
+    yield world, ids
+    await harness.stop()
+
+
 @time_machine.travel(NOW, tick=True)
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("template", FORGED)
 async def test_forged_button_with_another_branchs_ids_is_refused(
-    harness: Harness, template: str
+    forged_world: tuple[World, dict[str, object]], template: str
 ) -> None:
-    world = await _world(harness, "secretary")
-    ids = await _other_branch_ids(harness, world.b, world.record_b)
+    world, ids = forged_world
+    harness = world.h
     before = await _snapshot(harness, world.b)
     data = template.format(**ids)
     answered = len(harness.fake.callback_answers)
