@@ -27,6 +27,9 @@ from db import Database, overview_data, sweep_data
 from db.overview_data import OverviewFacts
 
 TZ = ZoneInfo("Asia/Shanghai")
+# In one test process: each process that runs one of these tests generates the branches
+# first (1–2 s), and pytest-xdist spread them over every process.
+pytestmark = pytest.mark.xdist_group("overview_city")
 BRANCHES = 300
 CODES = list(DEFAULT_FREQUENCY)
 KINDS = [code for code in CODES if code != "party_dues"] + ["heart_to_heart_talk"]

@@ -42,6 +42,9 @@ from db.models import CustomReminder, MemberInfo
 from tests.factories import make_profile
 
 TZ = ZoneInfo("Asia/Shanghai")
+# In one test process: each process that runs one of these tests generates the branches
+# first (1–2 s), and pytest-xdist spread them over every process.
+pytestmark = pytest.mark.xdist_group("sweep_city")
 BRANCHES = 120
 CODES = list(DEFAULT_FREQUENCY)
 KINDS = [code for code in CODES if code != "party_dues"] + ["heart_to_heart_talk"] * 3
