@@ -253,6 +253,15 @@ async def test_csv_import_all_or_nothing(harness: Harness) -> None:
                  "第151行「姓名」：与第 21 行重名"):  # fmt: skip
         assert line in report, line
     assert await _roster(harness, branch.id) == []
+    # A column named otherwise than the template's is said to be unread with the errors, so
+    # that one corrected file reads it too.
+    renamed = [[*row, "备注" if n == 0 else ""] for n, row in enumerate(rows)]
+    renamed[0][2] = "日期"
+    report = (await _send_file(harness, "名单.csv", _csv(renamed)))[-1]
+    assert "第11行「入党/预备日期」" not in report
+    assert report.endswith(
+        "另外，这些列不是模板里的列名，没有读取：日期、备注。如果是要导入的内容，请改用模板的列名。"
+    )
     summary = (await _send_file(harness, "名单.csv", _csv(good)))[-1]
     assert "检查无误，共 200 人：正式党员 40，预备党员 40，发展对象 40" in summary
     assert harness.buttons() == ["✅ 确认导入", "✖️ 取消导入"]

@@ -374,8 +374,9 @@ def test_roster_templates_render() -> None:
     for view in ("ask_file", "done", "cancelled", "refused", "template_caption"):
         parse_html(render("roster_import", view=view, count=3))
     text = render("roster_import", view="errors", file_name="<a>.csv", errors=errors, total=25,
-                  more=5)  # fmt: skip
+                  more=5, ignored=("<备注>",))  # fmt: skip
     assert "第3行「<姓名>」：这一项不能为空\n……还有5处" in parse_html(text)
+    assert "没有读取：<备注>。" in parse_html(text)
     for code in ("type", "old_spreadsheet", "too_big", "empty", "encoding", "broken",
                  "no_name_column", "no_status_column", "no_rows", "too_many_rows",
                  "roster_full", "download", "changed"):  # fmt: skip

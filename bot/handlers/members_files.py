@@ -130,6 +130,7 @@ async def _report_errors(update: Update, file_name: str, check: roster.ImportChe
         errors=check.errors[:MAX_LISTED_ERRORS],
         total=total,
         more=max(0, total - MAX_LISTED_ERRORS),
+        ignored=check.ignored,
     )
 
 
