@@ -3,7 +3,9 @@
 Accepted: 今天 / 昨天 / 前天 / 大前天 (明天 / 后天 when planning); 2026-11-20, 2026/11/20,
 2026.11.20, 2026年11月20日;
 11月20日, 11月20号, 11.20, 11/20, 11-20; 20号, 20日; 本周三, 这周三, 上周五, 上星期五,
-上礼拜五, 周五; full-width digits, Chinese numerals (十一月二十日) and traditional script (上週五).
+上礼拜五, 周五; 上个月20号, 本月5号; full-width digits, Chinese numerals (十一月二十日) and
+traditional script (上週五). Where a meeting's day is asked (parse_held_on), a time of day after
+the date (昨天下午, 上周五晚上7点, 11月20日 14:30) is left to the question that asks for the time.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ _FULL = re.compile(rf"^{_NUMBER}\s*[-/.年]\s*{_NUMBER}\s*[-/.月]\s*{_NUMBER}\s
 _MONTH_DAY = re.compile(rf"^{_NUMBER}\s*(?:[-/.]|月)\s*{_NUMBER}\s*[日号]?$")
 _DAY = re.compile(rf"^{_NUMBER}\s*[日号]$")
 _WEEK = re.compile(r"^(上上|上|本|这|下)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天七1-7])$")
+_MONTH_OF = re.compile(rf"^(上个?月|本月|这个?月|下个?月){_NUMBER}\s*[日号]$")
+# A time of day typed after the date: 下午, 晚上7点, 7点半, 14:30. It is cut off only where it
+# cannot be part of the date: at a word for the time of day, after a space, or right after a
+# day's last character (日, 号, 天, a weekday) — "2026-11-209点" is no date, never 11月2日.
+_HOUR = r"(?:\d{1,2}|[零一二两三四五六七八九十]{1,3})(?:[:：]\d{2}|点(?:半|钟|\d{1,2}分?)?)"
+_PERIOD_OF_DAY = re.compile(r"(?:上午|下午|中午|晚上|早上|早晨|傍晚|凌晨).*$")
+_SPACED_TIME = re.compile(rf"\s+{_HOUR}$")
+_JOINED_TIME = re.compile(rf"(?<=[日号天一二三四五六七]){_HOUR}$")
 
 
 # A date typed without a year that lies further back than this is confirmed with its year.
@@ -70,14 +80,15 @@ def _weekday(word: str) -> int:
     return _WEEKDAYS[word]
 
 
-def parse_date(text: str, today: date, *, past: bool = True) -> date:
+def parse_date(text: str, today: date, *, past: bool = True, time_after: bool = False) -> date:
     """The date meant by `text`, seen from `today`.
 
     With `past` (a meeting already held): a date without a year or month that would lie ahead is
     taken from the previous year or month, and a date still ahead raises DateError("future").
+    With `time_after`, a time of day after the date is passed over (where the time is asked for
+    next, or not kept); otherwise it makes the text no date (a reminder reads it itself).
     """
-    value = to_halfwidth(clean_line(text)).translate(_TRADITIONAL).replace(" ", "")
-    value = value.rstrip("。!！")
+    value = _normalized(text, time_after=time_after)
     if not value:
         raise DateError("empty")
     result = _read(value, today, past=past)
@@ -95,8 +106,7 @@ def parse_held_on(text: str, today: date) -> date:
     recent, as 12月30日 typed in January); a date typed without a year that lies more than about
     six months back is offered for confirmation with its year.
     """
-    value = to_halfwidth(clean_line(text)).translate(_TRADITIONAL).replace(" ", "")
-    value = value.rstrip("。!！")
+    value = _normalized(text, time_after=True)
     if match := _MONTH_DAY.match(value):
         month, day = (_number(g) for g in match.groups())
         if _valid(today.year, month, day) and _make(today.year, month, day) > today:
@@ -105,11 +115,23 @@ def parse_held_on(text: str, today: date) -> date:
             )
             if last is None or (today - last).days > CONFIRM_AFTER_DAYS:
                 raise DateError("future_this_year", offer=last)
-    result = parse_date(text, today, past=True)
+    result = parse_date(text, today, past=True, time_after=True)
     has_year = bool(_FULL.match(value))
     if not has_year and (today - result).days > CONFIRM_AFTER_DAYS:
         raise DateError("confirm_year", offer=result)
     return result
+
+
+def _normalized(text: str, *, time_after: bool) -> str:
+    """The text without spaces or full stops, and with `time_after` without a time of day after
+    the date (a time alone stays: it is no date)."""
+    value = to_halfwidth(clean_line(text)).translate(_TRADITIONAL).strip().rstrip("。!！")
+    for pattern in (_PERIOD_OF_DAY, _SPACED_TIME, _JOINED_TIME) if time_after else ():
+        match = pattern.search(value)
+        if match and match.start() > 0:
+            value = value[: match.start()]
+            break
+    return value.replace(" ", "")
 
 
 def _read(value: str, today: date, *, past: bool) -> date:
@@ -135,6 +157,11 @@ def _read(value: str, today: date, *, past: bool) -> date:
             # Not this year (e.g. 2月29日 in a common year, or 12月30日 seen in January).
             return _make(today.year - 1, month, day)
         return result
+    if match := _MONTH_OF.match(value):
+        which, day_text = match.groups()
+        shift = -1 if which.startswith("上") else 1 if which.startswith("下") else 0
+        index = today.year * 12 + today.month - 1 + shift
+        return _make(index // 12, index % 12 + 1, _number(day_text))
     if match := _DAY.match(value):
         day = _number(match.group(1))
         year, month = today.year, today.month

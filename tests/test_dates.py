@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.dates import DateError, parse_date
+from bot.dates import DateError, parse_date, parse_held_on
 
 TODAY = date(2026, 11, 22)  # a Sunday
 
@@ -47,6 +47,10 @@ TODAY = date(2026, 11, 22)  # a Sunday
         ("上上周一", date(2026, 11, 2)),
         ("12月30日", date(2025, 12, 30)),
         ("30号", date(2026, 10, 30)),
+        ("上个月30号", date(2026, 10, 30)),
+        ("上月5日", date(2026, 10, 5)),
+        ("本月1号", date(2026, 11, 1)),
+        ("这个月二十号", date(2026, 11, 20)),
     ],
 )
 def test_accepted(text: str, expected: date) -> None:
@@ -73,6 +77,8 @@ def test_accepted(text: str, expected: date) -> None:
         ("<b>&", "unknown"),
         ("🙂", "unknown"),
         ("1" * 300, "unknown"),
+        ("本月31号", "no_such_date"),
+        ("昨天下午", "unknown"),  # only where the time is asked next (parse_held_on)
     ],
 )
 def test_refused(text: str, code: str) -> None:
@@ -131,3 +137,30 @@ def test_held_on_never_moves_a_date_to_another_year_silently() -> None:
     with pytest.raises(DateError) as leap:
         parse_held_on("2月29日", date(2027, 1, 5))
     assert (leap.value.code, leap.value.offer) == ("no_such_date", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("昨天下午", date(2026, 11, 21)),
+        ("上周五晚上7点", date(2026, 11, 13)),
+        ("前天 上午十点", date(2026, 11, 20)),
+        ("11月20日 14:30", date(2026, 11, 20)),
+        ("11月20日14:30", date(2026, 11, 20)),
+        ("20号3点半", date(2026, 11, 20)),
+        ("2026-11-20 9点", date(2026, 11, 20)),
+        ("周五 19：30", date(2026, 11, 20)),
+    ],
+)
+def test_a_meeting_day_with_its_time_of_day(text: str, expected: date) -> None:
+    """The meeting's day typed with its time: the day is read, the time is asked next."""
+    assert parse_held_on(text, TODAY) == expected
+
+
+@pytest.mark.parametrize("text", ["下午3点", "14:30", "2026-11-209点", "11.2014:30"])
+def test_a_time_is_not_cut_from_a_date_it_runs_into(text: str) -> None:
+    """A time alone is no date; a time run into the digits of a date is not cut off from it
+    (2026-11-209点 would otherwise read as 11月2日)."""
+    with pytest.raises(DateError) as caught:
+        parse_held_on(text, TODAY)
+    assert caught.value.code == "unknown"

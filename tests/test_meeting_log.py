@@ -81,12 +81,16 @@ async def test_dates_as_typed_and_refused(harness: Harness) -> None:
         ("2026-12-01", "还没到"),
         ("下下下周", "没看懂"),
         ("<b>&", "没看懂"),
+        ("下午3点", "没看懂"),
     ]:
         replies = await harness.send(text or " ")
         assert message in replies[-1], text
         assert "哪一天开的" in replies[-1]
-    replies = await harness.send("上周五")
+    # The day typed with its time of day: the day is taken, the time is the next question.
+    replies = await harness.send("上周五下午3点")
     assert "几点开始" in replies[-1]
+    found = harness.app.forms.peek(SECRETARY) if harness.app is not None else None
+    assert found is not None and found[1]["held_on"] == "2026-11-20"
 
 
 @time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
