@@ -400,19 +400,17 @@ def quorum_needed(text: str) -> QuorumNeeded | None:
 
 def committee_quorum(text: str) -> Quorum | None:
     """ "支委会5个委员来了3个能开吗": the committee's members and those present."""
-    expected = _COMMITTEE.search(text)
-    present = _PRESENT.search(text, expected.end()) if expected else None
-    if not expected or not present:
-        return None
-    result = Quorum(int(expected.group(1)), int(present.group(1)))
-    if result.expected == 0 or result.present > result.expected:
-        return None
-    return result
+    return _attendance(_COMMITTEE, text)
 
 
 def quorum_question(text: str) -> Quorum | None:
     """ "应到12人来了5个能表决吗": the numbers expected and present."""
-    expected = _EXPECTED.search(text)
+    return _attendance(_EXPECTED, text)
+
+
+def _attendance(expected_pattern: re.Pattern[str], text: str) -> Quorum | None:
+    """The number expected (as `expected_pattern` finds it) and the number present after it."""
+    expected = expected_pattern.search(text)
     present = _PRESENT.search(text, expected.end()) if expected else None
     if not expected or not present:
         return None
