@@ -17,17 +17,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import buttons as bt
 from bot.branch_profile import InvalidAnswer
-from bot.knowledge.numbers import Dues, dues_for
 from bot.textnorm import to_halfwidth
 from bot.texts import labels, render
 from db.dues import CODE, Payment, Rate
 from db.models import Branch, Member
 from db.outbox import OutboxMessage
 from db.settings import BranchSettings
+
+if TYPE_CHECKING:  # imported when an amount is worked out: the bot starts without it
+    from bot.knowledge.numbers import Dues
 
 # 学生、下岗失业、低保: 0.2 元 a month; 农民 0.2–1 元 (FACTS D.31).
 CATEGORY_FEN = {"student": 20, "unemployed": 20, "low_income": 20}
@@ -106,6 +109,8 @@ def read_money(text: str, limit: Decimal) -> Decimal:
 
 def amount_from_base(base: Decimal, *, retired: bool) -> Dues:
     """The month's dues for a base (离退休费 for a retired member): the brackets decide."""
+    from bot.knowledge.numbers import dues_for
+
     found = dues_for(base, retired=retired)
     if found.monthly <= 0:
         raise InvalidAnswer("dues_too_small", about="dues")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest
@@ -33,12 +33,14 @@ from bot.handlers.common import (
     reply_template,
 )
 from bot.handlers.start import send_menu
-from bot.knowledge import Entry, entries, search
+from bot.knowledge import Entry, entries
 from bot.knowledge import formation as advisor
-from bot.knowledge.answering import Decision, decide, small_talk
 from bot.partyday import ideas_for
 from bot.texts import environment, labels, render
 from db import repo, selfchecks
+
+if TYPE_CHECKING:  # imported on the first question: the bot starts without them (~40 ms)
+    from bot.knowledge.answering import Decision
 
 _LOGGER = logging.getLogger(__name__)
 RELATED_SHOWN = 3
@@ -120,6 +122,9 @@ def _entry_reply(entry: Entry) -> tuple[str, Buttons]:
 
 async def answer_question(update: Update, context: BotContext, question: str) -> None:
     """Answer one question (the index is built in a worker thread if not ready yet)."""
+    from bot.knowledge import search
+    from bot.knowledge.answering import decide, small_talk
+
     decision = small_talk(question)
     if decision is None:
         if not search.ready():
