@@ -14,7 +14,11 @@ import docx
 import openpyxl
 import time_machine
 
+from bot.dues import month_view, yuan
+from bot.emulator.html import parse_html
+from bot.handlers.dues import ledger_of
 from bot.reminders import sweep
+from bot.texts import render
 from db import dues, members, outbox, repo, settings
 from db.models import MemberInfo
 from tests.conftest import OTHER, SECRETARY, Harness
@@ -624,6 +628,13 @@ async def test_a_month_before_the_ledger_is_not_called_unpaid(harness: Harness) 
     )
     rows = await ledger_rows()
     assert rows["张三"][10:] == (None, "—")  # November blank, December owed
+    # With members missing from the roster, their warning keeps a line of its own.
+    roster = await members.list_for(harness.app.database, branch_id)
+    ledger = await ledger_of(harness.app.database, branch_id)
+    view = month_view(roster, ledger, date(2026, 11, 1), opened=True, missing=2)
+    short = render("dues", view="card", v=view, yuan=yuan, ledger_from=date(2026, 12, 1),
+                   problem=None, lapses=[], can_record=True)  # fmt: skip
+    assert "点名字补记。\n⚠️ 按支部信息的党员人数，名册上还少 2 人" in parse_html(short)
     # A viewer reads the same note, without the invitation to tap.
     harness.fake.add_user(VIEWER, first_name="查看")
     await repo.add_membership(
