@@ -141,6 +141,12 @@ class Ledger:
         months = [r.since for r in self.rates.values()] + [p.month for p in self.payments]
         return min(months) if months else None
 
+    def starts_after(self, month: date) -> date | None:
+        """The ledger's first month when `month` comes before it (nobody owes that month: the
+        card says 未记 and the Excel ledger leaves it blank), else None."""
+        start = self.start
+        return start if start is not None and month < start else None
+
     @property
     def in_use(self) -> bool:
         """Whether the branch keeps its dues here (else the one-tap 党费已收齐 mark stands)."""

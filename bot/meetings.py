@@ -22,6 +22,13 @@ APPRAISAL_MONTHS = frozenset({10, 11, 12, 1})
 MAX_ATTENDANCE = 1000
 
 
+def majority(count: int) -> int:
+    """More than half of `count` (正好一半不够): the fewest members who must attend a 党员大会 or
+    支委会, and the fewest votes that pass a motion (《支部工作条例》第十一、十二条). The meeting
+    log's warnings and the answers to questions about attendance both count with it."""
+    return count // 2 + 1
+
+
 @dataclass(frozen=True)
 class Attendance:
     """Who was expected and who came; `absent_reasons` has one entry per absentee."""
@@ -83,7 +90,7 @@ def check_meeting(
     warnings: list[RuleWarning] = []
     att = draft.attendance
     # 应到/实到 of a 党员大会 count the members with a vote (formal members).
-    if draft.kind == "member_meeting" and att is not None and att.present * 2 <= att.expected:
+    if draft.kind == "member_meeting" and att is not None and att.present < majority(att.expected):
         counts = {"present": att.present, "expected": att.expected}
         warnings.append(RuleWarning("member_meeting_quorum", counts))
         if draft.has_vote:
@@ -91,7 +98,7 @@ def check_meeting(
     if draft.kind == "committee_meeting":
         if not profile.has_committee:
             warnings.append(RuleWarning("no_committee"))
-        elif att is not None and att.present * 2 <= att.expected:
+        elif att is not None and att.present < majority(att.expected):
             counts = {"present": att.present, "expected": att.expected}
             warnings.append(RuleWarning("committee_quorum", counts))
     if draft.kind == "group_meeting" and not profile.has_party_groups:

@@ -273,7 +273,10 @@ class FakeTelegram(PollsMixin):
         kept = json.loads(index.read_text("utf-8")) if index.exists() else []
         entry = {"number": number, "file_id": stored.file_id, "path": stored.file_path}
         kept.append({**entry, "file_unique_id": stored.file_unique_id})
-        index.write_text(json.dumps(kept), "utf-8")
+        # Replaced whole, never half written: a demo stopped here still starts next time.
+        fresh = index.with_suffix(".tmp")
+        fresh.write_text(json.dumps(kept), "utf-8")
+        fresh.replace(index)
 
     def continue_updates_after(self, update_id: int) -> None:
         """Number the next updates from update_id + 1: the demo goes on after the updates its

@@ -152,9 +152,7 @@ def card_view(
         months_back=months_back,
         lapses=rules.lapses(roster, ledger, today) if can_record else [],
         can_record=can_record,
-        # A month before the ledger's first: the Excel ledger and the annual report leave it
-        # blank (not owed), so the card does not call anyone's dues 未交 either.
-        ledger_from=ledger.start if ledger.start and month < ledger.start else None,
+        ledger_from=ledger.starts_after(month),
     )
     return text, rows
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from bot.meetings import majority
 from bot.textnorm import chinese_to_int
 
 # (upper bound included, rate in percent); None: no upper bound.
@@ -346,7 +347,7 @@ class Quorum:
     @property
     def needed(self) -> int:
         """At least this many must attend (more than half of those expected)."""
-        return self.expected // 2 + 1
+        return majority(self.expected)
 
     @property
     def enough(self) -> bool:
@@ -355,7 +356,7 @@ class Quorum:
     @property
     def votes_needed(self) -> int:
         """Votes in favour to pass: more than half of those expected to attend."""
-        return self.expected // 2 + 1
+        return majority(self.expected)
 
 
 @dataclass(frozen=True)
@@ -370,11 +371,11 @@ class QuorumNeeded:
 
     @property
     def needed(self) -> int:
-        return self.expected // 2 + 1
+        return majority(self.expected)
 
     @property
     def votes_needed(self) -> int:
-        return self.expected // 2 + 1
+        return majority(self.expected)
 
 
 def asks_attendance(text: str) -> bool:
