@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,14 @@ class BotApplication(Application):  # type: ignore[misc]
         self._stopping = asyncio.Event()
         # Update ids replayed from the inbox at start (the flood guard does not count them).
         self.replayed: set[int] = set()
+        # Start-up work that need not hold up the first poll (the command menu).
+        self._background: set[asyncio.Task[None]] = set()
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the updates; a shutdown cancels it if it is still running."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def initialize(self) -> None:
         """Open the database (and apply migrations), load the open forms, queue the inbox."""
@@ -102,6 +111,9 @@ class BotApplication(Application):  # type: ignore[misc]
 
     async def shutdown(self) -> None:
         """Close the database after everything else has stopped and the last marks are in."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         try:
             await super().shutdown()
         finally:

@@ -17,6 +17,7 @@ from bot.app import build_application, post_init
 from bot.config import ConfigError, parse_config
 from bot.emulator.html import parse_html
 from bot.emulator.request import EmulatorRequest
+from bot.texts import labels
 from bot.updates import HEARTBEAT
 from db import Database, inbox
 from tests.conftest import OTHER, SECRETARY, Harness
@@ -75,6 +76,34 @@ async def test_unhandled_inbox_rows_are_handled_first_and_once(tmp_path: Path) -
         # A form commits its own state: the update is marked handled with the next batch.
         await h.app.flush_marks()
         assert await inbox.unhandled(h.app.database) == []
+    finally:
+        await h.stop()
+
+
+async def test_the_command_menu_is_sent_beside_the_first_poll(harness: Harness) -> None:
+    expected = [{"command": name, "description": text} for name, text in labels().COMMANDS]
+    await wait_until(lambda: "default" in harness.fake.commands)
+    assert harness.fake.commands["default"] == expected
+
+
+async def test_a_refused_command_menu_does_not_stop_the_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(tmp_path / "bot.sqlite3")
+    h.fake.fail_next(
+        "setMyCommands", error_code=429, description="Too Many Requests", retry_after=5
+    )
+    caplog.set_level(logging.WARNING, logger="bot.app")
+    await h.start()
+    try:
+        await wait_until(lambda: any(r.name == "bot.app" for r in caplog.records))
+        assert [r.getMessage() for r in caplog.records if r.name == "bot.app"] == [
+            "The command menu was not updated (RetryAfter); Telegram keeps the last one"
+        ]
+        assert "default" not in h.fake.commands
+        # The bot answers all the same.
+        replies = await h.send("/start")
+        assert any(ASK_NAME in t for t in replies)
     finally:
         await h.stop()
 
