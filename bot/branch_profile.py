@@ -7,8 +7,9 @@ Chinese and cite the rule.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import msgspec
 
 from bot.textnorm import clean_line, parse_int, to_halfwidth
 from db.models import BranchProfile
@@ -55,12 +56,11 @@ class InvalidAnswer(ValueError):
         self.params = params
 
 
-@dataclass(frozen=True)
-class RuleWarning:
+class RuleWarning(msgspec.Struct, frozen=True):
     """A conflict with the rules that the secretary may still accept."""
 
     code: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 def parse_text(field_name: str, text: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import msgspec
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -143,8 +144,7 @@ YEAR = Int(2000, 2100)
 YEAR_OR_ALL = Int(2000, 2100, also=(0,))  # 0: every year
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(msgspec.Struct, frozen=True):
     """A button kind: its prefix and the types of its fields."""
 
     prefix: str

@@ -10,14 +10,13 @@ monthly on the fixed day (A11), 组织生活会 yearly (A12), 民主评议党员
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 # The logging steps of an ordinary meeting, after the common ones (kind, date, time and place).
 MEETING_STEPS = ("people", "attendance", "agenda", "content", "resolutions", "photos")
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(msgspec.Struct, frozen=True):
     """A kind of meeting or activity that can be logged."""
 
     code: str
@@ -28,7 +27,7 @@ class Kind:
     combines_with: tuple[str, ...] = ()  # what one sitting may also count for
     sign_in: bool = False  # members sign in on a card in the branch's group
     # "❓ 这一项怎么填" entries where this kind differs from the rest (bot.handlers.meeting_log).
-    step_help: dict[str, str] = field(default_factory=dict)
+    step_help: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 KINDS: tuple[Kind, ...] = (

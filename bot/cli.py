@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import codecs
 import contextlib
-import dataclasses
 import logging
 import os
 import signal
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import msgspec
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
@@ -320,13 +320,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             # The terminal is the chat: only problems are logged there.
             logging.getLogger().setLevel(logging.WARNING)
-            storage = dataclasses.replace(
+            storage = msgspec.structs.replace(
                 config.storage,
                 database=args.database
                 or (config.storage.database if args.config else DEMO_DATABASE),
             )
-            telegram = dataclasses.replace(config.telegram, token=OFFLINE_TOKEN)
-            config = dataclasses.replace(config, storage=storage, telegram=telegram)
+            telegram = msgspec.structs.replace(config.telegram, token=OFFLINE_TOKEN)
+            config = msgspec.structs.replace(config, storage=storage, telegram=telegram)
             return demo(config, args.user_id)
         if args.command == "check":
             return check(config, args.max_age)

@@ -1,4 +1,4 @@
-"""Configuration: a TOML file read with tomllib and validated into typed, frozen dataclasses."""
+"""Configuration: a TOML file read with tomllib and validated into typed, frozen records."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
 
 from bot.pacing import Pacing
 
@@ -25,8 +26,7 @@ class ConfigError(Exception):
     """A configuration problem, described in one line that names the key and the fix."""
 
 
-@dataclass(frozen=True)
-class TelegramConfig:
+class TelegramConfig(msgspec.Struct, frozen=True):
     """Where and how the bot reaches the Bot API."""
 
     token: str = ""
@@ -41,8 +41,7 @@ class TelegramConfig:
     webhook_secret: str = ""
 
 
-@dataclass(frozen=True)
-class StorageConfig:
+class StorageConfig(msgspec.Struct, frozen=True):
     """The embedded SQLite database that holds the whole state."""
 
     database: str = DEFAULT_DATABASE
@@ -55,8 +54,7 @@ class StorageConfig:
     backup_dir: str = DEFAULT_BACKUP_DIR
 
 
-@dataclass(frozen=True)
-class BotConfig:
+class BotConfig(msgspec.Struct, frozen=True):
     """Behaviour of the bot itself."""
 
     timezone: str = DEFAULT_TIMEZONE
@@ -73,16 +71,15 @@ class BotConfig:
         return ZoneInfo(self.timezone)
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(msgspec.Struct, frozen=True):
     """The whole validated configuration."""
 
-    telegram: TelegramConfig = field(default_factory=TelegramConfig)
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    bot: BotConfig = field(default_factory=BotConfig)
+    telegram: TelegramConfig = msgspec.field(default_factory=TelegramConfig)
+    storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    bot: BotConfig = msgspec.field(default_factory=BotConfig)
     # Not read from the file: Telegram's limits are not the operator's choice (tests speed the
     # clock up).
-    pacing: Pacing = field(default_factory=Pacing)
+    pacing: Pacing = msgspec.field(default_factory=Pacing)
 
     @property
     def database_path(self) -> Path:

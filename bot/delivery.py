@@ -33,10 +33,10 @@ import warnings
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum, auto
 
+import msgspec
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -60,8 +60,7 @@ JOB_NAME = "delivery"
 _RUN_LOCKS: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-@dataclass
-class DeliveryStats:
+class DeliveryStats(msgspec.Struct):
     """What one run did: rows sent, retried, held for blocked chats, failed, expired."""
 
     sent: int = 0

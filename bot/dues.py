@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from bot import buttons as bt
 from bot.branch_profile import InvalidAnswer
@@ -128,11 +129,10 @@ def farmer_amount(amount: Decimal) -> int:
 # -- who owes what ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Ledger:
+class Ledger(msgspec.Struct, frozen=True):
     """One branch's amounts and payments (every month the ledger holds)."""
 
-    rates: Mapping[int, Rate] = field(default_factory=dict)
+    rates: Mapping[int, Rate] = msgspec.field(default_factory=dict)
     payments: Sequence[Payment] = ()
 
     @property
@@ -172,8 +172,7 @@ def owes(member: Member, month: date, start: date | None) -> bool:
     return first is not None and month >= first
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(msgspec.Struct, frozen=True):
     """One member owing a month: their amount (None: not set yet) and payment, if made."""
 
     member: Member
@@ -182,8 +181,7 @@ class Line:
     payment: Payment | None
 
 
-@dataclass(frozen=True)
-class MonthView:
+class MonthView(msgspec.Struct, frozen=True):
     """A month of the ledger: who owes it and who has paid."""
 
     month: date
@@ -304,8 +302,7 @@ def month_problem(month: date, today: date) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Lapse:
+class Lapse(msgspec.Struct, frozen=True):
     """A member who has not paid for LAPSE_MONTHS or more months in a row (党章第九条)."""
 
     member: Member
@@ -334,8 +331,7 @@ def lapses(roster: Iterable[Member], ledger: Ledger, today: date) -> list[Lapse]
 # -- the year's ledger --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class YearRow:
+class YearRow(msgspec.Struct, frozen=True):
     """One person's year: each month paid (fen), "due" (owed, unpaid) or None (not owed)."""
 
     name: str

@@ -12,13 +12,13 @@ import html
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import cache
 from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from docx import Document
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -72,8 +72,7 @@ def clean_text(value: str) -> str:
 # --------------------------------------------------------------------------- the year summary
 
 
-@dataclass(frozen=True)
-class PeriodCount:
+class PeriodCount(msgspec.Struct, frozen=True):
     """One month, quarter or year of an obligation and how many records count for it."""
 
     label: str
@@ -83,8 +82,7 @@ class PeriodCount:
     state: str = "due"  # as bot.obligations.state_in decides it
 
 
-@dataclass(frozen=True)
-class KindSummary:
+class KindSummary(msgspec.Struct, frozen=True):
     """Required against held for one obligation over one year.
 
     `required` counts the periods that have started by the day of the summary, `held` those of

@@ -19,8 +19,8 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+import msgspec
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -35,8 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 GROUP = -100
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(msgspec.Struct, frozen=True):
     """A bucket of `burst` updates, refilled at `per_minute`."""
 
     per_minute: float
@@ -75,8 +74,7 @@ class Verdict(enum.Enum):
     ASK_ROLE = "ask_role"  # the user's bucket ran empty: an admin's is bigger
 
 
-@dataclass
-class _Bucket:
+class _Bucket(msgspec.Struct):
     limit: Limit
     tokens: float
     stamp: float

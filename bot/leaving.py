@@ -9,9 +9,11 @@ import json
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
+
+import msgspec
+from msgspec.structs import asdict
 
 from bot.textnorm import clean_line, to_halfwidth, to_simplified
 from bot.texts import labels
@@ -23,8 +25,7 @@ _QUOTES = "「」『』“”\"'《》"
 _FORMULA_START = ("=", "+", "-", "@")
 
 
-@dataclass(frozen=True)
-class ArchiveInput:
+class ArchiveInput(msgspec.Struct, frozen=True):
     """Everything the archive holds, read from the database before the work thread starts."""
 
     branch: Branch

@@ -7,8 +7,9 @@ back as RuleWarning (the secretary may accept them). The templates cite the rule
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date
+
+import msgspec
 
 from bot import catalog
 from bot.branch_profile import InvalidAnswer, RuleWarning
@@ -29,8 +30,7 @@ def majority(count: int) -> int:
     return count // 2 + 1
 
 
-@dataclass(frozen=True)
-class Attendance:
+class Attendance(msgspec.Struct, frozen=True):
     """Who was expected and who came; `absent_reasons` has one entry per absentee."""
 
     expected: int
@@ -44,8 +44,7 @@ class Attendance:
         return self.expected - self.present - self.on_leave
 
 
-@dataclass(frozen=True)
-class MeetingDraft:
+class MeetingDraft(msgspec.Struct, frozen=True):
     """What the logging flow has collected, as far as the rules care."""
 
     kind: str
@@ -53,7 +52,7 @@ class MeetingDraft:
     attendance: Attendance | None = None
     speaker: str | None = None
     has_vote: bool = False
-    also_counts_as: tuple[str, ...] = field(default_factory=tuple)
+    also_counts_as: tuple[str, ...] = msgspec.field(default_factory=tuple)
 
 
 def make_attendance(

@@ -8,7 +8,8 @@ from then on the roster is the source. Screens show which of the two they use.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from db.models import Branch, Member
 
@@ -16,8 +17,7 @@ PROFILE = "profile"
 ROSTER = "roster"
 
 
-@dataclass(frozen=True)
-class MemberCounts:
+class MemberCounts(msgspec.Struct, frozen=True):
     """The counts in use, where they come from, and what the roster holds now."""
 
     formal: int

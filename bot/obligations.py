@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from bot import catalog
 from bot.textnorm import match_key
@@ -32,8 +33,7 @@ ROSTER_FREQUENCIES = ("roster", "off")
 TRACKABLE = {**DEFAULT_FREQUENCY, **dict.fromkeys(ROSTER_DUTIES, "roster")}
 
 
-@dataclass(frozen=True)
-class Period:
+class Period(msgspec.Struct, frozen=True):
     """A calendar month, quarter or year (both ends included)."""
 
     frequency: str
@@ -41,8 +41,7 @@ class Period:
     end: date
 
 
-@dataclass(frozen=True)
-class Obligation:
+class Obligation(msgspec.Struct, frozen=True):
     """One thing owed in one period, and where it stands."""
 
     code: str

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
+import msgspec
 from markupsafe import escape
 
 from bot import buttons as bt
@@ -96,8 +96,7 @@ def _periods(frequency: str, today: date) -> tuple[Period, ...]:
     return tuple(found)
 
 
-@dataclass(frozen=True)
-class BranchRow:
+class BranchRow(msgspec.Struct, frozen=True):
     """One branch in the overview."""
 
     id: int
@@ -124,8 +123,7 @@ class BranchRow:
         return "overdue" if "overdue" in found else "due" if "due" in found else "done"
 
 
-@dataclass(frozen=True)
-class Coverage:
+class Coverage(msgspec.Struct, frozen=True):
     """How the branches are built and equipped (the figures the seeds report)."""
 
     branches: int
@@ -139,8 +137,7 @@ class Coverage:
     with_roster: int
 
 
-@dataclass(frozen=True)
-class Overview:
+class Overview(msgspec.Struct, frozen=True):
     """Every branch's quarter, with the counts the card and the Excel file show."""
 
     today: date

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
+import msgspec
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.application import BotApplication, BotContext, app_of
@@ -21,8 +21,7 @@ from bot.handlers.common import Buttons, keyboard
 _LOGGER = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CardView:
+class CardView(msgspec.Struct, frozen=True):
     """Where a card is and what it should show; `final`: no more edits will follow."""
 
     chat_id: int
@@ -35,18 +34,16 @@ class CardView:
 View = Callable[[BotApplication, int], Awaitable[CardView | None]]
 
 
-@dataclass
-class _Edits:
+class _Edits(msgspec.Struct):
     """Per card: when it was last edited, the text shown, whether a refresh is scheduled."""
 
-    edited_at: dict[int, float] = field(default_factory=dict)
-    shown: dict[int, str] = field(default_factory=dict)
-    pending: set[int] = field(default_factory=set)
-    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    edited_at: dict[int, float] = msgspec.field(default_factory=dict)
+    shown: dict[int, str] = msgspec.field(default_factory=dict)
+    pending: set[int] = msgspec.field(default_factory=set)
+    locks: dict[int, asyncio.Lock] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class PacedCards:
+class PacedCards(msgspec.Struct, frozen=True):
     """One kind of card: its name (jobs, bot_data) and how its view is read (None: gone)."""
 
     name: str

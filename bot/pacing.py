@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+
+import msgspec
 
 
-@dataclass(frozen=True)
-class Pacing:
+class Pacing(msgspec.Struct, frozen=True):
     """Intervals in seconds of this clock; `speed` clock seconds pass per real second."""
 
     speed: float = 1.0

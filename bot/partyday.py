@@ -8,10 +8,11 @@ relatively fixed day each month.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
+
+import msgspec
 
 from bot.obligations import branch_party_day
 from bot.texts import environment, labels
@@ -21,8 +22,7 @@ ANY_MONTH = 0
 COMMON_PRACTICE = "常用做法"
 
 
-@dataclass(frozen=True)
-class Idea:
+class Idea(msgspec.Struct, frozen=True):
     """One suggested theme for a 主题党日."""
 
     theme: str
@@ -32,8 +32,7 @@ class Idea:
     month: int
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(msgspec.Struct, frozen=True):
     """An idea and the organization types it is restricted to (empty: suits every type)."""
 
     idea: Idea

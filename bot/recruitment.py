@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
+
 from bot.obligations import Obligation, Period, add_months, probation_due
 from bot.workdays import is_workday
 from db.models import ENTRY_STEPS, Member
@@ -55,8 +57,7 @@ EXTENSION_MONTHS = (6, 12)
 DUTY = "recruitment"  # the roster duty's code in bot.obligations.ROSTER_DUTIES
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(msgspec.Struct, frozen=True):
     """One recorded step: its date, and for some steps an amount or the introducers."""
 
     step: str
@@ -93,8 +94,7 @@ class Person:
         object.__setattr__(self, "due", tuple(next_due(self)))
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(msgspec.Struct, frozen=True):
     """A step that may be taken next, from `earliest` (None: any time), by `latest` if any."""
 
     step: str
@@ -113,8 +113,7 @@ class Due:
         return "open"
 
 
-@dataclass(frozen=True)
-class Concern:
+class Concern(msgspec.Struct, frozen=True):
     """Why a date or an answer is a problem: `refuse` (asked again) or `confirm` (asked)."""
 
     code: str

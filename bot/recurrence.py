@@ -25,8 +25,10 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+
+import msgspec
+from msgspec.structs import replace
 
 from bot.dates import DateError, parse_date
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
@@ -81,8 +83,7 @@ class RuleError(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """When a custom reminder falls: `kind` is one of RULES, `at` the local time of day."""
 
     kind: str

@@ -14,13 +14,13 @@ import logging
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from markupsafe import escape
 
 from bot import buttons as bt
@@ -71,8 +71,7 @@ ELECTION_LEAD_MONTHS = (6, 1)
 SNOOZE_DAYS = (1, 3)
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(msgspec.Struct, frozen=True):
     """One reminder decided for a branch today."""
 
     branch_id: int
@@ -408,8 +407,7 @@ def moment_for(settings: BranchSettings, today: date, tz: ZoneInfo) -> datetime:
 RULES = "3"
 
 
-@dataclass(frozen=True)
-class SweepStats:
+class SweepStats(msgspec.Struct, frozen=True):
     """What one sweep decided."""
 
     branches: int
@@ -545,8 +543,7 @@ async def _read_talks(db: Database, facts: sweep_data.SweepFacts, today: date) -
         facts.talks[branch_id] = talks.get(branch_id, [])
 
 
-@dataclass(frozen=True)
-class _Wanted:
+class _Wanted(msgspec.Struct, frozen=True):
     """Whether an obligation can be reminded of today at all (notices_for's days: one of its
     stages, or its snooze), so the sweep need not work out the rest of it."""
 

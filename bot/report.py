@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import msgspec
 
 from bot import recruitment
 from bot.exports import KindSummary, year_summary
@@ -18,8 +19,7 @@ from db.selfchecks import SelfCheck
 EARLIEST_YEAR = 2000
 
 
-@dataclass(frozen=True)
-class CheckChange:
+class CheckChange(msgspec.Struct, frozen=True):
     """A self-check's last result in the year and the one before it (any year)."""
 
     kind: str
@@ -27,8 +27,7 @@ class CheckChange:
     before: SelfCheck | None
 
 
-@dataclass(frozen=True)
-class AnnualReport:
+class AnnualReport(msgspec.Struct, frozen=True):
     """What the annual report says of one branch's year, as of `today`."""
 
     branch: Branch

@@ -15,10 +15,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from bot.branch_profile import InvalidAnswer
 from bot.dates import DateError, parse_date
@@ -342,8 +344,7 @@ def read_answer(step: str, text: str, values: Mapping[str, Any], today: date) ->
 # --------------------------------------------------------------------------- reading files
 
 
-@dataclass(frozen=True)
-class RowError:
+class RowError(msgspec.Struct, frozen=True):
     """One problem in an uploaded file: spreadsheet row number, column heading, reason."""
 
     row: int
@@ -351,8 +352,7 @@ class RowError:
     error: InvalidAnswer
 
 
-@dataclass(frozen=True)
-class ImportCheck:
+class ImportCheck(msgspec.Struct, frozen=True):
     """An uploaded roster, every row checked: the people, or what is wrong (never both)."""
 
     infos: tuple[MemberInfo, ...]
@@ -606,8 +606,7 @@ def safe_file_part(text: str) -> str:
     return re.sub(r'[\\/:*?"<>|&\'\x00-\x1f\x7f]', "_", text).strip(" .") or "_"
 
 
-@dataclass(frozen=True)
-class FileWords:
+class FileWords(msgspec.Struct, frozen=True):
     """The words of the roster files (from roster_file_labels.j2 and labels.j2)."""
 
     columns: Mapping[str, str]

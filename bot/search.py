@@ -4,7 +4,8 @@ matched (shown under each result)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from bot.textnorm import clean_line, to_halfwidth, to_simplified
 from db.meetings import SEARCH_TERMS
@@ -49,8 +50,7 @@ def variants(terms: list[str]) -> list[list[str]]:
     return [terms] if simplified == terms else [simplified, terms]
 
 
-@dataclass(frozen=True)
-class Snippet:
+class Snippet(msgspec.Struct, frozen=True):
     """A piece of a record's text around the first match: before, the match, after."""
 
     before: str

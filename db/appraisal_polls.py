@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import aiosqlite
+import msgspec
 
 from db.database import Database, utcnow
 from db.repo import write_audit
 
 
-@dataclass(frozen=True)
-class PollRow:
+class PollRow(msgspec.Struct, frozen=True):
     """One member's poll: where it is and its tally (votes per grade, GRADES order)."""
 
     id: int

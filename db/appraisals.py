@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from db.database import Database, utcnow
 from db.repo import write_audit
@@ -12,8 +13,7 @@ GRADES = ("excellent", "qualified", "basic", "unqualified")
 WITH_REASON = frozenset({"basic", "unqualified"})  # 基本合格, 不合格: the reason is written down
 
 
-@dataclass(frozen=True)
-class Grade:
+class Grade(msgspec.Struct, frozen=True):
     """One member's grade in one appraisal."""
 
     member_id: int

@@ -9,11 +9,11 @@ not rewrite who attended.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import aiosqlite
+import msgspec
 
 from db.database import Database, utcnow
 from db.models import PARTY_MEMBER_STATUSES
@@ -23,8 +23,7 @@ _PARTY = tuple(sorted(PARTY_MEMBER_STATUSES))
 _IS_PARTY = f"status IN ({', '.join('?' * len(_PARTY))})"
 
 
-@dataclass(frozen=True)
-class Checkin:
+class Checkin(msgspec.Struct, frozen=True):
     """One sign-in card posted in a group."""
 
     id: int
@@ -43,8 +42,7 @@ class Checkin:
         return self.closed_at is None
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(msgspec.Struct, frozen=True):
     """Who is where on a card: names of the present, (name, reason) on leave, the absent."""
 
     expected: int
@@ -53,8 +51,7 @@ class Tally:
     absent: list[str]
 
 
-@dataclass(frozen=True)
-class Makeup:
+class Makeup(msgspec.Struct, frozen=True):
     """One 补学 item: a party member who missed a meeting must study its content afterwards."""
 
     id: int

@@ -7,10 +7,10 @@ transaction, so /status, the reminders and the annual report read the same answe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import aiosqlite
+import msgspec
 
 from db.database import Database, among, utcnow
 from db.repo import write_audit
@@ -19,8 +19,7 @@ BASES = ("base", "retired", "fixed", "student", "farmer", "unemployed", "low_inc
 CODE = "party_dues"
 
 
-@dataclass(frozen=True)
-class Rate:
+class Rate(msgspec.Struct, frozen=True):
     """A member's monthly amount, how it was decided, and whether they pay by quarter."""
 
     member_id: int
@@ -30,8 +29,7 @@ class Rate:
     since: date  # the first of the month the amount was first set
 
 
-@dataclass(frozen=True)
-class Payment:
+class Payment(msgspec.Struct, frozen=True):
     """One month paid by one member (member_id None: the member has left the roster)."""
 
     member_id: int | None

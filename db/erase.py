@@ -15,10 +15,10 @@ user_id NULL, so the log still shows what was done, not by whom.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+import msgspec
 
 from db import inbox
 from db.database import Database
@@ -55,8 +55,7 @@ _COUNTS = {
 }
 
 
-@dataclass(frozen=True)
-class BranchRef:
+class BranchRef(msgspec.Struct, frozen=True):
     """A branch named in a /forgetme card."""
 
     id: int
@@ -64,8 +63,7 @@ class BranchRef:
     role: str
 
 
-@dataclass(frozen=True)
-class ForgetPlan:
+class ForgetPlan(msgspec.Struct, frozen=True):
     """What /forgetme would do: leave `memberships`, delete `sole` (branches where the user is
     the only member), or refuse while `blocked` (secretary of a branch with other members)."""
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiosqlite
+import msgspec
 
 from db.database import Database, utcnow
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(msgspec.Struct, frozen=True):
     """One update as stored: its id, its JSON, and who sent it to which chat."""
 
     update_id: int

@@ -13,10 +13,10 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiosqlite
+import msgspec
 
 from db.database import Database, utcnow
 from db.repo import ensure_user, write_audit
@@ -30,8 +30,7 @@ ADMIN = "admin"
 ROLE_ORDER = {"secretary": 0, "deputy": 1, "committee": 2, "viewer": 3}
 
 
-@dataclass(frozen=True)
-class Invitation:
+class Invitation(msgspec.Struct, frozen=True):
     """An open (unused, unrevoked, unexpired) invitation."""
 
     ref: str
@@ -41,16 +40,14 @@ class Invitation:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class TeamMember:
+class TeamMember(msgspec.Struct, frozen=True):
     """One user's role in a branch."""
 
     user_id: int
     role: str
 
 
-@dataclass(frozen=True)
-class JoinResult:
+class JoinResult(msgspec.Struct, frozen=True):
     """What taking a link did: joined / admin / invalid / expired / used / revoked / member /
     already_admin; with the branch, the role (for member: the role the user already has) and
     who made the link."""

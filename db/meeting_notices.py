@@ -7,10 +7,10 @@ replaces it. A notice takes answers until its meeting's day is over or it is can
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import aiosqlite
+import msgspec
 
 from db.database import Database, utcnow
 from db.models import PARTY_MEMBER_STATUSES
@@ -21,8 +21,7 @@ _IS_PARTY = f"m.status IN ({', '.join('?' * len(_PARTY))})"
 STATES = ("attend", "leave")
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(msgspec.Struct, frozen=True):
     """One meeting notice (times local to the branch)."""
 
     id: int
@@ -42,8 +41,7 @@ class Notice:
         return not self.cancelled and today <= self.held_on
 
 
-@dataclass(frozen=True)
-class Answers:
+class Answers(msgspec.Struct, frozen=True):
     """Who answered what: names attending, (name, reason) on leave, party members silent."""
 
     expected: int

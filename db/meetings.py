@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -20,9 +19,9 @@ from db.repo import write_audit
 
 # Fields stored in their own column; the tuple-valued ones are JSON.
 CONTENT_FIELDS = tuple(
-    f.name
-    for f in fields(Meeting)
-    if f.name
+    name
+    for name in Meeting.__struct_fields__
+    if name
     not in {"photos", "id", "branch_id", "created_by", "created_at", "updated_at", "plan_id"}
 )
 _JSON_FIELDS = frozenset({"absentees", "agenda", "also_counts_as", "accepted_warnings"})

@@ -7,17 +7,17 @@ of statuses and dates; names are personal data, so the audit refers to members b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, fields
 from datetime import date
 from typing import Any
 
 import aiosqlite
+from msgspec.structs import asdict
 
 from db.database import Database, among, utcnow
 from db.models import Member, MemberInfo
 from db.repo import write_audit
 
-INFO_FIELDS = tuple(f.name for f in fields(MemberInfo))
+INFO_FIELDS = MemberInfo.__struct_fields__
 _DATE_FIELDS = frozenset({"joined_on", "left_on", "last_report_on"})
 # Fields whose values are not written to the audit log (personal data): only "changed".
 _PRIVATE_FIELDS = frozenset({"name", "destination"})

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
+
+import msgspec
 
 ROLES = ("secretary", "deputy", "committee", "viewer")
 EDITOR_ROLES = frozenset({"secretary", "deputy"})
 RECORDER_ROLES = frozenset({"secretary", "deputy", "committee"})
 
 
-@dataclass(frozen=True)
-class User:
+class User(msgspec.Struct, frozen=True):
     """A Telegram user known to the bot (no names are kept)."""
 
     id: int
@@ -20,8 +20,7 @@ class User:
     created_at: str
 
 
-@dataclass(frozen=True)
-class BranchProfile:
+class BranchProfile(msgspec.Struct, frozen=True):
     """The facts about a branch that the rules depend on."""
 
     name: str
@@ -39,8 +38,7 @@ class BranchProfile:
     party_weekday: int = 0
 
 
-@dataclass(frozen=True)
-class Branch:
+class Branch(msgspec.Struct, frozen=True):
     """A registered party branch."""
 
     id: int
@@ -51,8 +49,7 @@ class Branch:
     roster_complete: bool = False  # the secretary confirmed the roster lists everyone
 
 
-@dataclass(frozen=True)
-class Membership:
+class Membership(msgspec.Struct, frozen=True):
     """A user's role in a branch."""
 
     user_id: int
@@ -70,8 +67,7 @@ class Membership:
         return self.role in RECORDER_ROLES
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(msgspec.Struct, frozen=True):
     """One recorded change: who, what, when."""
 
     id: int
@@ -84,16 +80,14 @@ class AuditEntry:
     changes: dict[str, list[object]]
 
 
-@dataclass(frozen=True)
-class Photo:
+class Photo(msgspec.Struct, frozen=True):
     """A photo of a meeting, kept by Telegram; we store its ids only."""
 
     file_id: str
     file_unique_id: str
 
 
-@dataclass(frozen=True)
-class Meeting:
+class Meeting(msgspec.Struct, frozen=True):
     """One logged sitting: a meeting, a 党课, a 谈心谈话 or a 主题党日."""
 
     kind: str
@@ -145,8 +139,7 @@ class Meeting:
         return max(self.expected - self.present, len(self.absentees))
 
 
-@dataclass(frozen=True)
-class PartyDayPlan:
+class PartyDayPlan(msgspec.Struct, frozen=True):
     """The plan for one month's 主题党日."""
 
     id: int
@@ -157,8 +150,7 @@ class PartyDayPlan:
     activity_form: str
 
 
-@dataclass(frozen=True)
-class CustomReminder:
+class CustomReminder(msgspec.Struct, frozen=True):
     """A reminder the secretary set up with /remind (the rule's fields as stored)."""
 
     id: int
@@ -183,8 +175,7 @@ ENTRY_STEPS = {"applicant": "applied", "activist": "activist", "candidate": "can
                "probationary": "admitted", "formal": "confirmed"}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class MemberInfo:
+class MemberInfo(msgspec.Struct, frozen=True):
     """What the secretary enters about one person on the roster (no ID or phone numbers)."""
 
     name: str
@@ -220,8 +211,7 @@ class PartyRoll(NamedTuple):
     names: tuple[str, ...] | None
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(msgspec.Struct, frozen=True):
     """A person on a branch's roster."""
 
     id: int

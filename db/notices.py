@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from db.database import Database, utcnow
 from db.repo import write_audit
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(msgspec.Struct, frozen=True):
     """A sent notice with its read count."""
 
     id: int
@@ -29,8 +29,7 @@ class Notice:
     read: int
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(msgspec.Struct, frozen=True):
     """One branch a notice went to, and whether it was read."""
 
     branch_id: int

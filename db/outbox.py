@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosqlite
+import msgspec
 
 from db.database import Database, utcnow
 
@@ -27,8 +27,7 @@ STATES = ("pending", "sent", "missed", "blocked", "cancelled", "failed")
 _ORDER_STEP = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
+class OutboxMessage(msgspec.Struct, frozen=True):
     """A reminder the sweep decided to send (construct with keywords)."""
 
     key: str  # unique decision key, e.g. "ob:12:member_meeting:2026-10-01:lead7:12345"
@@ -40,8 +39,7 @@ class OutboxMessage:
     expires_at: datetime | None = None  # aware; later it is reported missed instead of sent
 
 
-@dataclass(frozen=True)
-class OutboxRow:
+class OutboxRow(msgspec.Struct, frozen=True):
     """A stored outbox row (times are aware UTC datetimes)."""
 
     id: int

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+
+import msgspec
 
 from db.database import Database
 from db.models import Branch
@@ -23,8 +24,7 @@ from db.repo import branch_from_row
 from db.settings import BranchSettings, all_settings
 
 
-@dataclass(frozen=True)
-class OverviewFacts:
+class OverviewFacts(msgspec.Struct, frozen=True):
     """The facts of every branch, by branch id."""
 
     branches: list[Branch]

@@ -4,10 +4,10 @@ the same transaction (a step into a new stage sets the member's status and its d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import aiosqlite
+import msgspec
 
 from db import members, outbox
 from db.database import Database, among, utcnow
@@ -17,8 +17,7 @@ from db.repo import write_audit
 UNITS = ("", "days", "hours", "months")
 
 
-@dataclass(frozen=True)
-class StepRow:
+class StepRow(msgspec.Struct, frozen=True):
     """One recorded step of one member."""
 
     member_id: int

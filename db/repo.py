@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
 from typing import Any
 
 import aiosqlite
+from msgspec.structs import asdict
 
 from db.database import Database, utcnow
 from db.models import ROLES, AuditEntry, Branch, BranchProfile, Membership, User
 
-PROFILE_FIELDS = tuple(f.name for f in fields(BranchProfile))
+PROFILE_FIELDS = BranchProfile.__struct_fields__
 _BOOL_FIELDS = frozenset({"has_committee", "has_party_groups"})
 
 

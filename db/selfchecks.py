@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import msgspec
 
 from db.database import Database, utcnow
 
 
-@dataclass(frozen=True)
-class SelfCheck:
+class SelfCheck(msgspec.Struct, frozen=True):
     id: int
     branch_id: int
     kind: str

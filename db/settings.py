@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import aiosqlite
+import msgspec
+from msgspec.structs import replace
 
 from db.database import Database, among, utcnow
 from db.repo import write_audit
@@ -18,14 +19,13 @@ DEFAULT_TIME = "09:00"
 DEFAULT_LEAD_DAYS = (7, 2)
 
 
-@dataclass(frozen=True)
-class BranchSettings:
+class BranchSettings(msgspec.Struct, frozen=True):
     """How and when a branch is reminded (the defaults until the secretary changes them)."""
 
     branch_id: int
     reminder_time: str = DEFAULT_TIME
     lead_days: tuple[int, ...] = DEFAULT_LEAD_DAYS
-    frequencies: dict[str, str] = field(default_factory=dict)
+    frequencies: dict[str, str] = msgspec.field(default_factory=dict)
     muted: tuple[str, ...] = ()
     to_private: bool = True
     to_group: bool = True

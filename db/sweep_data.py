@@ -6,10 +6,11 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
+
+import msgspec
 
 from db.database import Database, among
 from db.members import all_members, with_timelines
@@ -19,8 +20,7 @@ from db.repo import branch_from_row
 from db.settings import BranchSettings, all_settings, marks, snoozes
 
 
-@dataclass
-class SweepFacts:
+class SweepFacts(msgspec.Struct):
     """The facts of the branches a sweep decides for."""
 
     branches: list[Branch]
@@ -30,15 +30,15 @@ class SweepFacts:
     snoozes: dict[tuple[int, str, date], date]
     editors: dict[int, list[int]]
     blocked: frozenset[int]
-    custom: dict[int, list[CustomReminder]] = field(default_factory=dict)
-    roster: dict[int, list[Member]] = field(default_factory=dict)
-    talks: dict[int, list[tuple[date, str]]] = field(default_factory=dict)
+    custom: dict[int, list[CustomReminder]] = msgspec.field(default_factory=dict)
+    roster: dict[int, list[Member]] = msgspec.field(default_factory=dict)
+    talks: dict[int, list[tuple[date, str]]] = msgspec.field(default_factory=dict)
     # 发展党员 steps: branch id → member id → steps (db.recruitment).
-    recruitment: dict[int, dict[int, list[StepRow]]] = field(default_factory=dict)
+    recruitment: dict[int, dict[int, list[StepRow]]] = msgspec.field(default_factory=dict)
     # The sweep's batches: party members only, as roster entries (no Member objects), and the
     # few people still on the way in (applicants to probationary members) for their timelines.
-    party: dict[int, PartyRoll] = field(default_factory=dict)
-    progress: dict[int, list[Member]] = field(default_factory=dict)
+    party: dict[int, PartyRoll] = msgspec.field(default_factory=dict)
+    progress: dict[int, list[Member]] = msgspec.field(default_factory=dict)
     # Branches keeping a 党费 ledger (an amount set for someone): its month-end reminder, which
     # names who has not paid, stands in for the generic 党费 lead reminders.
     ledgers: frozenset[int] = frozenset()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bot import jobs
@@ -171,9 +171,9 @@ async def _swept_today(h: Harness) -> bool:
 async def test_the_daily_backup_keeps_the_configured_number(tmp_path: Path) -> None:
     h = Harness(tmp_path / "bot.sqlite3")
     folder = tmp_path / "daily"
-    h.config = dataclasses.replace(
+    h.config = msgspec.structs.replace(
         h.config,
-        storage=dataclasses.replace(h.config.storage, backups=2, backup_dir=str(folder)),
+        storage=msgspec.structs.replace(h.config.storage, backups=2, backup_dir=str(folder)),
     )
     await h.start()
     try:
@@ -204,8 +204,8 @@ async def test_the_daily_backup_creates_its_folder_and_never_overwrites_one_file
     # and every later one overwrote it.
     h = Harness(tmp_path / "bot.sqlite3")
     folder = tmp_path / "data" / "backups"
-    h.config = dataclasses.replace(
-        h.config, storage=dataclasses.replace(h.config.storage, backup_dir=str(folder))
+    h.config = msgspec.structs.replace(
+        h.config, storage=msgspec.structs.replace(h.config.storage, backup_dir=str(folder))
     )
     await h.start()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import json
 import logging
@@ -13,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
@@ -60,8 +60,8 @@ def message(
 def quiet(harness: Harness) -> Harness:
     """Without the app's own reminder jobs: each test drives its own deliverer."""
     config = harness.config
-    harness.config = dataclasses.replace(
-        config, bot=dataclasses.replace(config.bot, reminders=False)
+    harness.config = msgspec.structs.replace(
+        config, bot=msgspec.structs.replace(config.bot, reminders=False)
     )
     return harness
 
@@ -81,7 +81,7 @@ def deliverer(
 ) -> Deliverer:
     """A deliverer for the harness's app (and its clock); no pacing of its own unless asked."""
     assert h.app is not None
-    pacing = dataclasses.replace(
+    pacing = msgspec.structs.replace(
         h.config.pacing, chat_interval=chat_interval, per_second=per_second
     )
     return Deliverer(h.app, pacing=pacing, **options)
@@ -237,8 +237,8 @@ async def test_retry_after_is_honoured(bot: Harness) -> None:
 async def test_429_storm_through_the_rate_limiter(tmp_path: Path) -> None:
     # On the real clock: python-telegram-bot's rate limiter waits out retry_after in real time.
     h = quiet(Harness(tmp_path / "bot.sqlite3", pacing=Pacing()))
-    h.config = dataclasses.replace(
-        h.config, telegram=dataclasses.replace(h.config.telegram, rate_limit=True)
+    h.config = msgspec.structs.replace(
+        h.config, telegram=msgspec.structs.replace(h.config.telegram, rate_limit=True)
     )
     chats = list(range(5001, 5009))
     for chat in chats:
@@ -439,11 +439,10 @@ async def test_one_chat_is_paced_others_go_meanwhile(bot: Harness) -> None:
     assert next(at for chat, at in arrivals if chat == 3003) < mine[1]
 
 
-@dataclasses.dataclass(frozen=True)
-class SteppedPacing(Pacing):
+class SteppedPacing(Pacing, frozen=True):
     """A fake clock that moves only when the bot sleeps: spacing is exact whatever the load."""
 
-    elapsed: list[float] = dataclasses.field(default_factory=lambda: [0.0])
+    elapsed: list[float] = msgspec.field(default_factory=lambda: [0.0])
 
     def now(self) -> float:
         """The clock seconds slept so far."""
@@ -562,8 +561,8 @@ async def test_stopping_mid_fan_out_then_resuming(tmp_path: Path) -> None:
     chats = list(range(7001, 7061))
     # On the real clock: python-telegram-bot's rate limiter paces in real time too.
     first = quiet(Harness(path, pacing=Pacing()))
-    first.config = dataclasses.replace(
-        first.config, telegram=dataclasses.replace(first.config.telegram, rate_limit=True)
+    first.config = msgspec.structs.replace(
+        first.config, telegram=msgspec.structs.replace(first.config.telegram, rate_limit=True)
     )
     for chat in chats:
         first.fake.add_user(chat)

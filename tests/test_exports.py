@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from io import BytesIO
@@ -11,6 +10,7 @@ from typing import Any
 import docx
 import openpyxl
 from docx.oxml.ns import qn
+from msgspec.structs import replace
 
 from bot.exports import ledger_workbook, meeting_document
 from db.models import Branch, Meeting, Photo

@@ -3,9 +3,10 @@ the flooder is told once per episode, everyone else is served; the clock is the 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
+
+import msgspec
 
 from bot.emulator.html import parse_html
 from bot.flood import ADMIN, GROUP_CHAT, NOTICE_GAP, USER
@@ -77,8 +78,8 @@ async def test_a_tap_in_a_flood_gets_the_notice_as_a_toast(harness: Harness) -> 
 
 async def test_admins_have_a_higher_limit_but_are_not_exempt(tmp_path: Path) -> None:
     harness = Harness(tmp_path / "bot.sqlite3")
-    bot = dataclasses.replace(harness.config.bot, admin_ids=(SECRETARY,))
-    harness.config = dataclasses.replace(harness.config, bot=bot)
+    bot = msgspec.structs.replace(harness.config.bot, admin_ids=(SECRETARY,))
+    harness.config = msgspec.structs.replace(harness.config, bot=bot)
     harness.fake.add_user(MEMBER)
     await harness.start()
     try:

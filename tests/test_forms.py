@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 import time_machine
+from msgspec.structs import replace
 
 from bot.emulator.html import parse_html
 from bot.knowledge import entries

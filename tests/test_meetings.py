@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import msgspec
 import pytest
 
 from bot.branch_profile import InvalidAnswer
@@ -66,7 +67,7 @@ def test_committee_quorum() -> None:
 
 
 def test_meetings_the_branch_cannot_hold() -> None:
-    small = PROFILE.__class__(**{**PROFILE.__dict__, "has_committee": False})
+    small = msgspec.structs.replace(PROFILE, has_committee=False)
     draft = MeetingDraft("committee_meeting", DAY, make_attendance(3, 3))
     assert [w.code for w in check_meeting(draft, small)] == ["no_committee"]
     assert codes(MeetingDraft("group_meeting", DAY)) == ["no_party_groups"]

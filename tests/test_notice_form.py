@@ -6,11 +6,11 @@ that Telegram failed to confirm stored and queued once however often it is repea
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import time_machine
+from msgspec.structs import replace
 
 from db import admins, notices
 from tests.conftest import OTHER, SECRETARY, Harness

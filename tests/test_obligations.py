@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import msgspec
 import pytest
 
 from bot.obligations import Period, obligations, party_day_in, period_of, previous_period
@@ -66,7 +67,7 @@ def test_done_due_overdue_and_not_applicable() -> None:
 
 
 def test_theme_party_day_is_overdue_after_the_fixed_day() -> None:
-    profile = PROFILE.__class__(**{**PROFILE.__dict__, "party_day": 15})
+    profile = msgspec.structs.replace(PROFILE, party_day=15)
     items = obligations(profile, [], date(2026, 11, 16), created_on=date(2026, 11, 1))
     [day] = [o for o in items if o.code == "theme_party_day"]
     assert day.deadline == date(2026, 11, 15)

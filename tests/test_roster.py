@@ -9,6 +9,7 @@ import io
 import zipfile
 from datetime import date, datetime
 
+import msgspec
 import pytest
 from openpyxl import Workbook, load_workbook
 
@@ -159,7 +160,7 @@ def test_whole_records() -> None:
     mobile = MemberInfo("甲", "formal", date(2020, 1, 1), committee_role="secretary",
                         mobile=True, destination="深圳", left_on=date(2025, 1, 1))  # fmt: skip
     assert roster.tidy(mobile) == mobile
-    tidied = roster.tidy(MemberInfo(**{**mobile.__dict__, "status": "activist"}))
+    tidied = roster.tidy(msgspec.structs.replace(mobile, status="activist"))
     assert tidied.committee_role == "" and not tidied.mobile and tidied.left_on is None
     assert roster.info_of(roster.values_of(mobile)) == mobile
 

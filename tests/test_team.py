@@ -4,12 +4,12 @@ changes, removal, the two-step hand-over, leaving, deputies' limits and admin in
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 import time_machine
 
@@ -263,7 +263,9 @@ async def test_deputy_invites_committee_and_viewers_only(harness: Harness) -> No
 async def admin_harness(tmp_path: Path) -> AsyncIterator[Harness]:
     """A bot whose configuration names ADMIN as an admin."""
     h = Harness(tmp_path / "bot.sqlite3")
-    h.config = dataclasses.replace(h.config, bot=BotConfig(reminders=False, admin_ids=(ADMIN,)))
+    h.config = msgspec.structs.replace(
+        h.config, bot=BotConfig(reminders=False, admin_ids=(ADMIN,))
+    )
     h.fake.add_user(ADMIN, first_name="管理员")
     h.fake.add_user(THIRD, first_name="三")
     await h.start()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import sqlite3
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 from telegram.error import NetworkError
 
@@ -150,8 +150,8 @@ async def test_a_database_that_stays_locked_gets_a_clear_answer_and_polling_goes
     tmp_path: Path,
 ) -> None:
     h = Harness(tmp_path / "bot.sqlite3")
-    h.config = dataclasses.replace(
-        h.config, storage=dataclasses.replace(h.config.storage, write_patience=0.2)
+    h.config = msgspec.structs.replace(
+        h.config, storage=msgspec.structs.replace(h.config.storage, write_patience=0.2)
     )
     await h.start()
     try:
@@ -175,9 +175,9 @@ async def test_webhook_stores_before_it_acknowledges_and_checks_the_secret(
 ) -> None:
     h = Harness(tmp_path / "bot.sqlite3")
     secret = "s3cret-token-for-the-test"
-    h.config = dataclasses.replace(
+    h.config = msgspec.structs.replace(
         h.config,
-        telegram=dataclasses.replace(
+        telegram=msgspec.structs.replace(
             h.config.telegram,
             webhook_url="https://bot.example.org/tg",
             webhook_secret=secret,

@@ -19,9 +19,10 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from bot.emulator.html import HtmlError, parse_html_entities, utf16_len
 from bot.emulator.polls import PollsMixin
@@ -80,8 +81,7 @@ class ApiError(Exception):
         self.migrate_to_chat_id = migrate_to_chat_id
 
 
-@dataclass
-class _Failure:
+class _Failure(msgspec.Struct):
     error_code: int
     description: str
     retry_after: int | None
@@ -115,16 +115,14 @@ class _Bucket:
         self.level += 1
 
 
-@dataclass(frozen=True)
-class _FloodLimit:
+class _FloodLimit(msgspec.Struct, frozen=True):
     per_second: float | None
     per_chat_per_second: float | None
     per_chat_burst: int
     per_group_per_minute: float | None
 
 
-@dataclass
-class _Source:
+class _Source(msgspec.Struct):
     """What the bot sent for a message's text or caption, before Telegram parsed it."""
 
     field: str
@@ -132,8 +130,7 @@ class _Source:
     parse_mode: str | None
 
 
-@dataclass
-class _StoredFile:
+class _StoredFile(msgspec.Struct):
     file_id: str
     file_unique_id: str
     file_path: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 ALLOWED_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
@@ -37,12 +38,11 @@ class HtmlError(ValueError):
     """Text that Telegram would refuse to parse."""
 
 
-@dataclass
-class _Tag:
+class _Tag(msgspec.Struct):
     name: str
     argument: str = ""
     start: int = 0  # UTF-16 offset in the visible text, as Telegram counts entity offsets
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def utf16_len(text: str) -> int:

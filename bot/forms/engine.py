@@ -23,7 +23,6 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -79,16 +78,14 @@ class NotNow(InvalidAnswer):
     expired button."""
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(msgspec.Struct, frozen=True):
     """A tappable answer: its code travels in the button, its label is shown."""
 
     code: str
     label: str
 
 
-@dataclass
-class Turn(Generic[D]):
+class Turn(msgspec.Struct, Generic[D]):
     """What a form's functions see while one update is handled."""
 
     update: Update
@@ -97,7 +94,7 @@ class Turn(Generic[D]):
     today: date
     draft: D
     env: Any = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
     # Where the questions go when not to the chat of the update (a tap in a group opens a form
     # in the user's private chat).
     chat_id: int | None = None
@@ -127,8 +124,7 @@ def _always(draft: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Step(Generic[D]):
+class Step(msgspec.Struct, Generic[D], frozen=True):
     """One question of a form.
 
     `read` takes a typed answer and `pick` a tapped choice's code; both change the draft or raise
@@ -156,17 +152,15 @@ class Step(Generic[D]):
     help: Callable[[D], str | None] = lambda draft: None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """What the user sees after a save: a message, with buttons of ordinary handlers."""
 
     text: str
-    rows: Rows = field(default_factory=list)
+    rows: Rows = msgspec.field(default_factory=list)
     more: tuple[tuple[str, Rows], ...] = ()
 
 
-@dataclass(frozen=True)
-class Form(Generic[D]):
+class Form(msgspec.Struct, Generic[D], frozen=True):
     """A guided conversation, declared: its steps, review card and save.
 
     `name` is the conversation's name, its stored key and its buttons' prefix. `load` reads what
@@ -182,7 +176,9 @@ class Form(Generic[D]):
     save: Callable[[Turn[D], str], Awaitable[Outcome]]
     load: Callable[[Turn[D]], Awaitable[Any]] | None = None
     review: Callable[[Turn[D]], Awaitable[tuple[str, Rows]]] | None = None
-    actions: dict[str, Callable[[Turn[D], str], Awaitable[None]]] = field(default_factory=dict)
+    actions: dict[str, Callable[[Turn[D], str], Awaitable[None]]] = msgspec.field(
+        default_factory=dict
+    )
     heading: Callable[[D], str] | None = None
     counted: Callable[[D], bool] = lambda draft: True
     # The template said when the form is cancelled (a delete says that nothing was deleted).

@@ -21,10 +21,10 @@ import functools
 import hashlib
 import io
 import logging
-from dataclasses import asdict
 from typing import Any
 
 import msgspec
+from msgspec.structs import asdict
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 

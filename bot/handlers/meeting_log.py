@@ -131,7 +131,7 @@ async def _save(turn: Turn[LogDraft], key: str) -> Outcome:
         created = bool(changes)
         template = "log_updated" if changes else "log_unchanged"
     else:
-        fields = {name: getattr(meeting, name) for name in meeting.__dataclass_fields__}
+        fields = {name: getattr(meeting, name) for name in meeting.__struct_fields__}
         accepted = tuple(w.code for w in await _warnings(turn, meeting))
         saved, created = await meetings.create_meeting(
             database,

@@ -11,7 +11,6 @@ send replayed after a crash finds the stored notice and queues nothing twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,8 +64,7 @@ class NoticeDraft(msgspec.Struct):
     value: str | None = None  # the formation mode or organization type of "mode" / "type"
 
 
-@dataclass(frozen=True)
-class NoticeEnv:
+class NoticeEnv(msgspec.Struct, frozen=True):
     """What the form reads for one update: every branch this quarter (once a text is written)."""
 
     overview: Overview | None

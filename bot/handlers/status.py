@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from msgspec.structs import replace
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import msgspec
 
 from bot import catalog
 
@@ -40,16 +41,14 @@ class KnowledgeError(ValueError):
     """An entry or source that breaks the rules above (raised with every problem listed)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(msgspec.Struct, frozen=True):
     doc: str
     name: str
     article: str = ""
     local: bool = False  # a seed document: local experience, not a rule
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     id: str
     title: str
     phrasings: tuple[str, ...]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import msgspec
 
 from bot.knowledge import entries, numbers, search, smalltalk
 from bot.knowledge import formation as advisor
@@ -15,8 +15,7 @@ QUESTION_LIMIT = 300
 _FORMATION_WORDS = ("建", "成立", "支委", "委员会", "组建", "够", "设")
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     """kind: greeting, thanks, stray (a bare date or number), off_topic, no_such_date, probation,
     dues, dues_range, dues_unclear, committee_quorum, quorum, quorum_needed, formation, weak
     or entry."""
@@ -77,7 +76,7 @@ def decide(question: str, today: date) -> Decision:
         total = counts.formal + counts.probationary
         advice = advisor.advise(formal, probationary, "other", "u", "u", members_total=total)
         counted = (counts.formal, counts.probationary)
-        return Decision("formation", dataclasses.replace(advice, counted=counted))
+        return Decision("formation", msgspec.structs.replace(advice, counted=counted))
     result = search.index().search(question)
     if result.off_topic:
         return Decision("off_topic", result)

@@ -15,7 +15,7 @@ they do count towards the 50.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 FORMAL_CHOICES = ("0", "1", "2", "3-6", "7-50", "51+")
 PROBATIONARY_CHOICES = ("0", "1", "2", "3+")
@@ -23,8 +23,7 @@ ORG_TYPES = ("trade_association", "social_group", "private_non_enterprise", "fou
 ANSWERS = ("y", "n", "u")  # yes, no, unsure
 
 
-@dataclass(frozen=True)
-class Advice:
+class Advice(msgspec.Struct, frozen=True):
     """What to do, as codes the template words."""
 
     mode: str  # standalone / joint / affiliated / instructor / area

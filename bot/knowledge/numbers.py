@@ -20,9 +20,10 @@ Text passed in is already normalized (simplified, half-width, numerals as digits
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+import msgspec
 
 from bot.meetings import majority
 from bot.textnorm import chinese_to_int
@@ -96,8 +97,7 @@ _NOT_QUORUM_WORDS = (
 )
 
 
-@dataclass(frozen=True)
-class Dues:
+class Dues(msgspec.Struct, frozen=True):
     income: Decimal
     retired: bool
     rate: Decimal  # percent
@@ -119,8 +119,7 @@ def dues_for(income: Decimal, *, retired: bool = False, annual: Decimal | None =
     raise AssertionError("the last bracket has no upper bound")
 
 
-@dataclass(frozen=True)
-class DuesUnclear:
+class DuesUnclear(msgspec.Struct, frozen=True):
     """An income that may be monthly or yearly (10万 with neither 月 nor 年 said): asked back."""
 
     income: Decimal
@@ -128,8 +127,7 @@ class DuesUnclear:
     yearly: Dues
 
 
-@dataclass(frozen=True)
-class DuesRange:
+class DuesRange(msgspec.Struct, frozen=True):
     """An income typed as a range: one answer when both ends share a bracket, else asked back."""
 
     low: Dues
@@ -238,8 +236,7 @@ def dues_question(text: str) -> Dues | DuesRange | DuesUnclear | str | None:
     return dues_for(value, retired=retired)
 
 
-@dataclass(frozen=True)
-class Probation:
+class Probation(msgspec.Struct, frozen=True):
     start: date
     end: date
     extension_months: int = 0  # the probation was extended by this many months (6 to 12)
@@ -313,8 +310,7 @@ def _date_in(text: str, today: date) -> date | None:
         raise NoSuchDate(f"{year}-{month}-{day}") from None
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(msgspec.Struct, frozen=True):
     formal: int
     probationary: int
 
@@ -339,8 +335,7 @@ def member_counts(text: str) -> Counts | None:
     return Counts(count, extra)
 
 
-@dataclass(frozen=True)
-class Quorum:
+class Quorum(msgspec.Struct, frozen=True):
     expected: int
     present: int
 
@@ -359,8 +354,7 @@ class Quorum:
         return majority(self.expected)
 
 
-@dataclass(frozen=True)
-class QuorumNeeded:
+class QuorumNeeded(msgspec.Struct, frozen=True):
     """How many of `expected` voting members must attend. `basis`: what the number was in the
     question: "expected" (应到), "formal" (正式党员), or "members" (党员, taken as all formal:
     the answer says so); `probationary`: the ones it named, left out of the count."""

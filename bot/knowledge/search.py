@@ -17,10 +17,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 # jieba, numpy, OpenCC and pypinyin (about a second to import) are imported by the index when it
 # is first built, not when the bot starts: a bot that is never asked a question never loads them.
@@ -76,16 +77,14 @@ def _lines(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(msgspec.Struct, frozen=True):
     """An entry and how well it matched."""
 
     entry: Entry
     score: float
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(msgspec.Struct, frozen=True):
     """The ranking for a question: `confident` when the best hit is clearly the answer,
     `off_topic` when nothing in the question belongs to the knowledge base."""
 

@@ -5,9 +5,9 @@ group), page by page, or says it is not there.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from telegram import Update
 
 from bot import buttons as bt
@@ -41,8 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 NAMES_PER_PAGE = 30
 
 
-@dataclass(frozen=True)
-class PickRoutes:
+class PickRoutes(msgspec.Struct, frozen=True):
     """The buttons of a name list, and the deep link's start word, for one kind of card."""
 
     names: Route  # (card, page)
