@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import httpx
-from telegram import BotCommand, LinkPreviewOptions
+from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CommandHandler, Defaults
@@ -107,11 +107,9 @@ def build_application(
         token=config.telegram.token or OFFLINE_TOKEN,
         base_url=config.telegram.api_base_url,
         base_file_url=config.telegram.api_base_file_url,
-        defaults=Defaults(
-            parse_mode=ParseMode.HTML,
-            tzinfo=config.bot.tzinfo,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        ),
+        # No link previews: InboxBot turns them off in each text it sends (as a Default they
+        # were serialised anew for every message).
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=config.bot.tzinfo),
         request=request,
         get_updates_request=get_updates_request or request,
         rate_limiter=AIORateLimiter(max_retries=3) if config.telegram.rate_limit else None,

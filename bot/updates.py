@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
-from telegram import Bot, Chat, Update
+from telegram import Bot, Chat, LinkPreviewOptions, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
@@ -26,6 +26,9 @@ _LOGGER = logging.getLogger(__name__)
 HEARTBEAT = "polled_at"
 # The heartbeat is written at most this often (seconds): `check` asks for "recently".
 HEARTBEAT_EVERY = 60.0
+# The Bot API methods that send or edit a text with its link preview options.
+_TEXT_ENDPOINTS = frozenset({"sendMessage", "editMessageText"})
+_NO_PREVIEW = {"is_disabled": True}
 _encode = msgspec.json.Encoder().encode
 
 
@@ -235,7 +238,17 @@ class InboxBot(ExtBot[Any]):
         """Keep getUpdates' JSON as Telegram sent it, for the inbox. A message the bot sent or
         edited comes back without its keyboard and formatting entities: Telegram returns the
         ones the bot just sent, nothing here reads them from the returned Message, and turning
-        them into python-telegram-bot objects was a tenth of a /log step's time (measured)."""
+        them into python-telegram-bot objects was a tenth of a /log step's time (measured).
+
+        A text the bot sends or edits never shows a link preview (an invitation link would
+        otherwise fill the chat with a card), unless the call asks for one.
+        """
+        if endpoint in _TEXT_ENDPOINTS:
+            data = args[0] if args else kwargs.get("data")
+            if data is not None and not isinstance(
+                data.get("link_preview_options"), LinkPreviewOptions
+            ):
+                data["link_preview_options"] = _NO_PREVIEW
         result = await super()._post(endpoint, *args, **kwargs)
         if endpoint == "getUpdates" and isinstance(result, list):
             with self._unfrozen():
@@ -243,6 +256,7 @@ class InboxBot(ExtBot[Any]):
         elif isinstance(result, dict) and endpoint.startswith(("send", "edit")):
             result.pop("reply_markup", None)
             result.pop("entities", None)
+            result.pop("link_preview_options", None)
         return result
 
     def _unstored(self, updates: tuple[Update, ...], exc: BaseException) -> tuple[Update, ...]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
+from telegram import LinkPreviewOptions
 from telegram.error import NetworkError
 
 from bot.app import build_application, post_init
@@ -106,6 +107,23 @@ async def test_a_refused_command_menu_does_not_stop_the_start(
         assert any(ASK_NAME in t for t in replies)
     finally:
         await h.stop()
+
+
+async def test_texts_are_sent_and_edited_without_a_link_preview(harness: Harness) -> None:
+    await harness.send("/start")
+    [sent] = harness.fake.bot_messages(SECRETARY)
+    assert sent["link_preview_options"] == {"is_disabled": True}
+    assert harness.app is not None
+    bot = harness.app.bot
+    await bot.edit_message_text("https://t.me/x", SECRETARY, sent["message_id"])
+    assert sent["link_preview_options"] == {"is_disabled": True}
+    # A call that asks for a preview gets one.
+    await bot.send_message(
+        SECRETARY, "https://t.me/y", link_preview_options=LinkPreviewOptions(is_disabled=False)
+    )
+    assert harness.fake.bot_messages(SECRETARY)[-1]["link_preview_options"] == {
+        "is_disabled": False
+    }
 
 
 async def test_a_lone_surrogate_is_cleaned_before_it_is_stored(harness: Harness) -> None:

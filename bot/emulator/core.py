@@ -1070,7 +1070,15 @@ class FakeTelegram(PollsMixin):
             what="text",
         )
         markup = self._markup(params.get("reply_markup"))
-        content = {"text": text, "entities": entities, "reply_markup": markup}
+        content = {
+            "text": text,
+            "entities": entities,
+            "reply_markup": markup,
+            # Telegram returns the options a message was sent with (a preview turned off).
+            "link_preview_options": _json_param(
+                params.get("link_preview_options"), "link preview options"
+            ),
+        }
         return self._bot_says(chat, params, content, "text")
 
     def _edit_text(self, message: dict[str, Any], params: dict[str, Any], field: str) -> Any:
@@ -1094,6 +1102,11 @@ class FakeTelegram(PollsMixin):
             raise ApiError(400, NOT_MODIFIED)
         self._set_text(message, field, value, entities)
         self._set_markup(message, markup)
+        preview = _json_param(params.get("link_preview_options"), "link preview options")
+        if preview:
+            message["link_preview_options"] = preview
+        else:
+            message.pop("link_preview_options", None)
         message["edit_date"] = int(time.time())
         self._remember_source(message, field, params.get(field), params.get("parse_mode"))
         self._notify("edit", message)
