@@ -319,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(config.bot.log_level, tokens=[config.telegram.token])
         if args.command == "demo":
             # The terminal is the chat: only problems are logged there.
-            logging.getLogger().setLevel(logging.WARNING)
+            for name in ("", "telegram", "aiosqlite"):
+                logging.getLogger(name).setLevel(logging.WARNING)
             storage = msgspec.structs.replace(
                 config.storage,
                 database=args.database

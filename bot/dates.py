@@ -125,13 +125,26 @@ def parse_held_on(text: str, today: date) -> date:
 def _normalized(text: str, *, time_after: bool) -> str:
     """The text without spaces or full stops, and with `time_after` without a time of day after
     the date (a time alone stays: it is no date)."""
-    value = to_halfwidth(clean_line(text)).translate(_TRADITIONAL).strip().rstrip("。!！")
-    for pattern in (_PERIOD_OF_DAY, _SPACED_TIME, _JOINED_TIME) if time_after else ():
+    value, _ = _split_time(text) if time_after else (_tidy(text), "")
+    return value.replace(" ", "")
+
+
+def time_after_date(text: str) -> str:
+    """The time of day typed after a date ("昨天下午3点" -> "下午3点"; "" if none)."""
+    return _split_time(text)[1].strip()
+
+
+def _tidy(text: str) -> str:
+    return to_halfwidth(clean_line(text)).translate(_TRADITIONAL).strip().rstrip("。!！")
+
+
+def _split_time(text: str) -> tuple[str, str]:
+    value = _tidy(text)
+    for pattern in (_PERIOD_OF_DAY, _SPACED_TIME, _JOINED_TIME):
         match = pattern.search(value)
         if match and match.start() > 0:
-            value = value[: match.start()]
-            break
-    return value.replace(" ", "")
+            return value[: match.start()], value[match.start() :]
+    return value, ""
 
 
 def _read(value: str, today: date, *, past: bool) -> date:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import catalog
 from bot.branch_profile import InvalidAnswer, RuleWarning
-from bot.dates import DateError, parse_held_on
+from bot.dates import DateError, parse_held_on, time_after_date
 from bot.meetings import COMBINABLE, MEETING_KINDS, MeetingDraft, check_meeting, make_attendance
 from bot.textnorm import chinese_to_int, clean_line, to_halfwidth
 from bot.texts import labels
@@ -138,21 +138,37 @@ def read_time_place(text: str) -> dict[str, Any]:
         raise InvalidAnswer("empty")
     start_time = None
     if match := _TIME.match(value):
-        part, hour_text, minute_a, half, minute_b, minute_c = match.groups()
-        hour = _hour(hour_text)
-        minute = 30 if half else int(minute_a or minute_b or minute_c or 0)
-        if part in {"下午", "晚上"} and hour < 12:
-            hour += 12
-        if part == "中午" and hour < 6:
-            hour += 12
-        if hour > 23 or minute > 59:
-            raise InvalidAnswer("bad_time")
-        start_time = f"{hour:02d}:{minute:02d}"
+        start_time = _time_of(match)
         value = value[match.end() :].strip(" ,，、在于")
     if not value:
         raise InvalidAnswer("need_place")
     # The place is kept as typed (only the time was read off its front).
     return {"start_time": start_time, "place": _text(value, LIMITS["place"])}
+
+
+def time_said_with_day(text: str) -> str | None:
+    """The start time typed with a meeting's day ("昨天下午3点": "15:00"), if it reads as one."""
+    said = time_after_date(text)
+    match = _TIME.match(said) if said else None
+    if match is None or said[match.end() :].strip():
+        return None
+    try:
+        return _time_of(match)
+    except InvalidAnswer:
+        return None
+
+
+def _time_of(match: re.Match[str]) -> str:
+    part, hour_text, minute_a, half, minute_b, minute_c = match.groups()
+    hour = _hour(hour_text)
+    minute = 30 if half else int(minute_a or minute_b or minute_c or 0)
+    if part in {"下午", "晚上"} and hour < 12:
+        hour += 12
+    if part == "中午" and hour < 6:
+        hour += 12
+    if hour > 23 or minute > 59:
+        raise InvalidAnswer("bad_time")
+    return f"{hour:02d}:{minute:02d}"
 
 
 def read_people(kind: str, text: str) -> dict[str, Any]:

@@ -86,11 +86,54 @@ async def test_dates_as_typed_and_refused(harness: Harness) -> None:
         replies = await harness.send(text or " ")
         assert message in replies[-1], text
         assert "哪一天开的" in replies[-1]
-    # The day typed with its time of day: the day is taken, the time is the next question.
+    # The day typed with its time of day: the day is taken, and the time is offered at the next
+    # step, which then asks only for the place.
     replies = await harness.send("上周五下午3点")
-    assert "几点开始" in replies[-1]
+    assert replies[-1].startswith(
+        "第 3/9 步 · 支委会\n在哪里开的？开始时间记为 15:00（刚才写的）。只写地点就行；"
+        "时间不对，就连时间一起写，例如：14:30 党员活动室。"
+    )
     found = harness.app.forms.peek(SECRETARY) if harness.app is not None else None
     assert found is not None and found[1]["held_on"] == "2026-11-20"
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_a_time_typed_with_the_day_is_the_start_time(harness: Harness) -> None:
+    branch = await harness.register()
+
+    async def log(day: str, place: str) -> None:
+        await harness.send("/log")
+        await harness.tap("支委会")
+        await harness.send(day)
+        await harness.send(place)
+        await harness.send("张三 李四")
+        await harness.send("5 5")
+        await harness.send("研究发展党员")
+        await harness.send("讨论了发展对象")
+        await harness.tap("跳过（没有决议）")
+        await harness.tap("没有照片，完成")
+        saved = await harness.tap("✅ 保存记录")
+        assert "已保存" in saved[0]
+
+    await log("上周五下午3点", "党员活动室")
+    await log("11月20日 9点半", "14:30 三楼")  # the time typed with the place wins
+    await log("昨天下午", "会议室")  # a part of the day is no time
+    records = sorted(await _records(harness, branch.id), key=lambda m: m.id)
+    assert [(m.held_on, m.start_time, m.place) for m in records] == [
+        (date(2026, 11, 20), "15:00", "党员活动室"),
+        (date(2026, 11, 20), "14:30", "三楼"),
+        (date(2026, 11, 22), None, "会议室"),
+    ]
+    # Going back to the day and typing it without a time: the time is asked for again.
+    await harness.send("/log")
+    await harness.tap("支委会")
+    await harness.send("前天晚上7点")
+    await harness.tap("⬅️ 上一步")
+    replies = await harness.send("前天")
+    assert "几点开始、在哪里？" in replies[-1]
+    await harness.send("会议室")
+    found = harness.app.forms.peek(SECRETARY) if harness.app is not None else None
+    assert found is not None and found[1]["start_time"] is None
 
 
 @time_machine.travel("2026-11-23 10:00 +08:00", tick=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from pathlib import Path
 
@@ -175,9 +176,9 @@ def test_every_logging_prompt_and_error_renders() -> None:
               "present": 5, "expected": 3, "absent": 1, "length": 30}  # fmt: skip
     for kind in MEETING_KINDS:
         for step in steps_for(kind, ("party_lecture",)):
-            for code in codes:
+            for code, said_time in itertools.product(codes, (None, "15:00")):
                 text = render("log_ask", step=step, kind=kind, number=1, total=9, m=MEETING,
-                              expected=20, photo_count=2,
+                              expected=20, photo_count=2, said_time=said_time,
                               error=InvalidAnswer(code, **params))  # fmt: skip
                 visible = parse_html(text)
                 assert "⚠️" in visible and "{{" not in text

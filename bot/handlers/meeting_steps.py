@@ -41,6 +41,8 @@ class LogDraft(msgspec.Struct):
     notice_id: int | None = None  # the meeting notice whose answers filled the attendance
     kind: str | None = None
     held_on: str | None = None
+    # A time typed with the day ("昨天下午3点"), offered as the start time at the next step.
+    said_time: str | None = None
     start_time: str | None = None
     place: str | None = None
     host: str | None = None
@@ -124,6 +126,8 @@ def meeting_of(draft: LogDraft) -> Meeting:
 def _read(step: str) -> Any:
     def read(turn: Turn[LogDraft], text: str) -> None:
         draft = turn.draft
+        if step == "held_on":
+            draft.said_time = form.time_said_with_day(text)
         values = form.read_step(
             step,
             draft.kind or "",
@@ -136,6 +140,10 @@ def _read(step: str) -> Any:
             draft.host = draft.recorder = draft.counterpart = ""
             if draft.kind == "party_lecture":
                 draft.speaker = ""
+        if step == "time_place":
+            if values["start_time"] is None and draft.start_time is None:
+                values["start_time"] = draft.said_time
+            draft.said_time = None
         draft.apply(values)
         if step in form.OPTIONAL_STEPS and step not in draft.done:
             draft.done.append(step)
@@ -173,6 +181,7 @@ def _pick(step: str) -> Any:
             if not code.isdigit() or int(code) not in QUICK_DAYS:
                 raise InvalidAnswer("choice")
             draft.held_on = date.fromordinal(turn.today.toordinal() - int(code)).isoformat()
+            draft.said_time = None
             return
         if step == "activity_form":
             if code not in form.ACTIVITY_FORMS:
@@ -273,6 +282,7 @@ def _question(step: str) -> Any:
             total=None,
             expected=_expected(turn),
             photo_count=len(turn.draft.photos),
+            said_time=turn.draft.said_time if turn.draft.start_time is None else None,
             error=None,
         )
 
