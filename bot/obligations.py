@@ -157,11 +157,12 @@ def state_in(
     """What the branch owes for `code` in `period` and where it stands: the one rule that
     /status, /partyday, the reminders, the Excel summary and /overview all use.
 
-    not_applicable: turned off, not for this branch (no committee or party groups), or the
-    period ended before the branch registered (`created_on`); done: a record in the period
-    (`held`, from held_by_kind); else due until the deadline (the month's 主题党日 day, as
-    planned in `planned_days` or the fixed day, otherwise the period's end), overdue after it.
-    A period not started yet is "due".
+    not_applicable: turned off, or not for this branch (no committee or party groups); done: a
+    record in the period (`held`, from held_by_kind), even one logged for a period that ended
+    before the branch registered; not_applicable for such a period without a record (nothing
+    was owed to the bot then, `created_on`); else due until the deadline (the month's 主题党日
+    day, as planned in `planned_days` or the fixed day, otherwise the period's end), overdue
+    after it. A period not started yet is "due".
     """
     frequency = frequency_of(code, frequencies)
     deadline = period.end
@@ -170,15 +171,13 @@ def state_in(
         planned = (planned_days or {}).get(period.start)
         if planned is not None and period.start <= planned <= period.end:
             deadline = planned
-    if (
-        frequency == "off"
-        or not applies(code, profile)
-        or (created_on is not None and period.end < created_on)
-    ):
+    if frequency == "off" or not applies(code, profile):
         return Obligation(code, period, deadline, "not_applicable")
     days = [d for d in held.get(code, ()) if period.start <= d <= period.end]
     if days:
         return Obligation(code, period, deadline, "done", max(days))
+    if created_on is not None and period.end < created_on:
+        return Obligation(code, period, deadline, "not_applicable")
     return Obligation(code, period, deadline, "overdue" if today > deadline else "due")
 
 

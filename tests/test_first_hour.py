@@ -473,6 +473,41 @@ async def test_status_partyday_and_ledger_agree(harness: Harness) -> None:
     assert party_day["完成情况"] == "缺 6月、7月、8月、9月、10月、11月"
 
 
+@time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=TZ), tick=True)
+async def test_a_meeting_logged_for_before_registration_counts_on_every_screen(
+    harness: Harness,
+) -> None:
+    """A new secretary logs last month's 支委会 on the day she registers: the month shows it as
+    held, not as 登记前, on /status and in the ledger; months without a record stay 登记前."""
+    await harness.register(party_day=15, has_committee=True)
+    await harness.send("/log")
+    for tap_or_text in ("支委会", "11月30日下午3点", "会议室", "张三 李四", "5 5", "研究工作",
+                        "讨论了年度计划"):  # fmt: skip
+        if tap_or_text == "支委会":
+            await harness.tap(tap_or_text)
+        else:
+            await harness.send(tap_or_text)
+    await harness.tap("跳过（没有决议）")
+    await harness.tap("没有照片，完成")
+    assert "已保存" in (await harness.tap("✅ 保存记录"))[0]
+    status = (await harness.send("/status"))[-1]
+    assert "支委会 －－－－－－－－－－✅⏳\n" in status
+    assert "主题党日 －－－－－－－－－－－⏳\n" in status
+    await harness.send("/export")
+    await harness.tap("2026年")
+    workbook = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"]))
+    sheet = workbook["汇总"]
+    header = [cell.value for cell in sheet[3]]
+    rows = {
+        row[0]: dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(4, 8, values_only=True)
+    }
+    committee = rows["支委会"]
+    assert [committee[f"{m}月"] for m in range(1, 13)] == ["－"] * 10 + [1, 0]
+    assert (committee["应开"], committee["已开"]) == (2, 1)
+    assert committee["完成情况"] == "12月待开"
+
+
 @time_machine.travel(datetime(2026, 12, 1, 0, 14, tzinfo=TZ), tick=True)
 async def test_a_branch_registered_just_after_midnight_owes_nothing_for_last_month(
     harness: Harness,
