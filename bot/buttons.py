@@ -7,8 +7,6 @@ expired before any handler runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot import branch_profile, catalog, obligations, roster
 from bot.callbacks import (
     ID,
@@ -86,8 +84,7 @@ PLAN = route("pd:plan", ID, Month())
 # /status and the reminders (bot.handlers.status): an obligation's code and period.
 
 
-@dataclass(frozen=True)
-class _Code(Field):
+class _Code(Field, frozen=True):
     """An obligation's code: a trackable one, 换届 (election: its reminders can be snoozed
     too), or a roster duty of one member (`base.<id>`)."""
 

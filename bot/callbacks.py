@@ -9,9 +9,7 @@ an expired button. The form engine's buttons have their own format (bot.forms.en
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,28 +20,28 @@ from telegram.ext import CallbackQueryHandler
 MAX_BYTES = 64  # Telegram's limit on callback data
 
 
-class Field(ABC):
+class Field(msgspec.Struct, frozen=True):
     """One part of a button's data: how a value is written and read back (ValueError: refused).
 
     `widest` is the value with the longest text, so a test can check every route's 64 bytes.
+    Each kind of field defines `widest` and `decode`.
     """
 
     @property
-    @abstractmethod
     def widest(self) -> Any:
         """The valid value whose text is longest."""
+        raise NotImplementedError
 
     def encode(self, value: Any) -> str:
         """The value as button text."""
         return str(value)
 
-    @abstractmethod
     def decode(self, text: str) -> Any:
         """The value of a part, or ValueError."""
+        raise NotImplementedError
 
 
-@dataclass(frozen=True)
-class Int(Field):
+class Int(Field, frozen=True):
     """An integer in [low, high]; written in plain decimal (no sign unless negative)."""
 
     low: int
@@ -64,8 +62,7 @@ class Int(Field):
         return value
 
 
-@dataclass(frozen=True)
-class Choice(Field):
+class Choice(Field, frozen=True):
     """One of a fixed set of words."""
 
     values: tuple[str, ...]
@@ -85,8 +82,7 @@ class Choice(Field):
         return str(value)
 
 
-@dataclass(frozen=True)
-class Word(Field):
+class Word(Field, frozen=True):
     """A short word of the bot's own making (a code, a key), checked against a pattern."""
 
     pattern: str
@@ -102,8 +98,7 @@ class Word(Field):
         return text
 
 
-@dataclass(frozen=True)
-class Day(Field):
+class Day(Field, frozen=True):
     """A date as YYYY-MM-DD, between 2000 and 2100."""
 
     @property
@@ -122,8 +117,7 @@ class Day(Field):
         return value
 
 
-@dataclass(frozen=True)
-class Month(Field):
+class Month(Field, frozen=True):
     """A month as YYYY-MM, 2000 to 2099 (kept as that text)."""
 
     @property
