@@ -442,6 +442,19 @@ def test_every_screen_judges_a_year_of_random_records_alike() -> None:
         assert rule.asked > 3000  # every screen was compared on every fourth day
 
 
+async def _ledger_summary(harness: Harness) -> dict[str, dict[str, object]]:
+    """The 2026 ledger's 汇总 sheet, exported through /export: each kind's row by column."""
+    await harness.send("/export")
+    await harness.tap("2026年")
+    workbook = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"]))
+    sheet = workbook["汇总"]
+    header = [cell.value for cell in sheet[3]]
+    return {
+        row[0]: dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(4, 8, values_only=True)
+    }
+
+
 @time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TZ), tick=True)
 async def test_status_partyday_and_ledger_agree(harness: Harness) -> None:
     branch = await harness.register(party_day=15)
@@ -458,15 +471,7 @@ async def test_status_partyday_and_ledger_agree(harness: Harness) -> None:
     assert "主题党日 －－－－－❗❗❗❗❗❗·\n" in status
     card = (await harness.send("/partyday"))[-1]
     assert "11月（固定日 11月15日）\n❗ 已过期限（11月15日），还没有记录。" in card
-    await harness.send("/export")
-    await harness.tap("2026年")
-    workbook = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"]))
-    sheet = workbook["汇总"]
-    header = [cell.value for cell in sheet[3]]
-    rows = {
-        row[0]: dict(zip(header, row, strict=True))
-        for row in sheet.iter_rows(4, 8, values_only=True)
-    }
+    rows = await _ledger_summary(harness)
     party_day = rows["主题党日"]
     assert [party_day[f"{m}月"] for m in range(1, 13)] == ["－"] * 5 + [0] * 6 + [None]
     assert party_day["应开"] == 6
@@ -493,15 +498,7 @@ async def test_a_meeting_logged_for_before_registration_counts_on_every_screen(
     status = (await harness.send("/status"))[-1]
     assert "支委会 －－－－－－－－－－✅⏳\n" in status
     assert "主题党日 －－－－－－－－－－－⏳\n" in status
-    await harness.send("/export")
-    await harness.tap("2026年")
-    workbook = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"]))
-    sheet = workbook["汇总"]
-    header = [cell.value for cell in sheet[3]]
-    rows = {
-        row[0]: dict(zip(header, row, strict=True))
-        for row in sheet.iter_rows(4, 8, values_only=True)
-    }
+    rows = await _ledger_summary(harness)
     committee = rows["支委会"]
     assert [committee[f"{m}月"] for m in range(1, 13)] == ["－"] * 10 + [1, 0]
     assert (committee["应开"], committee["已开"]) == (2, 1)
@@ -520,13 +517,5 @@ async def test_a_branch_registered_just_after_midnight_owes_nothing_for_last_mon
     assert "主题党日 －－－－－－－－－－－⏳\n" in status
     card = (await harness.send("/partyday"))[-1]
     assert "\n\n12月（固定日 12月15日）\n⏳ 还没有安排\n\n1月（固定日 1月15日）" in card
-    await harness.send("/export")
-    await harness.tap("2026年")
-    workbook = openpyxl.load_workbook(BytesIO(harness.fake.sent_files[-1]["data"]))
-    sheet = workbook["汇总"]
-    header = [cell.value for cell in sheet[3]]
-    rows = {
-        row[0]: dict(zip(header, row, strict=True))
-        for row in sheet.iter_rows(4, 8, values_only=True)
-    }
+    rows = await _ledger_summary(harness)
     assert rows["支委会"]["11月"] == "－" and rows["支委会"]["完成情况"] == "12月待开"
