@@ -10,18 +10,19 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from db.files import private_file
 
 _LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -112,6 +113,9 @@ class Database:
         self.busy_timeout = busy_timeout
         self._sleep = sleep
         self._clock = clock
+        # Reads and writes that arrive together go to their thread together (see write()).
+        self._reads: _Together | None = None
+        self._writes: _Together | None = None
 
     @property
     def is_open(self) -> bool:
@@ -237,7 +241,14 @@ class Database:
         self, conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
     ) -> list[aiosqlite.Row]:
         """A statement that takes the write lock, retried with backoff while another process
-        holds it; its rows (a RETURNING clause's).
+        holds it; its rows (a RETURNING clause's)."""
+        return await self._patient(lambda: conn.execute_fetchall(sql, params), list)
+
+    async def _patient(
+        self, attempt: Callable[[], Awaitable[Any]], result: Callable[[Any], _T]
+    ) -> _T:
+        """`attempt` (a write), retried with backoff while another process holds the lock or
+        the disk fails, for up to `write_patience`; `result` of what it returned.
 
         SQLite's own busy wait blocks the connection's thread, so it is kept short and the
         waiting is done here, where other tasks' reads go on meanwhile.
@@ -247,10 +258,10 @@ class Database:
         logged = False
         while True:
             try:
-                rows = list(await conn.execute_fetchall(sql, params))
+                value = result(await attempt())
                 if logged:
                     _LOGGER.info("Database writable again after %.1f s", self._clock() - started)
-                return rows
+                return value
             except sqlite3.Error as exc:
                 if not is_transient(exc):
                     raise
@@ -268,10 +279,34 @@ class Database:
 
     async def write(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         """One statement that is a whole write by itself (SQLite makes it atomic); its rows
-        (a RETURNING clause's). One trip to the connection's thread where a transaction takes
-        three (BEGIN, the statement, COMMIT): a form's step writes twice per update."""
+        (a RETURNING clause's), once committed.
+
+        Writes that arrive while another is being written go to the thread together and are
+        committed in one transaction (a group commit): a hundred users' form steps at once
+        take a few trips and commits, not a hundred. A statement that fails is not the others'
+        failure: the group is then written one statement at a time.
+        """
+        if self._writes is None:
+            self._writes = _Together(self._write_group)
+        return await self._writes.submit((sql, params))
+
+    async def _write_group(self, jobs: list[tuple[str, Sequence[Any]]]) -> list[Outcome]:
         async with self._write_lock:
-            return await self._patiently(self.conn, sql, params)
+            conn = self.conn
+            if len(jobs) == 1:
+                sql, params = jobs[0]
+                try:
+                    return [(True, await self._patiently(conn, sql, params))]
+                except Exception as exc:
+                    return [(False, exc)]
+            try:
+                rows = await self._patient(lambda: in_thread(conn, _commit_all, jobs), list)
+                return [(True, found) for found in rows]
+            except Exception as exc:
+                if is_transient(exc):
+                    return [(False, exc)] * len(jobs)
+        # One statement refused (a constraint): each of them alone, so only it fails.
+        return [(await self._write_group([job]))[0] for job in jobs]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -301,14 +336,113 @@ class Database:
                 _IN_TRANSACTION.reset(token)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        """The first row of a query (which asks for one), or None.
-
-        One trip to the connection's thread, not three (execute, fetch, close): each trip waits
-        for the event loop's thread to hand over the GIL, and a busy bot pays that per read.
-        """
-        rows = list(await self.reader.execute_fetchall(sql, params))
+        """The first row of a query (which asks for one), or None."""
+        rows = list(await self.fetchall(sql, params))
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[aiosqlite.Row]:
-        """All rows of a query (one trip to the connection's thread)."""
-        return await self.reader.execute_fetchall(sql, params)
+        """All rows of a query.
+
+        Reads outside a transaction that arrive together go to the reader's thread in one trip:
+        each trip waits for the event loop's thread to hand over the GIL and wakes the loop
+        again, and a busy bot paid that for every read.
+        """
+        if _IN_TRANSACTION.get() or self._reader is None:
+            return await self.conn.execute_fetchall(sql, params)
+        if self._reads is None:
+            self._reads = _Together(self._read_group)
+        return await self._reads.submit((sql, params))  # type: ignore[no-any-return]
+
+    async def _read_group(self, jobs: list[tuple[str, Sequence[Any]]]) -> list[Outcome]:
+        if self._reader is None:
+            raise DatabaseError("the database is not open")
+        return await in_thread(self._reader, _read_all, jobs)
+
+
+# (True, rows) or (False, the exception) of one statement of a group.
+Outcome = tuple[bool, Any]
+
+
+class _Together:
+    """Jobs that arrive while a group is on its way are sent as the next group, in order.
+
+    The first job goes at once (a quiet bot waits for nothing); the group's function returns
+    one outcome per job, and each job's caller gets its own result or exception.
+    """
+
+    def __init__(self, run: Callable[[list[Any]], Awaitable[list[Outcome]]]) -> None:
+        self._run = run
+        self._waiting: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, job: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._waiting.append((job, future))
+        if self._task is None:
+            self._task = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    outcomes = await self._run([job for job, _ in group])
+                except BaseException as exc:
+                    outcomes = [(False, exc)] * len(group)
+                    if not isinstance(exc, Exception):
+                        _settle(group, outcomes)
+                        raise
+                _settle(group, outcomes)
+        finally:
+            self._task = None
+            # Cancelled (a shutdown) with jobs still waiting: they fail, none hangs.
+            waiting, self._waiting = self._waiting, []
+            _settle(waiting, [(False, DatabaseError("the database is closing"))] * len(waiting))
+
+
+def _settle(group: list[tuple[Any, asyncio.Future[Any]]], outcomes: list[Outcome]) -> None:
+    for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+        if future.done():  # its caller was cancelled
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+async def in_thread(conn: aiosqlite.Connection, work: Callable[..., _T], *args: Any) -> _T:
+    """Run `work(sqlite3_connection, *args)` in the connection's own thread, in one trip.
+
+    aiosqlite runs each of its calls as one such function; it has no public way to run
+    several statements in one trip, so its queue (`_execute`) and connection are used here,
+    in this one place (aiosqlite is pinned below its next minor version).
+    """
+    return await conn._execute(lambda: work(conn._conn, *args))  # type: ignore[no-any-return]
+
+
+def _read_all(raw: sqlite3.Connection, jobs: list[tuple[str, Sequence[Any]]]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for sql, params in jobs:
+        try:
+            outcomes.append((True, raw.execute(sql, params).fetchall()))
+        except Exception as exc:
+            outcomes.append((False, exc))
+    return outcomes
+
+
+def _commit_all(
+    raw: sqlite3.Connection, jobs: list[tuple[str, Sequence[Any]]]
+) -> list[list[sqlite3.Row]]:
+    """Every statement in one transaction; nothing of it is kept if one fails."""
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        rows = [raw.execute(sql, params).fetchall() for sql, params in jobs]
+        raw.execute("COMMIT")
+    except BaseException:
+        if raw.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                raw.execute("ROLLBACK")
+        raise
+    return rows

@@ -176,3 +176,110 @@ async def test_the_old_persistence_hands_its_waits_over_and_is_emptied(tmp_path:
     for table in ("ptb_user_data", "ptb_chat_data", "ptb_bot_data", "ptb_conversations"):
         assert await db.fetchall(f"SELECT * FROM {table}") == []
     await db.close()
+
+
+def _count_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many statements each grouped trip to a connection's thread carried."""
+    from db import database as module
+
+    trips: list[int] = []
+    real = module.in_thread
+
+    async def counted(conn: object, work: object, jobs: list[object]) -> object:
+        trips.append(len(jobs))
+        return await real(conn, work, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "in_thread", counted)
+    return trips
+
+
+_INSERT_USER = "INSERT INTO users (id, created_at, updated_at) VALUES (?, 'a', 'a') RETURNING id"
+
+
+async def test_writes_that_arrive_together_are_committed_together_and_fail_alone(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    await database.write(_INSERT_USER, (5,))
+    trips = _count_trips(monkeypatch)
+    # Twelve at once go as one group, in which user 5 exists already: the group is then
+    # written one statement at a time, so only that statement fails.
+    results = await asyncio.gather(
+        *(database.write(_INSERT_USER, (i,)) for i in range(1, 13)), return_exceptions=True
+    )
+    assert trips == [12]
+    assert isinstance(results[4], sqlite3.IntegrityError)
+    assert [r[0][0] for i, r in enumerate(results) if i != 4] == [  # type: ignore[index]
+        i for i in range(1, 13) if i != 5
+    ]
+    rows = await database.fetchall("SELECT id FROM users ORDER BY id")
+    assert [row["id"] for row in rows] == list(range(1, 13))
+
+
+async def test_reads_that_arrive_together_take_one_trip_and_fail_alone(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    for i in (1, 2, 3):
+        await database.write(_INSERT_USER, (i,))
+    trips = _count_trips(monkeypatch)
+    queries = [("SELECT id FROM users WHERE id = ?", (i,)) for i in (1, 2, 3)]
+    queries.insert(1, ("SELECT nothing FROM nowhere", ()))
+    first = asyncio.ensure_future(database.fetchall(*queries[0]))
+    for _ in range(3):  # the first is on its way to the thread
+        await asyncio.sleep(0)
+    results = [await first] + await asyncio.gather(
+        *(database.fetchall(sql, params) for sql, params in queries[1:]), return_exceptions=True
+    )
+    assert trips == [1, 3], "the first at once, the three that came meanwhile in one trip"
+    assert isinstance(results[1], sqlite3.OperationalError)
+    assert [[row["id"] for row in results[i]] for i in (0, 2, 3)] == [[1], [2], [3]]  # type: ignore[union-attr]
+
+
+async def test_a_group_of_writes_waits_out_an_outside_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    slept: list[float] = []
+    outside = sqlite3.connect(tmp_path / "t.sqlite3", isolation_level=None)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:
+            outside.execute("COMMIT")  # the other process lets go
+        await asyncio.sleep(0)
+
+    database = Database(tmp_path / "t.sqlite3", sleep=sleep, busy_timeout=0.01)
+    await database.open()
+    try:
+        outside.execute("BEGIN IMMEDIATE")
+        first = asyncio.ensure_future(database.write(_INSERT_USER, (1,)))
+        await asyncio.sleep(0)
+        together = [asyncio.ensure_future(database.write(_INSERT_USER, (i,))) for i in (2, 3)]
+        await asyncio.gather(first, *together)
+        rows = await database.fetchall("SELECT id FROM users ORDER BY id")
+        assert [row["id"] for row in rows] == [1, 2, 3]
+        assert len(slept) >= 3
+    finally:
+        outside.close()
+        await database.close()
+
+
+async def test_a_caller_that_gives_up_does_not_stop_the_group(database: Database) -> None:
+    import asyncio
+
+    first = asyncio.ensure_future(database.write(_INSERT_USER, (1,)))
+    await asyncio.sleep(0)
+    gone = asyncio.ensure_future(database.write(_INSERT_USER, (2,)))
+    kept = asyncio.ensure_future(database.write(_INSERT_USER, (3,)))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await first
+    assert (await kept)[0][0] == 3
+    rows = await database.fetchall("SELECT id FROM users ORDER BY id")
+    # A cancelled caller's statement may still be written: it was on its way (as with a
+    # statement whose answer was lost); what matters is that the others are not held up.
+    assert {row["id"] for row in rows} >= {1, 3}
