@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import date
 from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 from jinja2.bccache import Bucket, BytecodeCache
+from markupsafe import Markup
 
 MAX_MESSAGE = 4096
 _TOKEN = re.compile(r"<[^>]*>|&[^;\s]*;|.", re.DOTALL)
@@ -58,12 +60,41 @@ def environment() -> Environment:
 def render(template: str, **context: Any) -> str:
     """Render ``bot/templates/<template>.j2`` to a message text.
 
-    Without a context the text is the same for everyone (a template sees nothing else: no clock,
-    no user), so it is rendered once.
+    A template sees nothing but its context (no clock, no user), so a context of plain values
+    (texts, numbers, dates) renders the same every time: the last two thousand such texts are
+    kept. A hundred secretaries at the same step of /log get one render, not a hundred.
     """
     if not context:
         return render_fixed(template)
+    key = _plain_key(context)
+    if key is None:
+        return _render(template, context)
+    return _render_plain(template, key)
+
+
+# Exact types only: a subclass may carry meaning the value does not show (Markup is not
+# escaped again; a str is), so the type is part of the key.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None), date, Markup})
+_Key = tuple[tuple[str, type, Any], ...]
+
+
+def _plain_key(context: dict[str, Any]) -> _Key | None:
+    key = []
+    for name, value in context.items():
+        kind = type(value)
+        if kind not in _PLAIN_TYPES:
+            return None
+        key.append((name, kind, value))
+    return tuple(key)
+
+
+def _render(template: str, context: dict[str, Any]) -> str:
     return environment().get_template(f"{template}.j2").render(**context).strip()
+
+
+@lru_cache(maxsize=2048)
+def _render_plain(template: str, key: _Key) -> str:
+    return _render(template, {name: value for name, _, value in key})
 
 
 # Bounded: the choices of every fixed text are a handful of constants in the code.

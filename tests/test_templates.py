@@ -229,3 +229,26 @@ def test_a_template_cache_that_cannot_be_written_never_stops_a_reply(tmp_path: P
     text = env.get_template("nothing_to_cancel.j2").render().strip()
     assert text == render("nothing_to_cancel")
     assert not gone.exists()
+
+
+def test_a_text_of_plain_values_is_rendered_once_and_markup_stays_apart() -> None:
+    from markupsafe import Markup
+
+    from bot.texts import _render_plain
+
+    _render_plain.cache_clear()
+    context = {"question": "<b>&", "number": 2, "total": 9, "form": "lg", "heading": ""}
+    escaped = render("form_ask", **context, current=None, error=None)
+    assert "&lt;b&gt;&amp;" in escaped
+    assert render("form_ask", **context, current=None, error=None) == escaped
+    assert _render_plain.cache_info().hits == 1
+    # The same characters as Markup are the template's own HTML, not the user's text.
+    trusted = render(
+        "form_ask", **{**context, "question": Markup("<b>&")}, current=None, error=None
+    )
+    assert "<b>&" in trusted and trusted != escaped
+    # A value of any other kind (an error, a list) is rendered each time, never kept.
+    error = InvalidAnswer("choice")
+    render("form_ask", **context, current=None, error=error)
+    render("form_ask", **context, current=None, error=error)
+    assert _render_plain.cache_info().currsize == 2

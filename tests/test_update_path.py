@@ -126,6 +126,35 @@ async def test_texts_are_sent_and_edited_without_a_link_preview(harness: Harness
     }
 
 
+async def test_buttons_reach_telegram_as_python_telegram_bot_would_send_them(
+    harness: Harness,
+) -> None:
+    from telegram import InlineKeyboardMarkup
+
+    from bot.handlers.common import keyboard
+
+    rows = [[("党员大会 <b>&", "lg:1:k:a"), ("支委会 😀", "lg:1:k:b")], [("❓ 怎么填", "x")]]
+    markup = keyboard(rows)
+    assert markup is not None
+    assert markup.to_dict() == InlineKeyboardMarkup.to_dict(markup)
+    assert [[b.text for b in row] for row in markup.inline_keyboard] == [
+        ["党员大会 <b>&", "支委会 😀"],
+        ["❓ 怎么填"],
+    ]
+    assert harness.app is not None
+    await harness.app.bot.send_message(SECRETARY, "选一个", reply_markup=markup)
+    sent = harness.fake.bot_messages(SECRETARY)[-1]
+    assert sent["reply_markup"] == {
+        "inline_keyboard": [
+            [
+                {"text": "党员大会 <b>&", "callback_data": "lg:1:k:a"},
+                {"text": "支委会 😀", "callback_data": "lg:1:k:b"},
+            ],
+            [{"text": "❓ 怎么填", "callback_data": "x"}],
+        ]
+    }
+
+
 async def test_a_lone_surrogate_is_cleaned_before_it_is_stored(harness: Harness) -> None:
     assert harness.app is not None
     replies = await harness.send("/start")
