@@ -567,3 +567,17 @@ def test_every_form_has_a_title_in_the_labels() -> None:
     from bot.texts import labels
 
     assert set(build_forms().forms) <= set(labels().FORM_TITLES)
+
+
+async def test_a_tapped_question_loses_its_buttons_and_keeps_its_text(harness: Harness) -> None:
+    await _fill_registration(harness, 2)
+    asked = harness.fake.last_bot_message(SECRETARY)
+    assert asked is not None and asked.get("reply_markup")
+    text = asked["text"]
+    await harness.tap("基金会")
+    tapped = next(
+        m for m in harness.fake.bot_messages(SECRETARY) if m["message_id"] == asked["message_id"]
+    )
+    assert tapped["text"] == text
+    assert not tapped.get("reply_markup")  # taken off: it cannot be tapped again
+    assert harness.fake.last_bot_message(SECRETARY)["reply_markup"]  # the next question's

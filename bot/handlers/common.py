@@ -15,6 +15,7 @@ from bot import access
 from bot.access import Need
 from bot.application import BotContext, app_of
 from bot.texts import render, split_message
+from bot.updates import InboxBot
 from db import repo
 from db.models import Branch, Membership
 
@@ -102,7 +103,9 @@ async def close_keyboard(update: Update) -> None:
     if query.message.reply_markup is None:
         return
     try:
-        await query.edit_message_reply_markup(reply_markup=None)
+        bot = query.get_bot()
+        assert isinstance(bot, InboxBot)
+        await bot.remove_keyboard(query.message.chat_id, query.message.message_id)
     except BadRequest as exc:
         # Already edited or deleted: the buttons are gone either way.
         if "not modified" not in exc.message and "not found" not in exc.message:
