@@ -155,6 +155,47 @@ async def test_buttons_reach_telegram_as_python_telegram_bot_would_send_them(
     }
 
 
+async def test_a_reply_reaches_telegram_as_send_message_would_send_it(harness: Harness) -> None:
+    """`reply` sends without building the sent Message; Telegram sees the same request."""
+    from bot.handlers.common import keyboard
+    from bot.updates import InboxBot
+
+    assert harness.app is not None and isinstance(harness.app.bot, InboxBot)
+    bot = harness.app.bot
+    markup = keyboard([[("党员大会 <b>&", "lg:1:k:a")]])
+    text = "<b>会议</b> &amp; 😀 https://t.me/x"
+    await bot.send_message(SECRETARY, text, reply_markup=markup)
+    await bot.send_text(SECRETARY, text, markup)
+    await bot.send_text(SECRETARY, text)
+    by_ptb, ours, bare = harness.fake.bot_messages(SECRETARY)[-3:]
+    for field in ("text", "entities", "parse_mode", "link_preview_options", "reply_markup"):
+        assert ours.get(field) == by_ptb.get(field), field
+    assert ours["text"] == text and ours["parse_mode"] == "HTML"
+    assert ours["link_preview_options"] == {"is_disabled": True}
+    assert "reply_markup" not in bare or not bare["reply_markup"]
+
+
+async def test_a_long_reply_is_split_with_its_buttons_on_the_last_part(harness: Harness) -> None:
+    from telegram import Update
+
+    from bot.handlers.common import reply
+
+    assert harness.app is not None
+    await harness.send("/help")
+    before = len(harness.fake.bot_messages(SECRETARY))
+    update = Update.de_json(
+        {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "x",
+                                     "chat": {"id": SECRETARY, "type": "private"}}},
+        harness.app.bot,
+    )  # fmt: skip
+    long_text = "\n".join(f"第{i}行：学习党的二十届四中全会精神" for i in range(400))
+    await reply(update, long_text, [[("好的", "x")]])
+    parts = harness.fake.bot_messages(SECRETARY)[before:]
+    assert len(parts) > 1 and all(len(p["text"]) <= 4096 for p in parts)
+    assert "\n".join(p["text"] for p in parts) == long_text
+    assert [bool(p.get("reply_markup")) for p in parts] == [False] * (len(parts) - 1) + [True]
+
+
 async def test_a_lone_surrogate_is_cleaned_before_it_is_stored(harness: Harness) -> None:
     assert harness.app is not None
     replies = await harness.send("/start")

@@ -66,21 +66,23 @@ def in_rows(buttons: Sequence[tuple[str, str]], per_row: int) -> list[list[tuple
     return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
 
 
-async def reply(update: Update, text: str, rows: Buttons = ()) -> Message:
+async def reply(update: Update, text: str, rows: Buttons = ()) -> None:
     """Send a text to the chat of the update (split if long; buttons go on the last part)."""
     chat = update.effective_chat
     assert chat is not None
+    bot = update.get_bot()
+    assert isinstance(bot, InboxBot)
     parts = split_message(text)
     for part in parts[:-1]:
-        await chat.send_message(part)
-    return await chat.send_message(parts[-1], reply_markup=keyboard(rows))
+        await bot.send_text(chat.id, part)
+    await bot.send_text(chat.id, parts[-1], keyboard(rows))
 
 
 async def reply_template(
     update: Update, template: str, rows: Buttons = (), **context: Any
-) -> Message:
+) -> None:
     """Render a template and send it."""
-    return await reply(update, render(template, **context), rows)
+    await reply(update, render(template, **context), rows)
 
 
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
