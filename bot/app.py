@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import httpx
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -48,6 +47,7 @@ from bot.handlers import (
 )
 from bot.handlers.checkin import leave_reason
 from bot.texts import labels
+from bot.tls import context as tls_context
 from bot.updates import DatabaseHealth, InboxBot, InboxQueue, PerUserProcessor
 from db import Database
 
@@ -99,8 +99,9 @@ def build_application(
     if request is None:
         proxy = config.telegram.proxy
         # As python-telegram-bot's builder would: a pool for concurrent sends, one for polling;
-        # they share one TLS context (reading the CA bundle took ~20 ms of the start, per pool).
-        tls = {"verify": httpx.create_ssl_context()}
+        # they share one TLS context (reading the CA bundle took ~20 ms of the start, per pool),
+        # read beside the imports when started as `python -m bot`.
+        tls = {"verify": tls_context()}
         request = HTTPXRequest(connection_pool_size=256, proxy=proxy, httpx_kwargs=tls)
         get_updates_request = HTTPXRequest(proxy=proxy, httpx_kwargs=tls)
     bot = InboxBot(

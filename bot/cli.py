@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import codecs
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -310,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m bot` and the `zhishu-bot` script."""
+    if not gc.isenabled():
+        # `python -m bot` imported with collection off (bot/__main__.py): what exists now lasts
+        # as long as the process, so it leaves the collector's rounds for good.
+        gc.freeze()
+        gc.enable()
     args = build_parser().parse_args(argv)
     if getattr(args, "sub_config", None):
         args.config = args.sub_config

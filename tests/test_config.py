@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
+import certifi
+import httpx
 import pytest
 
+from bot import tls
 from bot.cli import main
 from bot.config import (
     DEFAULT_API_BASE_URL,
@@ -140,3 +145,44 @@ def test_module_entry_point_exits_2_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "[bot] timezone" in result.stderr
+
+
+def test_main_turns_collection_back_on_after_the_imports(tmp_path: Path) -> None:
+    # `python -m bot` imports with the collector off (bot/__main__.py); main turns it back on
+    # before anything else runs, whatever the command and even when it ends at once.
+    path = tmp_path / "bad.toml"
+    path.write_text("[telegram\n", encoding="utf-8")
+    gc.disable()
+    try:
+        assert main(["--config", str(path)]) == 2
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_the_ca_bundle_read_ahead_is_the_one_httpx_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = httpx.create_ssl_context()
+    tls.read_ahead()
+    ahead = tls.context()
+    assert ahead.cert_store_stats() == default.cert_store_stats()
+    assert ahead.cert_store_stats()["x509_ca"] > 100
+    assert ahead.verify_mode is ssl.CERT_REQUIRED and ahead.check_hostname
+    # Taken once: the next Application reads its own.
+    again = tls.context()
+    assert again is not ahead and again.cert_store_stats() == default.cert_store_stats()
+    # A deployer's own bundle wins, as in httpx.
+    bundle = certifi.contents()
+    first = bundle[: bundle.index("-----END CERTIFICATE-----") + 26]
+    (tmp_path / "ca.pem").write_text(first, encoding="ascii")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    tls.read_ahead()
+    assert tls.context().cert_store_stats()["x509_ca"] == 1
+    assert tls.context().cert_store_stats()["x509_ca"] == 1
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    tls.read_ahead()
+    with pytest.raises(FileNotFoundError):
+        tls.context()
