@@ -137,6 +137,50 @@ async def test_a_time_typed_with_the_day_is_the_start_time(harness: Harness) -> 
 
 
 @time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
+async def test_a_time_typed_with_a_changed_day_on_the_review_card_is_kept(
+    harness: Harness,
+) -> None:
+    branch = await harness.register(has_committee=True)
+
+    async def to_card(place: str) -> None:
+        await harness.send("/log")
+        await harness.tap("支委会")
+        await harness.tap("昨天")
+        await harness.send(place)
+        await harness.send("张三 李四")
+        await harness.send("5 5")
+        await harness.send("研究发展党员")
+        await harness.send("讨论了发展对象")
+        await harness.tap("跳过（没有决议）")
+        await harness.tap("没有照片，完成")
+
+    # The card's day changed with a time: both are taken, the card shows them, and the next
+    # message is the card again (not a question about the time).
+    await to_card("14:30 三楼")
+    await harness.tap("✏️ 日期")
+    card = (await harness.send("11月20日下午3点"))[-1]
+    assert "2026年11月20日" in card and "15:00" in card and "14:30" not in card
+    assert "已保存" in (await harness.tap("✅ 保存记录"))[0]
+    # A place given without a time gets the time typed with the changed day.
+    await to_card("会议室")
+    await harness.tap("✏️ 日期")
+    card = (await harness.send("上周五晚上7点"))[-1]
+    assert "19:00" in card
+    await harness.tap("✅ 保存记录")
+    # A day changed without a time keeps the time it had.
+    await to_card("9:00 会议室")
+    await harness.tap("✏️ 日期")
+    await harness.send("11月19日")
+    await harness.tap("✅ 保存记录")
+    records = sorted(await _records(harness, branch.id), key=lambda m: m.id)
+    assert [(m.held_on, m.start_time, m.place) for m in records] == [
+        (date(2026, 11, 20), "15:00", "三楼"),
+        (date(2026, 11, 20), "19:00", "会议室"),
+        (date(2026, 11, 19), "09:00", "会议室"),
+    ]
+
+
+@time_machine.travel("2026-11-23 10:00 +08:00", tick=True)
 async def test_bad_answers_get_a_message_and_a_second_chance(harness: Harness) -> None:
     branch = await harness.register()
     await harness.send("/log")

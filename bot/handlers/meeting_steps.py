@@ -128,6 +128,10 @@ def _read(step: str) -> Any:
         draft = turn.draft
         if step == "held_on":
             draft.said_time = form.time_said_with_day(text)
+            if draft.said_time is not None and draft.place is not None:
+                # The time and place were answered before (an edit from the review card, or
+                # back to the day): a time typed with the new day is the start time at once.
+                draft.start_time, draft.said_time = draft.said_time, None
         values = form.read_step(
             step,
             draft.kind or "",
