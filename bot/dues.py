@@ -43,7 +43,23 @@ LAPSE_MONTHS = 6  # 党章第九条
 REMIND_DAYS_BEFORE = 3  # the month-end reminder, this many days before the last day
 REMINDER_GRACE = timedelta(hours=6)  # as the sweep's: a reminder later than this is not sent
 PARTY = frozenset({"formal", "probationary"})
-_MONEY = re.compile(r"[¥￥]?\s*(\d+(?:\.\d+)?)\s*(?:元|块)?(?:/月|每月)?")
+# An amount as typed: 6500, ¥12.5, 12元/月, 1.2万, 1万2 (= 12000, as bot.knowledge.numbers reads
+# it in a question), 3千5. A base may be named before it (工资8000, 月薪是1万2, 退休费：4500) and
+# an amount paid (每月交50); neither is taken for the other.
+_AMOUNT = (
+    r"[¥￥]?\s*(\d+(?:\.\d+)?)\s*(?:([万千kK])\s*(\d(?![\d.]))?\s*千?)?"
+    r"\s*(?:元|块钱?)?\s*(?:/月|每月|一个月)?"
+)
+_SAID = r"(?:是|为|有|[:：])?\s*"
+_BASE_WORDS = (
+    r"(?:每个?月的?|月)?(?:税前|税后|应发|实发)?"
+    r"(?:工资|薪水|薪资|月薪|收入|基数|离退休费|退休费|退休金|养老金)"
+)
+_MONEY = {
+    "base": re.compile(rf"(?:{_BASE_WORDS}{_SAID})?{_AMOUNT}"),
+    "paid": re.compile(rf"(?:(?:每个?月)?(?:交|缴|党费)+{_SAID})?{_AMOUNT}"),
+}
+_SCALE = {"万": 10000, "千": 1000, "k": 1000}
 
 
 def month_of(day: date) -> date:
@@ -84,21 +100,26 @@ def to_fen(amount: Decimal) -> int:
 # -- amounts ------------------------------------------------------------------------------------
 
 
-def read_money(text: str, limit: Decimal) -> Decimal:
-    """A typed amount of yuan: 6500, 6,500, ６５００ (full width), ¥12.5, 12元; InvalidAnswer
+def read_money(text: str, limit: Decimal, *, base: bool = False) -> Decimal:
+    """A typed amount of yuan: 6500, 6,500, ６５００ (full width), ¥12.5, 12元, 1万2; a monthly
+    base (`base`) may be named (工资8000), an amount paid may say so (每月交50); InvalidAnswer
     (about="dues") with what is wrong otherwise."""
     value = to_halfwidth(text).strip().replace(",", "").replace("，", "")
     if not value:
         raise InvalidAnswer("dues_empty", about="dues")
-    if value.startswith("-") and _MONEY.fullmatch(value[1:].strip()):
+    pattern = _MONEY["base" if base else "paid"]
+    if value.startswith("-") and pattern.fullmatch(value[1:].strip()):
         raise InvalidAnswer("dues_not_positive", about="dues")
-    match = _MONEY.fullmatch(value)
+    match = pattern.fullmatch(value)
     if match is None:
         raise InvalidAnswer("dues_not_number", about="dues")
     try:
         amount = Decimal(match.group(1))
     except InvalidOperation as error:
         raise InvalidAnswer("dues_not_number", about="dues") from error
+    if match.group(2):
+        scale = _SCALE[match.group(2).lower()]
+        amount = amount * scale + Decimal(match.group(3) or 0) * (scale // 10)
     if amount <= 0:
         raise InvalidAnswer("dues_not_positive", about="dues")
     if amount > limit:

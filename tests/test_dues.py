@@ -128,7 +128,10 @@ async def test_setting_amounts_with_bad_inputs_and_second_chances(harness: Harne
     assert (await harness.tap("直接填每月金额"))[-1].endswith(
         "请发 王五 每月交纳的金额（元），例如 12.5。"
     )
-    assert (await harness.send("12元"))[-1].startswith("王五：每月党费 ¥12.00\n")
+    # A wage typed where the amount paid is asked is not taken for it.
+    reply = (await harness.send("工资8000"))[-1]
+    assert reply.startswith("⚠️ 请只发数字（元），例如 6500 或 12.5，不要带文字或符号。")
+    assert (await harness.send("每月交12元"))[-1].startswith("王五：每月党费 ¥12.00\n")
     await harness.tap("✏️ 改算法或金额")
     await harness.tap("农民（每月0.2–1元）")
     reply = (await harness.send("2"))[-1]

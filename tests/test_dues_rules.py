@@ -28,6 +28,31 @@ def test_amounts_as_typed(typed: str, amount: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("工资8000", "8000"), ("月薪是1万2", "12000"), ("每月工资：6500元", "6500"),
+     ("税后收入 1.2万", "12000"), ("退休费4500", "4500"), ("8千", "8000"), ("3千5", "3500"),
+     ("1万2千", "12000"), ("8k", "8000"), ("工资 ６５００ 元/月", "6500")],
+)  # fmt: skip
+def test_a_base_as_people_type_it(typed: str, amount: str) -> None:
+    assert rules.read_money(typed, rules.MAX_BASE, base=True) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("typed", "base", "code"),
+    # A wage where the amount paid is asked, and the other way round, is not taken.
+    [("工资8000", False, "dues_not_number"), ("每月交50", True, "dues_not_number"),
+     ("工资", True, "dues_not_number"), ("工资8000 9000", True, "dues_not_number"),
+     ("工资-8000", True, "dues_not_number"), ("1万2万", True, "dues_not_number"),
+     ("工资0", True, "dues_not_positive"), ("200万", True, "dues_too_big")],
+)  # fmt: skip
+def test_words_belong_to_their_question(typed: str, base: bool, code: str) -> None:
+    with pytest.raises(InvalidAnswer) as refused:
+        rules.read_money(typed, rules.MAX_BASE, base=base)
+    assert refused.value.code == code
+    assert rules.read_money("每月交50", rules.MAX_FIXED) == Decimal(50)
+
+
+@pytest.mark.parametrize(
     ("typed", "code"),
     [("", "dues_empty"), ("abc", "dues_not_number"), ("<b>&", "dues_not_number"),
      ("🙂", "dues_not_number"), ("0", "dues_not_positive"), ("0.00", "dues_not_positive"),

@@ -122,9 +122,9 @@ def _read_number(turn: Turn[RateDraft], text: str) -> None:
 
 def _read_as(turn: Turn[RateDraft], text: str, basis: str) -> None:
     """The amount for a number typed under a way of paying (the draft changes only if valid)."""
-    limit = rules.MAX_BASE if basis in {"base", "retired"} else rules.MAX_FIXED
-    amount = rules.read_money(text, limit)
-    if basis in {"base", "retired"}:
+    income = basis in {"base", "retired"}
+    amount = rules.read_money(text, rules.MAX_BASE if income else rules.MAX_FIXED, base=income)
+    if income:
         fen = rules.to_fen(rules.amount_from_base(amount, retired=basis == "retired").monthly)
     elif basis == "farmer":
         fen = rules.farmer_amount(amount)
