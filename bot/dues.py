@@ -111,6 +111,8 @@ def read_money(text: str, limit: Decimal, *, base: bool = False) -> Decimal:
     if value.startswith("-") and pattern.fullmatch(value[1:].strip()):
         raise InvalidAnswer("dues_not_positive", about="dues")
     match = pattern.fullmatch(value)
+    if match is None and not base and _MONEY["base"].fullmatch(value):
+        raise InvalidAnswer("dues_wage_here", about="dues")
     if match is None:
         raise InvalidAnswer("dues_not_number", about="dues")
     try:

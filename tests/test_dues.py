@@ -130,7 +130,9 @@ async def test_setting_amounts_with_bad_inputs_and_second_chances(harness: Harne
     )
     # A wage typed where the amount paid is asked is not taken for it.
     reply = (await harness.send("工资8000"))[-1]
-    assert reply.startswith("⚠️ 请只发数字（元），例如 6500 或 12.5，不要带文字或符号。")
+    assert reply.startswith(
+        '⚠️ 这里填每月交的党费金额，不是工资。要按工资算，请点"⬅️ 上一步"再选"按月工资收入算"。'
+    )
     assert (await harness.send("每月交12元"))[-1].startswith("王五：每月党费 ¥12.00\n")
     await harness.tap("✏️ 改算法或金额")
     await harness.tap("农民（每月0.2–1元）")

@@ -40,7 +40,7 @@ def test_a_base_as_people_type_it(typed: str, amount: str) -> None:
 @pytest.mark.parametrize(
     ("typed", "base", "code"),
     # A wage where the amount paid is asked, and the other way round, is not taken.
-    [("工资8000", False, "dues_not_number"), ("每月交50", True, "dues_not_number"),
+    [("工资8000", False, "dues_wage_here"), ("每月交50", True, "dues_not_number"),
      ("工资", True, "dues_not_number"), ("工资8000 9000", True, "dues_not_number"),
      ("工资-8000", True, "dues_not_number"), ("1万2万", True, "dues_not_number"),
      ("工资0", True, "dues_not_positive"), ("200万", True, "dues_too_big")],
