@@ -221,6 +221,16 @@ def test_off_topic_and_weak_questions() -> None:
     assert sure.confident and sure.hits[0].entry.id == "sanbitan"
 
 
+@pytest.mark.parametrize(
+    "question", ["党员去世了党费怎么处理", "党员病故后组织关系怎么办", "黨員過世了怎麼辦"]
+)
+def test_a_subject_the_sources_do_not_cover_is_not_answered_with_confidence(
+    question: str,
+) -> None:
+    # The nearest entries (失联, 撤销支部, 党费) are offered as "不太确定", none as the answer.
+    assert decide(question, TODAY).kind == "weak"
+
+
 def test_normalization() -> None:
     index = search.index()
     assert index.normalize("請問一下，黨費怎麼算？謝謝").strip(" ,?").startswith("党费怎么算")
@@ -553,6 +563,7 @@ def test_fast_bm25_scores_are_rank_bm25s_on_every_labelled_question() -> None:
         ("支部收的党费交给谁", "dues-remitted", "按规定逐级上缴，支部不能自己留用。"),
         ("组织关系转接的流程是什么", "transfer-procedure", "本人申请 → 党组织开介绍信"),
         ("协会注销了党支部怎么办", "branch-closing", "报上级党组织批准，调整或撤销支部"),
+        ("一个党员能参加两个支部吗", "member-placement", "每名党员都必须编入一个支部或党小组"),
     ],
 )  # fmt: skip
 def test_reviewed_entries_answer_right(question: str, entry: str, statement: str) -> None:

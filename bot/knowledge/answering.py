@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,9 @@ from bot.textnorm import clean_line, to_halfwidth, to_simplified
 
 QUESTION_LIMIT = 300
 _FORMATION_WORDS = ("建", "成立", "支委", "委员会", "组建", "够", "设")
+# Subjects the source documents say nothing about: a question on one gets "不太确定" with the
+# nearest entries, never one of them as its answer ("党员去世了党费怎么处理" is not 失联).
+_UNCOVERED = re.compile(r"去世|逝世|过世|离世|病故|身故|死亡|死了|追悼")
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -80,6 +84,6 @@ def decide(question: str, today: date) -> Decision:
     result = search.index().search(question)
     if result.off_topic:
         return Decision("off_topic", result)
-    if not result.confident:
+    if not result.confident or _UNCOVERED.search(text):
         return Decision("weak", result)
     return Decision("entry", result.hits[0].entry)
