@@ -15,7 +15,8 @@ Accepted by ``parse_rule`` (time of day optional, 09:00 when left out; 9:00, 9�
     daily:     每天 9:00 / 每日 8点半 / 天天
     workday:   每个工作日 9:00 / 工作日每天 (Chinese working days: bot.workdays, with 调休)
     weekly:    每周五 9:00 / 每星期一 8点半 / 每个礼拜三
-    monthly:   每月5日 9:00 / 每月最后一天 17:00 / 每月31号 10:00 / 每月底
+    monthly:   每月5日 9:00 / 每月最后一天 17:00 / 每月31号 10:00 / 每月底;
+               每月第二个周五 15:00 / 每月最后一个星期一 (a weekday of the month, as the 主题党日)
     quarterly: 每季度第一个月10日 9:00 / 每季度 10日 / 每季度第二个月5号 / 每季度最后一天
 Full-width digits, Chinese numerals and traditional script (每週五, 每月5號) are accepted.
 """
@@ -62,6 +63,9 @@ _DAILY = re.compile(r"^(?:每一?天|每日|天天)$")
 _WORKDAY = re.compile(r"^(?:每一?个?工作日|工作日(?:每天)?)$")
 _WEEKLY = re.compile(r"^每个?(?:周|星期|礼拜)([一二三四五六日天七1-7])$")
 _MONTHLY = re.compile(rf"^每个?月的?{_DAY}$")
+_MONTHLY_WEEKDAY = re.compile(
+    r"^每个?月的?(?:第([一二三四1-4])个|(最后(?:一个?)?))(?:周|星期|礼拜)([一二三四五六日天七1-7])$"
+)
 _QUARTERLY = re.compile(
     rf"^每个?季度?的?(?:(?:第([一二三123])个?月|(首月)|(最后一个?月|末月))的?)?{_DAY}$"
 )
@@ -75,7 +79,7 @@ class RuleError(ValueError):
     """A rule that cannot be used; ``code`` picks the message shown to the user.
 
     Codes from parse_rule: unknown, past, no_such_date, bad_time. From validate: bad_kind,
-    bad_time, bad_date, bad_weekday, bad_day, bad_quarter_month, extra_field.
+    bad_time, bad_date, bad_weekday, bad_week, bad_day, bad_quarter_month, extra_field.
     """
 
     def __init__(self, code: str) -> None:
@@ -92,6 +96,8 @@ class Rule(msgspec.Struct, frozen=True):
     weekday: int | None = None  # weekly: 0 = Monday
     day_of_month: int | None = None  # monthly / quarterly: 1..31, past the month's end = last day
     quarter_month: int = 1  # quarterly: which month of the quarter, 1..3
+    # monthly on a weekday of the month instead of a day: 1–4 the nth `weekday`, -1 the last
+    week: int | None = None
 
 
 def validate(rule: Rule) -> None:
@@ -108,10 +114,10 @@ def validate(rule: Rule) -> None:
         "daily": set(),
         "workday": set(),
         "weekly": {"weekday"},
-        "monthly": {"day_of_month"},
+        "monthly": {"day_of_month"} if rule.week is None else {"weekday", "week"},
         "quarterly": {"day_of_month", "quarter_month"},
     }[rule.kind]
-    for name in ("on_date", "weekday", "day_of_month"):
+    for name in ("on_date", "weekday", "day_of_month", "week"):
         if name not in used and getattr(rule, name) is not None:
             raise RuleError("extra_field")
     if "quarter_month" not in used and rule.quarter_month != 1:
@@ -120,9 +126,11 @@ def validate(rule: Rule) -> None:
         not isinstance(rule.on_date, date) or isinstance(rule.on_date, datetime)
     ):
         raise RuleError("bad_date")
-    if rule.kind == "weekly" and not _int_in(rule.weekday, 0, 6):
+    if "weekday" in used and not _int_in(rule.weekday, 0, 6):
         raise RuleError("bad_weekday")
-    if rule.kind in ("monthly", "quarterly") and not _int_in(rule.day_of_month, 1, 31):
+    if "week" in used and not (_int_in(rule.week, 1, 4) or rule.week == -1):
+        raise RuleError("bad_week")
+    if "day_of_month" in used and not _int_in(rule.day_of_month, 1, 31):
         raise RuleError("bad_day")
     if rule.kind == "quarterly" and not _int_in(rule.quarter_month, 1, 3):
         raise RuleError("bad_quarter_month")
@@ -146,10 +154,16 @@ def _months(year: int, month: int) -> Iterator[tuple[int, int]]:
 
 def _month_dates(rule: Rule, start: date) -> Iterator[date]:
     """The rule's dates (monthly or quarterly) from the month of `start` on, in order."""
-    assert rule.day_of_month is not None
+    from bot.obligations import party_day_in  # the one nth-weekday rule, as the 主题党日's
+
     for year, month in _months(start.year, start.month):
         if rule.kind == "quarterly" and (month - 1) % 3 != rule.quarter_month - 1:
             continue
+        if rule.week is not None:
+            assert rule.weekday is not None
+            yield party_day_in(year, month, 1, rule.week, rule.weekday)
+            continue
+        assert rule.day_of_month is not None
         yield _in_month(year, month, rule.day_of_month)
 
 
@@ -309,6 +323,11 @@ def _read_date_part(text: str, today: date) -> Rule:
         return Rule(kind="weekly", at=DEFAULT_TIME, weekday=weekday)
     if match := _MONTHLY.match(value):
         return Rule(kind="monthly", at=DEFAULT_TIME, day_of_month=_read_day(*match.groups()))
+    if match := _MONTHLY_WEEKDAY.match(value):
+        nth, last, word = match.groups()
+        weekday = int(word) - 1 if word.isdigit() else _WEEKDAYS[word]
+        week = -1 if last else (int(nth) if nth.isdigit() else _number(nth))
+        return Rule(kind="monthly", at=DEFAULT_TIME, weekday=weekday, week=week)
     if match := _QUARTERLY.match(value):
         which, first_month, last_month, *day = match.groups()
         day_of_month = _read_day(*day)

@@ -34,6 +34,7 @@ class RuleData(msgspec.Struct):
     weekday: int | None = None
     day_of_month: int | None = None
     quarter_month: int = 1
+    week: int | None = None
 
 
 def rule_data(rule: Rule) -> RuleData:
@@ -45,6 +46,7 @@ def rule_data(rule: Rule) -> RuleData:
         weekday=rule.weekday,
         day_of_month=rule.day_of_month,
         quarter_month=rule.quarter_month,
+        week=rule.week,
     )
 
 
@@ -58,6 +60,7 @@ def rule_from(data: RuleData) -> Rule:
         weekday=data.weekday,
         day_of_month=data.day_of_month,
         quarter_month=data.quarter_month,
+        week=data.week,
     )
 
 

@@ -830,4 +830,5 @@ def rule_of(reminder: CustomReminder) -> Rule:
         weekday=reminder.weekday,
         day_of_month=reminder.day_of_month,
         quarter_month=reminder.quarter_month,
+        week=reminder.week_of_month,
     )

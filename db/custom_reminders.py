@@ -14,8 +14,8 @@ from db.sweep_data import custom_reminder
 
 MAX_PER_BRANCH = 50
 TEXT_LIMIT = 200
-_COLUMNS = ("text", "rule", "on_date", "weekday", "day_of_month", "quarter_month", "at_time",
-            "paused")  # fmt: skip
+_COLUMNS = ("text", "rule", "on_date", "weekday", "day_of_month", "quarter_month",
+            "week_of_month", "at_time", "paused")  # fmt: skip
 
 
 def _values(reminder: CustomReminder) -> dict[str, Any]:
@@ -26,6 +26,7 @@ def _values(reminder: CustomReminder) -> dict[str, Any]:
         "weekday": reminder.weekday,
         "day_of_month": reminder.day_of_month,
         "quarter_month": reminder.quarter_month,
+        "week_of_month": reminder.week_of_month,
         "at_time": reminder.at_time,
         "paused": int(reminder.paused),
     }

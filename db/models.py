@@ -164,6 +164,8 @@ class CustomReminder(msgspec.Struct, frozen=True):
     quarter_month: int = 1
     paused: bool = False
     created_by: int | None = None
+    # monthly on a weekday of the month: 1–4 the nth `weekday`, -1 the last (day_of_month None)
+    week_of_month: int | None = None
     # When it was set up or last changed (UTC): a moment before this is never sent.
     since: datetime | None = None
 

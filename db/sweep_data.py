@@ -331,6 +331,7 @@ def custom_reminder(row: Any) -> CustomReminder:
         weekday=row["weekday"],
         day_of_month=row["day_of_month"],
         quarter_month=row["quarter_month"],
+        week_of_month=row["week_of_month"],
         paused=bool(row["paused"]),
         created_by=row["created_by"],
         since=datetime.fromisoformat(row["updated_at"]),

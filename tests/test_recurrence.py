@@ -85,6 +85,12 @@ def test_validate_accepts(rule: Rule) -> None:
         (Rule(kind="once", at=NINE, on_date=date(2026, 12, 5), weekday=1), "extra_field"),
         (Rule(kind="monthly", at=NINE, day_of_month=5, quarter_month=2), "extra_field"),
         (Rule(kind="monthly", at=NINE, day_of_month=5, on_date=date(2026, 12, 5)), "extra_field"),
+        (Rule(kind="monthly", at=NINE, day_of_month=5, weekday=4, week=2), "extra_field"),
+        (Rule(kind="monthly", at=NINE, weekday=4, week=5), "bad_week"),
+        (Rule(kind="monthly", at=NINE, weekday=4, week=0), "bad_week"),
+        (Rule(kind="monthly", at=NINE, weekday=7, week=1), "bad_weekday"),
+        (Rule(kind="monthly", at=NINE, week=1), "bad_weekday"),
+        (Rule(kind="weekly", at=NINE, weekday=4, week=1), "extra_field"),
     ],
 )
 def test_validate_refuses(rule: Rule, code: str) -> None:
@@ -230,6 +236,18 @@ def test_once() -> None:
 # -- next_occurrence -------------------------------------------------------------------------
 
 
+def test_a_weekday_of_the_month() -> None:
+    second_friday = Rule(kind="monthly", at=NINE, weekday=4, week=2)
+    assert occurrences(second_friday, date(2026, 12, 1), date(2027, 3, 31)) == [
+        date(2026, 12, 11), date(2027, 1, 8), date(2027, 2, 12), date(2027, 3, 12)
+    ]  # fmt: skip
+    last_monday = Rule(kind="monthly", at=NINE, weekday=0, week=-1)
+    assert occurrences(last_monday, date(2026, 12, 1), date(2027, 3, 31)) == [
+        date(2026, 12, 28), date(2027, 1, 25), date(2027, 2, 22), date(2027, 3, 29)
+    ]  # fmt: skip
+    assert next_occurrence(second_friday, date(2026, 12, 12)) == date(2027, 1, 8)
+
+
 def test_next_occurrence_examples() -> None:
     assert next_occurrence(_once(date(2026, 12, 5)), date(2026, 12, 5)) == date(2026, 12, 5)
     assert next_occurrence(_once(date(2026, 12, 5)), date(2026, 12, 6)) is None
@@ -245,8 +263,10 @@ def test_next_occurrence_examples() -> None:
 
 @pytest.mark.parametrize(
     "rule",
-    [_weekly(2), _monthly(31), _monthly(30), _monthly(1), _quarterly(31, 3), _quarterly(15, 2)],
-)
+    [_weekly(2), _monthly(31), _monthly(30), _monthly(1), _quarterly(31, 3), _quarterly(15, 2),
+     Rule(kind="monthly", at=NINE, weekday=4, week=2),
+     Rule(kind="monthly", at=NINE, weekday=0, week=-1)],
+)  # fmt: skip
 def test_next_occurrence_matches_occurrences(rule: Rule) -> None:
     after = date(2027, 12, 1)
     while after < date(2029, 2, 1):
@@ -331,6 +351,12 @@ def test_next_occurrence_matches_occurrences(rule: Rule) -> None:
         ("每月31号 10:00", _monthly(31, time(10, 0))),
         ("每月三十一日", _monthly(31)),
         ("每月第一天", _monthly(1)),
+        # monthly on a weekday of the month, as a 主题党日 may be
+        ("每月第二个星期五 下午3点", Rule(kind="monthly", at=time(15, 0), weekday=4, week=2)),
+        ("每月第2个周日", Rule(kind="monthly", at=NINE, weekday=6, week=2)),
+        ("每個月第一個禮拜三 9點", Rule(kind="monthly", at=NINE, weekday=2, week=1)),
+        ("每月最后一个周一 17:00", Rule(kind="monthly", at=time(17, 0), weekday=0, week=-1)),
+        ("每月最后周五", Rule(kind="monthly", at=NINE, weekday=4, week=-1)),
         # quarterly
         ("每季度第一个月10日 9:00", _quarterly(10)),
         ("每季度 10日 9:00", _quarterly(10)),

@@ -384,3 +384,36 @@ def test_parsing_helpers() -> None:
     with pytest.raises(InvalidAnswer) as caught:
         split_rule("2月30日 10:00 报材料", today)
     assert caught.value.code == "rule_no_such_date"
+
+
+async def test_a_monthly_reminder_on_a_weekday_of_the_month(tmp_path: Path) -> None:
+    # 每月第二个周五, as the 主题党日 may be set: stored as the weekday and its week, shown as
+    # typed, delivered on that day (11 December 2026, then 8 January 2027).
+    with time_machine.travel(datetime(2026, 12, 2, 10, 0, tzinfo=TZ), tick=True):
+        h = Harness(tmp_path / "bot.sqlite3", reminders=True)
+        await h.start()
+        branch = await h.register()
+        assert h.app is not None
+        database = h.app.database
+        saved = (await h.send("/remind 每月第二个星期五 下午3点 准备主题党日材料"))[-1]
+        assert saved.startswith("✅ 提醒已保存：每月第二个周五 15:00\n准备主题党日材料\n")
+        assert saved.endswith("下一次：2026年12月11日 15:00")
+        await h.send("/remind 每个月最后一个禮拜一 9點 报送台账")
+        [first, last] = await custom_reminders.list_for(database, branch.id)
+        assert (first.rule, first.weekday, first.week_of_month, first.day_of_month) == (
+            "monthly", 4, 2, None
+        )  # fmt: skip
+        assert (last.weekday, last.week_of_month) == (0, -1)
+        listing = (await h.send("/remind"))[-1]
+        assert "1. 每月第二个周五 15:00：准备主题党日材料" in listing
+        assert "2. 每月最后一个周一 09:00：报送台账" in listing
+        assert "每月第五个周五" not in listing
+        refused = (await h.send("/remind 每月第五个周五 开会"))[-1]
+        assert "没看懂什么时候提醒" in refused
+    with time_machine.travel(datetime(2026, 12, 11, 15, 1, tzinfo=TZ), tick=True):
+        await sweep(database, date(2026, 12, 11), TZ)
+        await _deliver(h)
+        texts = [m.get("text") or "" for m in h.fake.bot_messages(SECRETARY)]
+        sent = [t for t in texts if t.startswith("<b>⏰ 测试支部")]
+        assert len(sent) == 1 and "准备主题党日材料" in sent[0]
+    await h.stop()

@@ -168,6 +168,7 @@ async def _create(
             weekday=rule.weekday,
             day_of_month=rule.day_of_month,
             quarter_month=rule.quarter_month,
+            week_of_month=rule.week,
         ),
         draft_key=key,
     )
@@ -372,6 +373,7 @@ async def _save(turn: Turn[ReminderDraft], key: str) -> Outcome:
             "weekday": draft.rule.weekday,
             "day_of_month": draft.rule.day_of_month,
             "quarter_month": draft.rule.quarter_month,
+            "week_of_month": draft.rule.week,
         }
     else:
         changes = {"text": draft.text}
