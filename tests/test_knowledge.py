@@ -222,8 +222,11 @@ def test_off_topic_and_weak_questions() -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["党员去世了党费怎么处理", "党员病故后组织关系怎么办", "黨員過世了怎麼辦"]
-)
+    "question",
+    ["党员去世了党费怎么处理", "党员病故后组织关系怎么办", "黨員過世了怎麼辦",
+     # Too little matches to say which entry it is (only 党员 and 吗).
+     "党员受了处分还能评优吗"],
+)  # fmt: skip
 def test_a_subject_the_sources_do_not_cover_is_not_answered_with_confidence(
     question: str,
 ) -> None:

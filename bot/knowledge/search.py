@@ -40,6 +40,9 @@ BIGRAM_WEIGHT = 1.6
 # not common to many entries; otherwise the match is weak and the top 3 are offered instead.
 MARGIN = 1.03
 GENERIC_SHARE = 0.1
+# Nor is a best score this low: less evidence than any labelled question answered right had
+# (the lowest was 20.2), as when only "党员" and "吗" match ("党员受了处分还能评优吗": 18.6).
+MIN_SCORE = 20.0
 
 _FILLER = re.compile(
     r"(请问一下|请问|请教一下|请教|麻烦问一下|麻烦问下|麻烦|想问一下|想问下|想问|问一下|问下|"
@@ -288,7 +291,8 @@ class Index:
             return Result((), False, True, tuple(terms))
         specific = any(self.core_df[t] <= GENERIC_SHARE * len(self.entries) for t in known)
         clear = len(hits) == 1 or hits[0].score >= MARGIN * hits[1].score
-        return Result(hits, specific and clear, False, tuple(terms))
+        enough = hits[0].score >= MIN_SCORE
+        return Result(hits, specific and clear and enough, False, tuple(terms))
 
 
 @cache
