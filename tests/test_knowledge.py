@@ -567,6 +567,7 @@ def test_fast_bm25_scores_are_rank_bm25s_on_every_labelled_question() -> None:
         ("组织关系转接的流程是什么", "transfer-procedure", "本人申请 → 党组织开介绍信"),
         ("协会注销了党支部怎么办", "branch-closing", "报上级党组织批准，调整或撤销支部"),
         ("一个党员能参加两个支部吗", "member-placement", "每名党员都必须编入一个支部或党小组"),
+        ("党员长期在外地工作怎么参加组织生活", "mobile-member", ""),
     ],
 )  # fmt: skip
 def test_reviewed_entries_answer_right(question: str, entry: str, statement: str) -> None:
