@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -43,13 +43,11 @@ LAPSE_MONTHS = 6  # 党章第九条
 REMIND_DAYS_BEFORE = 3  # the month-end reminder, this many days before the last day
 REMINDER_GRACE = timedelta(hours=6)  # as the sweep's: a reminder later than this is not sent
 PARTY = frozenset({"formal", "probationary"})
-# An amount as typed: 6500, ¥12.5, 12元/月, 1.2万, 1万2 (= 12000, as bot.knowledge.numbers reads
-# it in a question), 3千5. A base may be named before it (工资8000, 月薪是1万2, 退休费：4500) and
-# an amount paid (每月交50); neither is taken for the other.
-_AMOUNT = (
-    r"[¥￥]?\s*(\d+(?:\.\d+)?)\s*(?:([万千kK])\s*(\d(?![\d.]))?\s*千?)?"
-    r"\s*(?:元|块钱?)?\s*(?:/月|每月|一个月)?"
-)
+# What may stand around an amount (read by bot.knowledge.numbers.typed_amount, as a question's
+# are: 6500, 12元, 1.2万, 1万2, 3千5): ¥ before it, /月 after it; a base may be named before
+# it (工资8000, 月薪是1万2, 退休费：4500) and an amount paid (每月交50); neither is taken for
+# the other.
+_AMOUNT = r"[¥￥]?\s*(.+?)\s*(?:/月|每月|一个月)?"
 _SAID = r"(?:是|为|有|[:：])?\s*"
 _BASE_WORDS = (
     r"(?:每个?月的?|月)?(?:税前|税后|应发|实发)?"
@@ -59,7 +57,6 @@ _MONEY = {
     "base": re.compile(rf"(?:{_BASE_WORDS}{_SAID})?{_AMOUNT}"),
     "paid": re.compile(rf"(?:(?:每个?月)?(?:交|缴|党费)+{_SAID})?{_AMOUNT}"),
 }
-_SCALE = {"万": 10000, "千": 1000, "k": 1000}
 
 
 def month_of(day: date) -> date:
@@ -107,21 +104,14 @@ def read_money(text: str, limit: Decimal, *, base: bool = False) -> Decimal:
     value = to_halfwidth(text).strip().replace(",", "").replace("，", "")
     if not value:
         raise InvalidAnswer("dues_empty", about="dues")
-    pattern = _MONEY["base" if base else "paid"]
-    if value.startswith("-") and pattern.fullmatch(value[1:].strip()):
+    asked = "base" if base else "paid"
+    if value.startswith("-") and _amount_in(asked, value[1:].strip()) is not None:
         raise InvalidAnswer("dues_not_positive", about="dues")
-    match = pattern.fullmatch(value)
-    if match is None and not base and _MONEY["base"].fullmatch(value):
+    amount = _amount_in(asked, value)
+    if amount is None and not base and _amount_in("base", value) is not None:
         raise InvalidAnswer("dues_wage_here", about="dues")
-    if match is None:
+    if amount is None:
         raise InvalidAnswer("dues_not_number", about="dues")
-    try:
-        amount = Decimal(match.group(1))
-    except InvalidOperation as error:
-        raise InvalidAnswer("dues_not_number", about="dues") from error
-    if match.group(2):
-        scale = _SCALE[match.group(2).lower()]
-        amount = amount * scale + Decimal(match.group(3) or 0) * (scale // 10)
     if amount <= 0:
         raise InvalidAnswer("dues_not_positive", about="dues")
     if amount > limit:
@@ -129,6 +119,14 @@ def read_money(text: str, limit: Decimal, *, base: bool = False) -> Decimal:
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidAnswer("dues_cents", about="dues")
     return amount
+
+
+def _amount_in(asked: str, value: str) -> Decimal | None:
+    """The amount typed for a base or an amount paid, with the words that may stand around it."""
+    from bot.knowledge.numbers import typed_amount
+
+    match = _MONEY[asked].fullmatch(value)
+    return typed_amount(match.group(1)) if match else None
 
 
 def amount_from_base(base: Decimal, *, retired: bool) -> Dues:

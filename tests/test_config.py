@@ -6,6 +6,7 @@ import gc
 import ssl
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import certifi
@@ -166,14 +167,26 @@ def test_the_ca_bundle_read_ahead_is_the_one_httpx_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     default = httpx.create_ssl_context()
+    # Read on the thread of its own (not in place when asked for), once.
+    threads: list[str] = []
+    read = tls._read
+
+    def noted(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+        threads.append(threading.current_thread().name)
+        return read(cafile, capath)
+
+    monkeypatch.setattr(tls, "_read", noted)
+    tls.read_ahead()
     tls.read_ahead()
     ahead = tls.context()
+    assert threads == ["tls-read-ahead"]
     assert ahead.cert_store_stats() == default.cert_store_stats()
     assert ahead.cert_store_stats()["x509_ca"] > 100
     assert ahead.verify_mode is ssl.CERT_REQUIRED and ahead.check_hostname
     # Taken once: the next Application reads its own.
     again = tls.context()
     assert again is not ahead and again.cert_store_stats() == default.cert_store_stats()
+    assert threads == ["tls-read-ahead", "MainThread"]
     # A deployer's own bundle wins, as in httpx.
     bundle = certifi.contents()
     first = bundle[: bundle.index("-----END CERTIFICATE-----") + 26]

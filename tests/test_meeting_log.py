@@ -61,6 +61,20 @@ async def test_member_meeting_in_twelve_steps(harness: Harness) -> None:
     assert len(await _records(harness, branch.id)) == 1
 
 
+async def _committee_to_card(h: Harness, day: str, place: str) -> None:
+    """A 支委会 of `day` at `place`, every other step answered, up to the review card."""
+    await h.send("/log")
+    await h.tap("支委会")
+    await h.send(day)
+    await h.send(place)
+    await h.send("张三 李四")
+    await h.send("5 5")
+    await h.send("研究发展党员")
+    await h.send("讨论了发展对象")
+    await h.tap("跳过（没有决议）")
+    await h.tap("没有照片，完成")
+
+
 async def _to_attendance(h: Harness, kind: str = "党员大会") -> None:
     await h.send("/log")
     await h.tap(kind)
@@ -102,16 +116,7 @@ async def test_a_time_typed_with_the_day_is_the_start_time(harness: Harness) -> 
     branch = await harness.register()
 
     async def log(day: str, place: str) -> None:
-        await harness.send("/log")
-        await harness.tap("支委会")
-        await harness.send(day)
-        await harness.send(place)
-        await harness.send("张三 李四")
-        await harness.send("5 5")
-        await harness.send("研究发展党员")
-        await harness.send("讨论了发展对象")
-        await harness.tap("跳过（没有决议）")
-        await harness.tap("没有照片，完成")
+        await _committee_to_card(harness, day, place)
         saved = await harness.tap("✅ 保存记录")
         assert "已保存" in saved[0]
 
@@ -142,33 +147,21 @@ async def test_a_time_typed_with_a_changed_day_on_the_review_card_is_kept(
 ) -> None:
     branch = await harness.register(has_committee=True)
 
-    async def to_card(place: str) -> None:
-        await harness.send("/log")
-        await harness.tap("支委会")
-        await harness.tap("昨天")
-        await harness.send(place)
-        await harness.send("张三 李四")
-        await harness.send("5 5")
-        await harness.send("研究发展党员")
-        await harness.send("讨论了发展对象")
-        await harness.tap("跳过（没有决议）")
-        await harness.tap("没有照片，完成")
-
     # The card's day changed with a time: both are taken, the card shows them, and the next
     # message is the card again (not a question about the time).
-    await to_card("14:30 三楼")
+    await _committee_to_card(harness, "昨天", "14:30 三楼")
     await harness.tap("✏️ 日期")
     card = (await harness.send("11月20日下午3点"))[-1]
     assert "2026年11月20日" in card and "15:00" in card and "14:30" not in card
     assert "已保存" in (await harness.tap("✅ 保存记录"))[0]
     # A place given without a time gets the time typed with the changed day.
-    await to_card("会议室")
+    await _committee_to_card(harness, "昨天", "会议室")
     await harness.tap("✏️ 日期")
     card = (await harness.send("上周五晚上7点"))[-1]
     assert "19:00" in card
     await harness.tap("✅ 保存记录")
     # A day changed without a time keeps the time it had.
-    await to_card("9:00 会议室")
+    await _committee_to_card(harness, "昨天", "9:00 会议室")
     await harness.tap("✏️ 日期")
     await harness.send("11月19日")
     await harness.tap("✅ 保存记录")

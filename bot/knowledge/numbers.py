@@ -154,19 +154,31 @@ def colloquial_number(text: str) -> Decimal | None:
     return Decimal(value) if value is not None else None
 
 
+def _value(match: re.Match[str]) -> Decimal:
+    """The amount an _AMOUNT match reads: 1.2万 = 12000, 1万2 = 1万2千 = 12000, 3千5 = 3500."""
+    value = Decimal(match.group(1))
+    unit = (match.group(2) or "").lower()
+    if unit:
+        scale = {"万": 10000, "千": 1000, "k": 1000}[unit]
+        value *= scale
+        if match.group(3):
+            lower = Decimal(1000) if match.group(4) else Decimal(scale // 10)
+            value += Decimal(match.group(3)) * lower
+    return value
+
+
+def typed_amount(text: str) -> Decimal | None:
+    """The one amount `text` is, and nothing else: 4500, 1.2万, 1万2, 3千5, 8k, 12元."""
+    match = _AMOUNT.fullmatch(text)
+    return _value(match) if match else None
+
+
 def _amounts(text: str) -> list[tuple[Decimal, int, int, bool]]:
     """(value, start, end, had a unit) of every amount in the text, in order."""
     found = []
     for match in _AMOUNT.finditer(text):
-        value = Decimal(match.group(1))
-        unit = (match.group(2) or "").lower()
-        if unit:
-            scale = {"万": 10000, "千": 1000, "k": 1000}[unit]
-            value *= scale
-            if match.group(3):
-                lower = Decimal(1000) if match.group(4) else Decimal(scale // 10)
-                value += Decimal(match.group(3)) * lower
-        found.append((value, match.start(), match.end(), bool(unit or match.group(5))))
+        had_unit = bool(match.group(2) or match.group(5))
+        found.append((_value(match), match.start(), match.end(), had_unit))
     for match in _CHINESE_AMOUNT.finditer(text):
         if not any(ch in match.group() for ch in "十百千万") or len(match.group()) < 2:
             continue
